@@ -1,0 +1,107 @@
+/**
+ * Runs host programs. Every kernel call of pulumi-overlay goes through {@link runCommand}; no
+ * other module imports execa. Commands are argument vectors, never shell strings.
+ * @module
+ */
+import { HostCommandError } from "./errors";
+
+/** A program to run, already built as an argument vector. */
+export interface HostCommand {
+    /** Program first, then its arguments, e.g. `["ip", "-n", "lab", "link", "show"]`. */
+    argv: readonly string[];
+    /** The namespace the command targets (for messages); undefined means the root namespace. */
+    netns?: string;
+    /** Text written to the program's stdin (used by `ip -batch -` and `iptables-restore`). */
+    input?: string;
+    /** Words naming the object worked on, e.g. `bridge "br0"`, for error messages. */
+    subject?: string;
+}
+
+/** What a successful command printed. */
+export interface CommandOutput {
+    stdout: string;
+    stderr: string;
+}
+
+/**
+ * Builds `ip [-n NETNS] ARGS...`.
+ * Equivalent to: `ip -n $netns $args` (or `ip $args` in the root namespace).
+ */
+export function ipCommand(netns: string | undefined, args: readonly string[], subject?: string): HostCommand {
+    return { argv: ["ip", ...(netns === undefined ? [] : ["-n", netns]), ...args], netns, subject };
+}
+
+/**
+ * Builds a command for a tool without its own namespace flag (iptables, sysctl, nft).
+ * Equivalent to: `ip netns exec $netns $program $args` (or `$program $args` in the root namespace).
+ */
+export function toolCommand(
+    netns: string | undefined,
+    program: string,
+    args: readonly string[],
+    subject?: string,
+): HostCommand {
+    const argv = netns === undefined ? [program, ...args] : ["ip", "netns", "exec", netns, program, ...args];
+    return { argv, netns, subject };
+}
+
+/**
+ * Builds one `ip -batch -` process that runs several `ip` steps in order and stops at the first
+ * failure. Each step is an argument vector (without the leading `ip`); arguments are quoted for
+ * ip's batch parser, which splits on whitespace and honours double quotes.
+ * Equivalent to: `ip -n $netns -batch - <<< "$steps"`.
+ */
+export function ipBatchCommand(netns: string | undefined, steps: readonly (readonly string[])[], subject?: string): HostCommand {
+    const input = steps.map((step) => step.map(quoteBatchArg).join(" ")).join("\n") + "\n";
+    return { ...ipCommand(netns, ["-batch", "-"], subject), input };
+}
+
+/**
+ * Quotes one argument for `ip -batch`. ip's batch parser (makeargs) splits on spaces and tabs,
+ * groups double-quoted text, knows no escapes, and drops everything after a `#` (even inside
+ * quotes); a newline would start a new command. So an argument holding a double quote, a
+ * backslash, a `#` or a line break cannot be passed safely and is refused.
+ */
+export function quoteBatchArg(arg: string): string {
+    if (/["#\n\r\0\\]/.test(arg)) {
+        throw new Error(`argument ${JSON.stringify(arg)} cannot be passed to ip -batch (it holds a quote, backslash, #, line break or NUL)`);
+    }
+    return arg === "" || /\s/.test(arg) ? `"${arg}"` : arg;
+}
+
+/**
+ * Runs a host command. Resolves with its output when it exits 0; otherwise rejects with a
+ * {@link HostCommandError} whose message says what to do. The C locale keeps the tools' messages
+ * in the English that the error mapping recognises.
+ */
+export async function runCommand(cmd: HostCommand): Promise<CommandOutput> {
+    // execa is ESM-only; Pulumi's closure serializer cannot capture an ESM namespace, so it is
+    // loaded here at call time, never at module top level (pulumi/pulumi#18997).
+    const { execa } = await import("execa");
+    const [file, ...args] = cmd.argv;
+    try {
+        const result = await execa(file, args, {
+            input: cmd.input,
+            env: { LC_ALL: "C", LANG: "C" },
+            stripFinalNewline: true,
+            shell: false,
+        });
+        return { stdout: result.stdout, stderr: result.stderr };
+    } catch (error) {
+        const failed = error as { exitCode?: number; stderr?: unknown };
+        throw new HostCommandError({
+            command: cmd.argv,
+            netns: cmd.netns,
+            exitCode: failed.exitCode,
+            stderr: typeof failed.stderr === "string" ? failed.stderr.trim() : "",
+            cause: error,
+            subject: cmd.subject,
+        });
+    }
+}
+
+/** Runs a command and parses its stdout as JSON (for `ip -j`); empty output reads as `[]`. */
+export async function runJson<T>(cmd: HostCommand): Promise<T> {
+    const { stdout } = await runCommand(cmd);
+    return (stdout.trim() === "" ? [] : JSON.parse(stdout)) as T;
+}

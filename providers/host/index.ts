@@ -1,0 +1,9 @@
+/**
+ * The host command layer: the only code that runs programs on the host. Providers build argument
+ * vectors with the helpers here, run them, and read kernel state back as typed JSON.
+ * @module
+ */
+export * from "./command";
+export * from "./errors";
+export * from "./ip";
+export * from "./validate";

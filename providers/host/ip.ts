@@ -1,0 +1,137 @@
+/**
+ * Typed reads of kernel state, from `ip -j` JSON, and the namespace operations of `ip netns`.
+ * Noun+verb names after vishvananda/netlink: `linkGet`, `addrList`, `routeList`, `netnsAdd`.
+ * @module
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { ipCommand, runCommand, runJson } from "./command";
+import { isHostError } from "./errors";
+
+/** Where `ip netns add` keeps the named namespaces. */
+export const NETNS_RUN_DIR = "/run/netns";
+
+/** A link as `ip -j -d link show` reports it (the fields this project reads). */
+export interface LinkInfo {
+    ifindex: number;
+    ifname: string;
+    flags: string[];
+    mtu: number;
+    operstate?: string;
+    /** The MAC address. */
+    address?: string;
+    /** The interface alias (`ip link set DEV alias TEXT`); absent when none is set. */
+    ifalias?: string;
+    /** Name of the bridge this link is a port of. */
+    master?: string;
+    linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
+    link_netnsid?: number;
+}
+
+/** One address of a link, as in `ip -j addr show`'s `addr_info`. */
+export interface AddrInfo {
+    family: "inet" | "inet6";
+    local: string;
+    prefixlen: number;
+    scope?: string;
+    label?: string;
+}
+
+/** A link with its addresses, as `ip -j addr show` reports it. */
+export interface LinkAddrs extends LinkInfo {
+    addr_info: AddrInfo[];
+}
+
+/** A route as `ip -j route show` reports it. */
+export interface RouteInfo {
+    type?: string;
+    /** Destination prefix, or "default". Host routes carry no `/len`. */
+    dst: string;
+    gateway?: string;
+    dev?: string;
+    protocol?: string;
+    scope?: string;
+    metric?: number;
+    table?: string;
+    flags?: string[];
+}
+
+/** True when the link is administratively up (`ip link set DEV up`). */
+export function linkIsUp(link: LinkInfo): boolean {
+    return link.flags.includes("UP");
+}
+
+/**
+ * Reads one link with its details, or undefined when it does not exist.
+ * Equivalent to: `ip -n $netns -j -d link show dev $name`.
+ */
+export async function linkGet(netns: string | undefined, name: string): Promise<LinkInfo | undefined> {
+    try {
+        const links = await runJson<LinkInfo[]>(ipCommand(netns, ["-j", "-d", "link", "show", "dev", name]));
+        return links[0];
+    } catch (err) {
+        if (isHostError(err, "noDevice")) return undefined;
+        throw err;
+    }
+}
+
+/**
+ * Lists all links of a namespace with their details.
+ * Equivalent to: `ip -n $netns -j -d link show`.
+ */
+export async function linkList(netns: string | undefined): Promise<LinkInfo[]> {
+    return runJson<LinkInfo[]>(ipCommand(netns, ["-j", "-d", "link", "show"]));
+}
+
+/**
+ * Lists the addresses of one device, or undefined when the device does not exist.
+ * Equivalent to: `ip -n $netns -j addr show dev $device`.
+ */
+export async function addrList(netns: string | undefined, device: string): Promise<AddrInfo[] | undefined> {
+    try {
+        const links = await runJson<LinkAddrs[]>(ipCommand(netns, ["-j", "addr", "show", "dev", device]));
+        return links[0]?.addr_info ?? [];
+    } catch (err) {
+        if (isHostError(err, "noDevice")) return undefined;
+        throw err;
+    }
+}
+
+/**
+ * Lists the routes of one family in one table (default: main).
+ * Equivalent to: `ip -n $netns -4|-6 -j route show table $table`.
+ */
+export async function routeList(netns: string | undefined, family: 4 | 6, table?: string | number): Promise<RouteInfo[]> {
+    const args = [family === 4 ? "-4" : "-6", "-j", "route", "show", "table", String(table ?? "main")];
+    return runJson<RouteInfo[]>(ipCommand(netns, args));
+}
+
+/** The named network namespaces, from `/run/netns` (what `ip netns list` prints, without a process). */
+export function netnsList(): string[] {
+    try {
+        return readdirSync(NETNS_RUN_DIR).sort();
+    } catch {
+        return [];
+    }
+}
+
+/** True when the named network namespace exists. */
+export function netnsExists(name: string): boolean {
+    return existsSync(`${NETNS_RUN_DIR}/${name}`);
+}
+
+/**
+ * Creates a named network namespace.
+ * Equivalent to: `ip netns add $name`.
+ */
+export async function netnsAdd(name: string): Promise<void> {
+    await runCommand({ ...ipCommand(undefined, ["netns", "add", name]), subject: `network namespace "${name}"` });
+}
+
+/**
+ * Deletes a named network namespace; a namespace already gone is success.
+ * Equivalent to: `ip netns delete $name`.
+ */
+export async function netnsDelete(name: string): Promise<void> {
+    if (!netnsExists(name)) return;
+    await runCommand({ ...ipCommand(undefined, ["netns", "delete", name]), subject: `network namespace "${name}"` });
+}

@@ -1,0 +1,7 @@
+/**
+ * pulumi-overlay: Linux overlay networks (network namespaces, veth pairs, bridges, addresses,
+ * routes, NAT rules, sysctls) as typed Pulumi resources.
+ * @packageDocumentation
+ */
+export { HostCommandError, type HostErrorKind } from "../providers/host/errors";
+export { UNKNOWN, type CheckFailure } from "../providers/host/validate";

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { ipBatchCommand, ipCommand, quoteBatchArg, toolCommand } from "../../../providers/host";
+
+describe("argument vectors", () => {
+    it("targets a namespace with ip -n, or none for the root namespace", () => {
+        expect(ipCommand("lab", ["link", "show"]).argv).toEqual(["ip", "-n", "lab", "link", "show"]);
+        expect(ipCommand(undefined, ["link", "show"]).argv).toEqual(["ip", "link", "show"]);
+        expect(ipCommand("lab", ["link"]).netns).toBe("lab");
+    });
+    it("runs tools without -n through ip netns exec", () => {
+        expect(toolCommand("lab", "iptables", ["-w", "-t", "nat", "-S"]).argv).toEqual(["ip", "netns", "exec", "lab", "iptables", "-w", "-t", "nat", "-S"]);
+        expect(toolCommand(undefined, "sysctl", ["-n", "net.ipv4.ip_forward"]).argv).toEqual(["sysctl", "-n", "net.ipv4.ip_forward"]);
+    });
+    it("keeps metacharacters as plain arguments", () => {
+        const cmd = ipCommand("lab", ["link", "set", "x", "alias", "$(reboot); `id` | && >"]);
+        expect(cmd.argv.at(-1)).toBe("$(reboot); `id` | && >");
+    });
+    it("builds one ip -batch process for several steps", () => {
+        const cmd = ipBatchCommand("lab", [
+            ["link", "add", "br0", "type", "bridge"],
+            ["link", "set", "br0", "alias", "pulumi-overlay:lab bridge", "up"],
+        ]);
+        expect(cmd.argv).toEqual(["ip", "-n", "lab", "-batch", "-"]);
+        expect(cmd.input).toBe('link add br0 type bridge\nlink set br0 alias "pulumi-overlay:lab bridge" up\n');
+    });
+    it("refuses batch arguments that ip's batch parser would misread", () => {
+        for (const bad of ['a"b', "a\nlink del eth0", "a#b", "a\\b", "a\0"]) {
+            expect(() => quoteBatchArg(bad)).toThrow(/cannot be passed to ip -batch/);
+        }
+        expect(quoteBatchArg("")).toBe('""');
+    });
+});

@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { HostCommandError, explainFailure, formatCommand } from "../../../providers/host";
+
+// The stderr texts below are what iproute2 6.x, iptables 1.8 and the kernel print (C locale).
+describe("explainFailure", () => {
+    it("turns EPERM into a CAP_NET_ADMIN hint", () => {
+        const r = explainFailure({ command: ["ip", "link", "add", "br0", "type", "bridge"], stderr: "RTNETLINK answers: Operation not permitted" });
+        expect(r.kind).toBe("permission");
+        expect(r.summary).toMatch(/CAP_NET_ADMIN; run as root/);
+    });
+    it("names the object that already exists and where", () => {
+        const r = explainFailure({ command: ["ip", "-n", "lab", "link", "add", "br0"], netns: "lab", stderr: "RTNETLINK answers: File exists", subject: 'bridge "br0"' });
+        expect(r.kind).toBe("exists");
+        expect(r.summary).toMatch(/^bridge "br0" already exists in network namespace "lab"/);
+    });
+    it("names the missing device and namespace", () => {
+        const r = explainFailure({ command: ["ip", "-n", "lab", "link", "set", "veth9", "up"], netns: "lab", stderr: 'Cannot find device "veth9"' });
+        expect(r.kind).toBe("noDevice");
+        expect(r.summary).toMatch(/^device "veth9" does not exist in network namespace "lab"/);
+        const r2 = explainFailure({ command: ["ip", "addr", "add", "10.0.0.1/24", "dev", "x"], stderr: 'Device "x" does not exist.' });
+        expect(r2.kind).toBe("noDevice");
+        expect(r2.summary).toMatch(/in the root network namespace/);
+    });
+    it("names the missing namespace", () => {
+        const r = explainFailure({ command: ["ip", "-n", "ghost", "link"], netns: "ghost", stderr: 'Cannot open network namespace "ghost": No such file or directory' });
+        expect(r.kind).toBe("noNamespace");
+        expect(r.summary).toMatch(/^network namespace "ghost" does not exist/);
+    });
+    it("names the Debian package of a missing program", () => {
+        const spawnError = Object.assign(new Error("spawn iptables ENOENT"), { code: "ENOENT" });
+        const r = explainFailure({ command: ["iptables", "-S"], stderr: "", cause: spawnError });
+        expect(r).toEqual({ kind: "missingBinary", summary: '"iptables" is not installed on this host: install the Debian package iptables (apt-get install iptables)' });
+        const inNs = explainFailure({ command: ["ip", "netns", "exec", "lab", "nft", "list", "ruleset"], netns: "lab", stderr: 'exec of "nft" failed: No such file or directory' });
+        expect(inNs.summary).toMatch(/Debian package nftables/);
+        const noIp = explainFailure({ command: ["ip", "link"], stderr: "", cause: { code: "ENOENT" } });
+        expect(noIp.summary).toMatch(/iproute2/);
+    });
+    it("keeps the tool's own words otherwise", () => {
+        const r = explainFailure({ command: ["ip", "route", "add", "10.0.0.7/24", "dev", "br0"], stderr: 'Error: Invalid prefix for given prefix length.', exitCode: 1 });
+        expect(r.kind).toBe("failed");
+        expect(r.summary).toBe("ip failed in the root network namespace: Error: Invalid prefix for given prefix length.");
+    });
+});
+
+describe("HostCommandError", () => {
+    it("carries command, exit code, stderr and cause, and prints the command", () => {
+        const cause = new Error("execa failure");
+        const err = new HostCommandError({ command: ["ip", "link", "set", "a b", "up"], exitCode: 1, stderr: 'Cannot find device "a b"', cause });
+        expect(err).toBeInstanceOf(Error);
+        expect(err.kind).toBe("noDevice");
+        expect(err.exitCode).toBe(1);
+        expect(err.cause).toBe(cause);
+        expect(err.message).toContain("command: ip link set 'a b' up");
+    });
+    it("quotes for display only", () => {
+        expect(formatCommand(["ip", "-n", "lab", "link", "set", "x", "alias", "it's here"])).toBe("ip -n lab link set x alias 'it'\\''s here'");
+    });
+});
