@@ -3,5 +3,12 @@
  * routes, NAT rules, sysctls) as typed Pulumi resources.
  * @packageDocumentation
  */
+export * from "./namespace";
+export * from "./bridge";
+export * from "./veth";
+export * from "./address";
+export * from "./route";
+export * from "./natRule";
+export * from "./sysctl";
 export { HostCommandError, type HostErrorKind } from "../providers/host/errors";
 export { UNKNOWN, type CheckFailure } from "../providers/host/validate";

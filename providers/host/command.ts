@@ -48,12 +48,18 @@ export function toolCommand(
 /**
  * Builds one `ip -batch -` process that runs several `ip` steps in order and stops at the first
  * failure. Each step is an argument vector (without the leading `ip`); arguments are quoted for
- * ip's batch parser, which splits on whitespace and honours double quotes.
+ * ip's batch parser, which splits on whitespace and honours double quotes. `globalOptions` go
+ * before `-batch` (e.g. `["-j", "-d"]` so that `show` steps print JSON).
  * Equivalent to: `ip -n $netns -batch - <<< "$steps"`.
  */
-export function ipBatchCommand(netns: string | undefined, steps: readonly (readonly string[])[], subject?: string): HostCommand {
+export function ipBatchCommand(
+    netns: string | undefined,
+    steps: readonly (readonly string[])[],
+    subject?: string,
+    globalOptions: readonly string[] = [],
+): HostCommand {
     const input = steps.map((step) => step.map(quoteBatchArg).join(" ")).join("\n") + "\n";
-    return { ...ipCommand(netns, ["-batch", "-"], subject), input };
+    return { ...ipCommand(netns, [...globalOptions, "-batch", "-"], subject), input };
 }
 
 /**
@@ -98,6 +104,16 @@ export async function runCommand(cmd: HostCommand): Promise<CommandOutput> {
             subject: cmd.subject,
         });
     }
+}
+
+/**
+ * Parses the output of `ip -j -batch -`: one JSON array per line, one line per `show` step.
+ */
+export function parseJsonLines<T>(stdout: string): T[] {
+    return stdout
+        .split("\n")
+        .filter((line) => line.trim() !== "")
+        .map((line) => JSON.parse(line) as T);
 }
 
 /** Runs a command and parses its stdout as JSON (for `ip -j`); empty output reads as `[]`. */

@@ -14,6 +14,8 @@ export type HostErrorKind =
     | "noDevice"
     /** A named network namespace does not exist. */
     | "noNamespace"
+    /** The address, route or rule to delete or check is not there. */
+    | "notFound"
     /** The program (`ip`, `iptables`, ...) is not installed. */
     | "missingBinary"
     /** Anything else: the message carries the tool's own words. */
@@ -63,6 +65,8 @@ export class HostCommandError extends Error {
     readonly stderr: string;
     /** The classified failure. */
     readonly kind: HostErrorKind;
+    /** For `ip -batch`: the 1-based step that failed (the steps before it took effect). */
+    readonly batchLine?: number;
 
     constructor(fields: HostCommandErrorFields) {
         const { kind, summary } = explainFailure(fields);
@@ -75,6 +79,8 @@ export class HostCommandError extends Error {
         this.exitCode = fields.exitCode;
         this.stderr = fields.stderr;
         this.kind = kind;
+        const line = /Command failed -:(\d+)/.exec(fields.stderr);
+        this.batchLine = line ? Number(line[1]) : undefined;
     }
 }
 
@@ -90,6 +96,11 @@ export function formatCommand(argv: readonly string[]): string {
 
 function where(netns: string | undefined): string {
     return netns === undefined ? "the root network namespace" : `network namespace "${netns}"`;
+}
+
+/** `in network namespace "x"`, or `in the root network namespace`, for messages. */
+export function inNetnsWords(netns: string | undefined): string {
+    return `in ${where(netns)}`;
 }
 
 /** The program that actually ran: for `ip netns exec NS prog ...` that is `prog`. */
@@ -128,6 +139,13 @@ export function explainFailure(fields: HostCommandErrorFields): { kind: HostErro
             summary: `${program} was refused by the kernel in ${where(netns)}: it needs CAP_NET_ADMIN; run as root (sudo) or grant the capability`,
         };
     }
+    const noKey = /cannot stat \/proc\/sys\/(\S+): No such file or directory/.exec(stderr);
+    if (noKey) {
+        return {
+            kind: "failed",
+            summary: `sysctl "${noKey[1].replace(/\//g, ".")}" does not exist in ${where(netns)}: check the key (sysctl -a lists them)`,
+        };
+    }
     const noDev = /Cannot find device "([^"]*)"|Device "([^"]*)" does not exist/.exec(stderr);
     if (noDev) {
         const dev = noDev[1] ?? noDev[2];
@@ -136,7 +154,10 @@ export function explainFailure(fields: HostCommandErrorFields): { kind: HostErro
             summary: `device "${dev}" does not exist in ${where(netns)}: create it first, or check the device name and netns`,
         };
     }
-    if (/File exists/.test(stderr)) {
+    if (/Address not found|Cannot assign requested address|No such process|Bad rule \(does a matching rule exist|does a matching rule exist in that chain/.test(stderr)) {
+        return { kind: "notFound", summary: `${subject ?? "the object"} is not there ${inNetnsWords(netns)}` };
+    }
+    if (/File exists|Address already assigned/.test(stderr)) {
         const what = subject ?? "the object";
         return {
             kind: "exists",

@@ -4,7 +4,8 @@
  * @module
  */
 import { existsSync, readdirSync } from "node:fs";
-import { ipCommand, runCommand, runJson } from "./command";
+import { ipBatchCommand, ipCommand, parseJsonLines, runCommand, runJson } from "./command";
+import { inNetnsWords } from "./errors";
 import { isHostError } from "./errors";
 
 /** Where `ip netns add` keeps the named namespaces. */
@@ -134,4 +135,44 @@ export async function netnsAdd(name: string): Promise<void> {
 export async function netnsDelete(name: string): Promise<void> {
     if (!netnsExists(name)) return;
     await runCommand({ ...ipCommand(undefined, ["netns", "delete", name]), subject: `network namespace "${name}"` });
+}
+
+/**
+ * Deletes a link; a link or namespace already gone is success.
+ * Equivalent to: `ip -n $netns link delete dev $name`.
+ */
+export async function linkDelete(netns: string | undefined, name: string): Promise<void> {
+    try {
+        await runCommand(ipCommand(netns, ["link", "delete", "dev", name]));
+    } catch (err) {
+        if (isHostError(err, "noDevice", "noNamespace")) return;
+        throw err;
+    }
+}
+
+/**
+ * Deletes a link only when it carries the given alias (the mark its creator left); a link that is
+ * gone, or that is not ours, is left as it is. Returns what it found.
+ */
+export async function linkDeleteIfMarked(netns: string | undefined, name: string, alias: string): Promise<"deleted" | "gone" | "notOurs"> {
+    if (netns !== undefined && !netnsExists(netns)) return "gone";
+    const link = await linkGet(netns, name);
+    if (!link) return "gone";
+    if (link.ifalias !== alias) return "notOurs";
+    await linkDelete(netns, name);
+    return "deleted";
+}
+
+/**
+ * Runs `ip` steps in one `ip -j -d -batch -` process that ends by showing the named links, and
+ * returns those links in order: a create or update and its read-back for the price of one process.
+ */
+export async function linkBatchShow(netns: string | undefined, steps: readonly (readonly string[])[], names: readonly string[], subject: string): Promise<LinkInfo[]> {
+    const shows = names.map((name) => ["link", "show", "dev", name]);
+    const { stdout } = await runCommand(ipBatchCommand(netns, [...steps, ...shows], subject, ["-j", "-d"]));
+    const links = parseJsonLines<LinkInfo[]>(stdout).slice(-names.length).map((rows) => rows[0]);
+    if (links.length !== names.length || links.some((l) => !l)) {
+        throw new Error(`${subject} was not found ${inNetnsWords(netns)} right after it was configured`);
+    }
+    return links;
 }

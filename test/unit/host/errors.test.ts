@@ -56,3 +56,16 @@ describe("HostCommandError", () => {
         expect(formatCommand(["ip", "-n", "lab", "link", "set", "x", "alias", "it's here"])).toBe("ip -n lab link set x alias 'it'\\''s here'");
     });
 });
+
+describe("answers that mean 'already there' or 'not there'", () => {
+    it.each([
+        ["Error: ipv4: Address already assigned.", "exists"],
+        ["RTNETLINK answers: File exists", "exists"],
+        ["Error: ipv4: Address not found.", "notFound"],
+        ["RTNETLINK answers: Cannot assign requested address", "notFound"],
+        ["RTNETLINK answers: No such process", "notFound"],
+        ["iptables: Bad rule (does a matching rule exist in that chain?).", "notFound"],
+    ])("%s -> %s", (stderr, kind) => {
+        expect(explainFailure({ command: ["ip", "addr", "add"], stderr }).kind).toBe(kind);
+    });
+});

@@ -1,0 +1,123 @@
+/**
+ * The Bridge provider: a Linux bridge (`ip link add NAME type bridge`), marked with an alias.
+ * @module
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { checkResult, chooseName, diffProperties, inNetns, ownerMark, pick, type Props } from "./common";
+import { HostCommandError } from "./host/errors";
+import { type LinkInfo, linkBatchShow, linkDelete, linkDeleteIfMarked, linkGet, linkIsUp } from "./host/ip";
+import { checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName } from "./host/validate";
+
+/** Inputs after `check`. */
+export interface BridgeInputs {
+    logicalName: string;
+    name: string;
+    netns?: string;
+    mtu?: number;
+    up: boolean;
+    stp: boolean;
+}
+
+/** Outputs: the inputs with their final values plus what the kernel reports. */
+export interface BridgeOutputs extends BridgeInputs {
+    /** The MTU the kernel reports. */
+    mtu: number;
+    mac: string;
+    ifindex: number;
+    /** The ownership mark, set as the link's alias. */
+    alias: string;
+}
+
+const rules = { replace: ["name", "netns"], update: ["mtu", "up", "stp"], optional: ["mtu"], deleteBeforeReplace: true } as const;
+const INPUT_KEYS = ["logicalName", "name", "netns", "mtu", "up", "stp"] as const;
+
+function subject(name: string): string {
+    return `bridge "${name}"`;
+}
+
+/** The outputs from what the kernel reports. */
+function outputsOf(inputs: BridgeInputs, alias: string, link: LinkInfo): BridgeOutputs {
+    return {
+        ...inputs,
+        mtu: link.mtu,
+        up: linkIsUp(link),
+        stp: Number(link.linkinfo?.info_data?.stp_state ?? 0) !== 0,
+        mac: link.address ?? "",
+        ifindex: link.ifindex,
+        alias,
+    };
+}
+
+/** `link set` arguments for the properties that change in place. */
+function setSteps(b: BridgeInputs): string[][] {
+    return [["link", "set", "dev", b.name, ...(b.mtu !== undefined ? ["mtu", String(b.mtu)] : []), b.up ? "up" : "down", "type", "bridge", "stp_state", b.stp ? "1" : "0"]];
+}
+
+/** Runs steps in one `ip -batch` process that ends by showing the bridge, and returns it. */
+async function applyAndShow(b: BridgeInputs, steps: string[][]): Promise<LinkInfo> {
+    const [link] = await linkBatchShow(b.netns, steps, [b.name], subject(b.name));
+    return link;
+}
+
+export const provider: pulumi.dynamic.ResourceProvider = {
+    async check(olds: Props, news: Props) {
+        const inputs: Props = { ...pick(news, INPUT_KEYS), name: chooseName(olds, news), up: news.up ?? true, stp: news.stp ?? false };
+        return checkResult(inputs, [
+            checkInterfaceName("name", inputs.name),
+            inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
+            inputs.mtu === undefined ? undefined : checkMtu("mtu", inputs.mtu),
+            checkBoolean("up", inputs.up),
+            checkBoolean("stp", inputs.stp),
+        ]);
+    },
+
+    async diff(_id: string, olds: Props, news: Props) {
+        return diffProperties(olds, news, rules);
+    },
+
+    /**
+     * Equivalent to: `ip -n $netns link add $name [mtu $mtu] type bridge stp_state 0|1;
+     * ip -n $netns link set $name alias $mark up`, in one `ip -batch` process.
+     */
+    async create(props: Props) {
+        const b = props as BridgeInputs;
+        const alias = ownerMark(b.logicalName);
+        const add = ["link", "add", "name", b.name, ...(b.mtu !== undefined ? ["mtu", String(b.mtu)] : []), "type", "bridge", "stp_state", b.stp ? "1" : "0"];
+        let link: LinkInfo;
+        try {
+            link = await applyAndShow(b, [add, ["link", "set", "dev", b.name, "alias", alias, b.up ? "up" : "down"]]);
+        } catch (err) {
+            // The add was step 1: when a later step failed, the bridge is ours and half made.
+            if (!(err instanceof HostCommandError) || (err.batchLine ?? 0) > 1) await linkDelete(b.netns, b.name);
+            throw err;
+        }
+        if (link.linkinfo?.info_kind !== "bridge") {
+            throw new Error(`${subject(b.name)} ${inNetns(b.netns)} came out as a ${link.linkinfo?.info_kind} link`);
+        }
+        return { id: b.netns ? `${b.netns}/${b.name}` : b.name, outs: outputsOf(b, alias, link) };
+    },
+
+    /** Equivalent to: `ip -n $netns -j -d link show dev $name`. */
+    async read(id: string, props: Props) {
+        const old = props as BridgeOutputs;
+        const link = await linkGet(old.netns, old.name).catch((err) => {
+            if (err instanceof HostCommandError && err.kind === "noNamespace") return undefined;
+            throw err;
+        });
+        if (!link || link.ifalias !== old.alias) return {};
+        const outs = outputsOf(old, old.alias, link);
+        return { id, props: outs, inputs: pick(outs, INPUT_KEYS) };
+    },
+
+    /** Equivalent to: `ip -n $netns link set dev $name [mtu $mtu] up|down type bridge stp_state 0|1`. */
+    async update(_id: string, olds: Props, news: Props) {
+        const b = { ...(news as BridgeInputs) };
+        const link = await applyAndShow(b, setSteps(b));
+        return { outs: outputsOf(b, olds.alias, link) };
+    },
+
+    /** Equivalent to: `ip -n $netns link delete dev $name`, only when its alias is our mark. */
+    async delete(_id: string, props: Props) {
+        await linkDeleteIfMarked(props.netns, props.name, props.alias);
+    },
+};

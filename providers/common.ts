@@ -1,0 +1,119 @@
+/**
+ * What every provider shares: automatic names, ownership marks, the diff rules, and undo of a
+ * half-done create. Pure except {@link undoOnFailure}, which only runs the steps it is given.
+ * @module
+ */
+import { randomBytes } from "node:crypto";
+import type * as pulumi from "@pulumi/pulumi";
+import { type CheckFailure, isUnknown } from "./host/validate";
+
+/** Property bags as the dynamic provider protocol passes them. */
+export type Props = Record<string, any>;
+
+/** Prefix of every mark this project leaves on the host (link aliases, rule comments). */
+export const MARK_PREFIX = "pulumi-overlay";
+
+/**
+ * A kernel name derived from the Pulumi logical name plus a short random suffix, within
+ * `maxBytes` (15 for interface names): `lab-bridge` becomes e.g. `lab-bridge-3fa2`.
+ */
+export function autoName(logicalName: string, maxBytes = 15): string {
+    const suffix = randomBytes(2).toString("hex");
+    const base = logicalName.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-").replace(/^[-.]+/, "") || "po";
+    return `${base.slice(0, maxBytes - suffix.length - 1).replace(/[-.]+$/, "")}-${suffix}`;
+}
+
+/**
+ * The mark a resource leaves on what it creates (a link's alias, a rule's comment, a namespace's
+ * loopback alias): the project, the logical name and a per-create token, so that an object made
+ * by another stack or re-made out of band never passes for ours.
+ */
+export function ownerMark(logicalName: string): string {
+    const safe = logicalName.replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 160);
+    return `${MARK_PREFIX}:${safe}:${randomBytes(4).toString("hex")}`;
+}
+
+/** How a provider's properties change: in place, by replacement, or not managed when omitted. */
+export interface DiffRules {
+    /** Properties whose change replaces the object (its kernel identity). */
+    replace: readonly string[];
+    /** Properties changed in place by `update`. */
+    update: readonly string[];
+    /** Of those, the ones left alone when the program omits them (e.g. `mtu`: keep the kernel's). */
+    optional?: readonly string[];
+    /** True for objects with fixed kernel names: the old one must go before the new one comes. */
+    deleteBeforeReplace: boolean;
+}
+
+function same(a: unknown, b: unknown): boolean {
+    return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+/**
+ * Compares the old outputs with the new inputs by the rules. A value still unknown during preview
+ * counts as a change (a replacement when the property is a replace key).
+ */
+export function diffProperties(olds: Props, news: Props, rules: DiffRules): pulumi.dynamic.DiffResult {
+    const changed = (key: string): boolean => {
+        const next = news[key];
+        if (next === undefined && rules.optional?.includes(key)) return false;
+        if (isUnknown(next) || (next !== null && typeof next === "object" && Object.values(next).some(isUnknown))) return true;
+        return !same(olds[key], next);
+    };
+    const replaces = rules.replace.filter(changed);
+    const updates = rules.update.filter(changed);
+    return {
+        changes: replaces.length + updates.length > 0,
+        replaces,
+        deleteBeforeReplace: rules.deleteBeforeReplace && replaces.length > 0,
+    };
+}
+
+/** The `check` answer: the normalised inputs and the failures. */
+export function checkResult(inputs: Props, failures: readonly (CheckFailure | undefined)[]): pulumi.dynamic.CheckResult {
+    return { inputs, failures: failures.filter((f): f is CheckFailure => f !== undefined) };
+}
+
+/** The logical name, which the SDK classes pass as the hidden input `logicalName`. */
+export function logicalNameOf(news: Props): string {
+    return typeof news.logicalName === "string" && news.logicalName !== "" ? news.logicalName : "resource";
+}
+
+/** The name to use: the declared one, else the one given earlier (stable across runs), else a new one. */
+export function chooseName(olds: Props, news: Props, key = "name", maxBytes = 15): string {
+    if (news[key] !== undefined) return news[key];
+    if (typeof olds[key] === "string") return olds[key];
+    return autoName(logicalNameOf(news), maxBytes);
+}
+
+/**
+ * Runs a create's steps so that it is all-or-nothing: each step registers how to undo itself; if
+ * a later step throws, the registered undos run in reverse order and the first error is thrown
+ * (an undo that fails too is noted in its message).
+ */
+export async function undoOnFailure<T>(work: (onUndo: (undo: () => Promise<unknown>) => void) => Promise<T>): Promise<T> {
+    const undos: (() => Promise<unknown>)[] = [];
+    try {
+        return await work((undo) => undos.push(undo));
+    } catch (err) {
+        const undoErrors: unknown[] = [];
+        for (const undo of undos.reverse()) {
+            try {
+                await undo();
+            } catch (undoErr) {
+                undoErrors.push(undoErr);
+            }
+        }
+        if (undoErrors.length > 0 && err instanceof Error) {
+            err.message += `\n  and undoing the partial create failed too: ${undoErrors.map((e) => (e instanceof Error ? e.message : String(e))).join("; ")}`;
+        }
+        throw err;
+    }
+}
+
+export { inNetnsWords as inNetns } from "./host/errors";
+
+/** Keeps only the listed keys whose values are defined. */
+export function pick(props: Props, keys: readonly string[]): Props {
+    return Object.fromEntries(keys.filter((k) => props[k] !== undefined).map((k) => [k, props[k]]));
+}

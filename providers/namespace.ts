@@ -1,0 +1,68 @@
+/**
+ * The NetworkNamespace provider: a named network namespace (`ip netns add`). Its loopback is
+ * brought up and carries the ownership mark as its alias, since a namespace has no label of its own.
+ * @module
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { checkResult, chooseName, diffProperties, ownerMark, undoOnFailure, type Props } from "./common";
+import { ipCommand, runCommand } from "./host/command";
+import { linkGet, netnsAdd, netnsDelete, netnsExists } from "./host/ip";
+import { checkNamespaceName } from "./host/validate";
+
+/** Inputs after `check`. */
+export interface NetworkNamespaceInputs {
+    logicalName: string;
+    /** The namespace name (under /run/netns). */
+    name: string;
+}
+
+/** Outputs. */
+export interface NetworkNamespaceOutputs extends NetworkNamespaceInputs {
+    /** The mark on the namespace's loopback alias that proves the namespace is ours. */
+    alias: string;
+}
+
+const rules = { replace: ["name"], update: [], deleteBeforeReplace: true } as const;
+
+/** Reads whether the namespace exists and carries our mark. */
+async function isOurs(name: string, alias: string): Promise<boolean> {
+    if (!netnsExists(name)) return false;
+    const lo = await linkGet(name, "lo");
+    return lo?.ifalias === alias;
+}
+
+export const provider: pulumi.dynamic.ResourceProvider = {
+    async check(olds: Props, news: Props) {
+        const inputs = { logicalName: news.logicalName, name: chooseName(olds, news) };
+        return checkResult(inputs, [checkNamespaceName("name", inputs.name)]);
+    },
+
+    async diff(_id: string, olds: Props, news: Props) {
+        return diffProperties(olds, news, rules);
+    },
+
+    /** Equivalent to: `ip netns add $name && ip -n $name link set lo alias $mark up`. */
+    async create(inputs: Props) {
+        const { name, logicalName } = inputs as NetworkNamespaceInputs;
+        const alias = ownerMark(logicalName);
+        await undoOnFailure(async (onUndo) => {
+            await netnsAdd(name);
+            onUndo(() => netnsDelete(name));
+            await runCommand(ipCommand(name, ["link", "set", "lo", "alias", alias, "up"]));
+        });
+        const outs: NetworkNamespaceOutputs = { logicalName, name, alias };
+        return { id: name, outs };
+    },
+
+    async read(id: string, props: Props) {
+        const { name, alias } = props as NetworkNamespaceOutputs;
+        if (!(await isOurs(name, alias))) return {};
+        return { id, props, inputs: { logicalName: props.logicalName, name } };
+    },
+
+    /** Equivalent to: `ip netns delete $name`, only when its loopback carries our mark. */
+    async delete(_id: string, props: Props) {
+        const { name, alias } = props as NetworkNamespaceOutputs;
+        if (await isOurs(name, alias)) await netnsDelete(name);
+    },
+};

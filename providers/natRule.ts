@@ -1,0 +1,142 @@
+/**
+ * The NatRule provider: one masquerade, SNAT or DNAT rule, through a {@link NatBackend}
+ * (iptables today). The rule carries a comment naming the resource, and only that rule is removed.
+ * @module
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { checkResult, diffProperties, ownerMark, pick, type Props } from "./common";
+import {
+    type CheckFailure,
+    checkInteger,
+    checkInterfaceName,
+    checkNamespaceName,
+    checkNetworkCidr,
+    checkAddress,
+    checkOneOf,
+    familyOf,
+    isUnknown,
+} from "./host/validate";
+import type { NatBackend, NatRuleSpec, NatType } from "./nat/backend";
+import { chainOf, iptablesBackend } from "./nat/iptables";
+
+/** Inputs after `check`. */
+export interface NatRuleInputs {
+    logicalName: string;
+    type: NatType;
+    source?: string;
+    destination?: string;
+    outInterface?: string;
+    inInterface?: string;
+    protocol?: "tcp" | "udp" | "sctp";
+    port?: number;
+    toAddress?: string;
+    toPort?: number;
+    netns?: string;
+}
+
+/** Outputs. */
+export interface NatRuleOutputs extends NatRuleInputs {
+    family: 4 | 6;
+    table: "nat";
+    chain: "POSTROUTING" | "PREROUTING";
+    /** The comment on the rule that marks it as this resource's. */
+    comment: string;
+}
+
+const INPUT_KEYS = ["logicalName", "type", "source", "destination", "outInterface", "inInterface", "protocol", "port", "toAddress", "toPort", "netns"] as const;
+const rules = { replace: INPUT_KEYS.filter((k) => k !== "logicalName"), update: [], deleteBeforeReplace: false } as const;
+
+/** The backend in use. One today; the choice lives here so that the resource's API does not change. */
+function backendFor(_rule: NatRuleSpec): NatBackend {
+    return iptablesBackend;
+}
+
+/** The address family of the rule, from whichever addresses it names (IPv4 when none). */
+function familyOfRule(r: Partial<NatRuleInputs>): 4 | 6 {
+    for (const value of [r.source, r.destination, r.toAddress]) {
+        if (typeof value === "string" && !isUnknown(value)) {
+            const family = familyOf(value);
+            if (family) return family;
+        }
+    }
+    return 4;
+}
+
+function specOf(r: NatRuleInputs, comment: string): NatRuleSpec {
+    return { ...r, family: familyOfRule(r), comment };
+}
+
+/** Cross-field rules: what each type needs and refuses. Pure. */
+export function checkNatRule(r: Props): (CheckFailure | undefined)[] {
+    const has = (key: string) => r[key] !== undefined;
+    const out: (CheckFailure | undefined)[] = [
+        checkOneOf("type", r.type, ["masquerade", "snat", "dnat"]),
+        has("source") ? checkNetworkCidr("source", r.source) : undefined,
+        has("destination") ? checkNetworkCidr("destination", r.destination) : undefined,
+        has("outInterface") ? checkInterfaceName("outInterface", r.outInterface) : undefined,
+        has("inInterface") ? checkInterfaceName("inInterface", r.inInterface) : undefined,
+        has("protocol") ? checkOneOf("protocol", r.protocol, ["tcp", "udp", "sctp"]) : undefined,
+        has("port") ? checkInteger("port", r.port, 1, 65535, "port") : undefined,
+        has("toAddress") ? checkAddress("toAddress", r.toAddress) : undefined,
+        has("toPort") ? checkInteger("toPort", r.toPort, 1, 65535, "port") : undefined,
+        has("netns") ? checkNamespaceName("netns", r.netns) : undefined,
+    ];
+    if ((has("port") || has("toPort")) && !has("protocol")) {
+        out.push({ property: has("port") ? "port" : "toPort", reason: "a port needs a protocol: set protocol to 'tcp', 'udp' or 'sctp'" });
+    }
+    if (r.type === "snat" || r.type === "dnat") {
+        if (!has("toAddress")) out.push({ property: "toAddress", reason: `a ${r.type} rule needs toAddress, the address to rewrite to` });
+    }
+    if (r.type === "masquerade" && has("toAddress")) {
+        out.push({ property: "toAddress", reason: "a masquerade rule takes the outgoing interface's address; use type 'snat' to give toAddress" });
+    }
+    if (r.type === "dnat" && has("outInterface")) {
+        out.push({ property: "outInterface", reason: "a dnat rule runs in PREROUTING, before routing: match inInterface instead of outInterface" });
+    }
+    if ((r.type === "masquerade" || r.type === "snat") && has("inInterface")) {
+        out.push({ property: "inInterface", reason: `a ${r.type} rule runs in POSTROUTING, after routing: match outInterface instead of inInterface` });
+    }
+    const families = ["source", "destination", "toAddress"]
+        .filter((k) => typeof r[k] === "string" && !isUnknown(r[k]))
+        .map((k) => [k, familyOf(r[k])] as const)
+        .filter(([, f]) => f !== undefined);
+    const mixed = families.find(([, f]) => f !== families[0][1]);
+    if (mixed) {
+        out.push({ property: mixed[0], reason: `${mixed[0]} is IPv${mixed[1]} but ${families[0][0]} is IPv${families[0][1]}; a rule is of one family` });
+    }
+    return out;
+}
+
+export const provider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: Props, news: Props) {
+        const inputs = pick(news, INPUT_KEYS);
+        return checkResult(inputs, checkNatRule(inputs));
+    },
+
+    async diff(_id: string, olds: Props, news: Props) {
+        return diffProperties(olds, news, rules);
+    },
+
+    /** Equivalent to: `iptables -w -t nat -A POSTROUTING|PREROUTING <match> -m comment --comment $mark -j MASQUERADE|SNAT|DNAT`. */
+    async create(props: Props) {
+        const r = props as NatRuleInputs;
+        const comment = ownerMark(r.logicalName);
+        const spec = specOf(r, comment);
+        await backendFor(spec).add(spec);
+        const outs: NatRuleOutputs = { ...r, family: spec.family, table: "nat", chain: chainOf(r), comment };
+        return { id: comment, outs };
+    },
+
+    /** Equivalent to: `iptables -w -t nat -C CHAIN <rule>`. */
+    async read(id: string, props: Props) {
+        const spec = specOf(props as NatRuleInputs, props.comment);
+        if ((await backendFor(spec).state(spec)) === "absent") return {};
+        return { id, props, inputs: pick(props, INPUT_KEYS) };
+    },
+
+    /** Equivalent to: `iptables -w -t nat -D CHAIN <rule>`; a rule or namespace already gone is success. */
+    async delete(_id: string, props: Props) {
+        const spec = specOf(props as NatRuleInputs, props.comment);
+        await backendFor(spec).remove(spec);
+    },
+};

@@ -1,0 +1,154 @@
+/**
+ * The Route provider: one route (`ip route add DEST via GW dev DEV metric M table T`). It owns the
+ * route exactly as it added it, and deletes only a route that matches it in every field.
+ * @module
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { checkResult, diffProperties, pick, type Props } from "./common";
+import { ipCommand, runCommand } from "./host/command";
+import { isHostError } from "./host/errors";
+import { type RouteInfo, routeList } from "./host/ip";
+import {
+    type CheckFailure,
+    checkAddress,
+    checkInteger,
+    checkInterfaceName,
+    checkNamespaceName,
+    checkNetworkCidr,
+    familyOf,
+    isUnknown,
+    parseAddress,
+    parseCidr,
+} from "./host/validate";
+
+/** Inputs after `check`. */
+export interface RouteInputs {
+    logicalName: string;
+    /** A network in CIDR form, a host address, or "default". */
+    destination: string;
+    gateway?: string;
+    device?: string;
+    netns?: string;
+    metric?: number;
+    /** A routing table id (1 to 2^32-1), or "main". */
+    table?: number | "main";
+}
+
+/** Outputs. */
+export interface RouteOutputs extends RouteInputs {
+    family: 4 | 6;
+}
+
+const rules = { replace: ["destination", "gateway", "device", "netns", "metric", "table"], update: [], deleteBeforeReplace: true } as const;
+const INPUT_KEYS = ["logicalName", "destination", "gateway", "device", "netns", "metric", "table"] as const;
+
+/** The route's family: from the destination, else the gateway; a bare `default` is IPv4. */
+export function routeFamily(r: Pick<RouteInputs, "destination" | "gateway">): 4 | 6 {
+    return (r.destination !== "default" ? familyOf(r.destination) : undefined) ?? (r.gateway ? familyOf(r.gateway) : undefined) ?? 4;
+}
+
+/** The destination as `ip -j route` prints it: "default", a bare host address, or network/len. */
+export function kernelDestination(destination: string): string {
+    if (destination === "default") return "default";
+    const cidr = parseCidr(destination);
+    if (!cidr) return parseAddress(destination)?.toString() ?? destination;
+    if (cidr.prefixLength === 0) return "default";
+    if (cidr.prefixLength === (cidr.family === 4 ? 32 : 128)) return cidr.address.toString();
+    return `${cidr.address.toString()}/${cidr.prefixLength}`;
+}
+
+/** The route selector arguments shared by add and del. */
+function selector(r: RouteInputs): string[] {
+    return [
+        r.destination,
+        ...(r.gateway !== undefined ? ["via", r.gateway] : []),
+        ...(r.device !== undefined ? ["dev", r.device] : []),
+        ...(r.metric !== undefined ? ["metric", String(r.metric)] : []),
+        ...(r.table !== undefined ? ["table", String(r.table)] : []),
+    ];
+}
+
+function subject(r: RouteInputs): string {
+    return `route to ${r.destination}${r.table !== undefined ? ` in table ${r.table}` : ""}`;
+}
+
+/** True when a kernel route is exactly this one. */
+export function routeMatches(r: RouteInputs, k: RouteInfo): boolean {
+    const family = routeFamily(r);
+    const metric = r.metric ?? (family === 6 ? 1024 : 0);
+    return (
+        k.dst === kernelDestination(r.destination) &&
+        (r.gateway === undefined || (k.gateway !== undefined && parseAddress(k.gateway)?.toString() === parseAddress(r.gateway)?.toString())) &&
+        (r.device === undefined || k.dev === r.device) &&
+        (k.metric ?? 0) === metric &&
+        (k.type === undefined || k.type === "unicast")
+    );
+}
+
+async function findRoute(r: RouteInputs): Promise<RouteInfo | undefined> {
+    const routes = await routeList(r.netns, routeFamily(r), r.table).catch((err) => {
+        if (isHostError(err, "noNamespace")) return [];
+        throw err;
+    });
+    return routes.find((k) => routeMatches(r, k));
+}
+
+export const provider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: Props, news: Props) {
+        const inputs = pick(news, INPUT_KEYS);
+        const known = (v: unknown) => v !== undefined && !isUnknown(v);
+        const failures: (CheckFailure | undefined)[] = [
+            inputs.destination === "default" ? undefined : checkNetworkCidr("destination", inputs.destination),
+            inputs.gateway === undefined ? undefined : checkAddress("gateway", inputs.gateway),
+            inputs.device === undefined ? undefined : checkInterfaceName("device", inputs.device),
+            inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
+            inputs.metric === undefined ? undefined : checkInteger("metric", inputs.metric, 0, 4294967295, "route metric"),
+            inputs.table === undefined || inputs.table === "main" ? undefined : checkInteger("table", inputs.table, 1, 4294967295, "routing table id (or 'main')"),
+        ];
+        if (inputs.destination === undefined) failures.push({ property: "destination", reason: "destination is required: a network in CIDR form (10.1.0.0/24) or 'default'" });
+        if (inputs.gateway === undefined && inputs.device === undefined) {
+            failures.push({ property: "gateway", reason: "a route needs a gateway or a device (or both)" });
+        }
+        if (known(inputs.destination) && inputs.destination !== "default" && known(inputs.gateway)) {
+            const [d, g] = [familyOf(inputs.destination), familyOf(inputs.gateway)];
+            if (d && g && d !== g) {
+                failures.push({ property: "gateway", reason: `gateway '${inputs.gateway}' is IPv${g} but destination '${inputs.destination}' is IPv${d}; use a gateway of the same family` });
+            }
+        }
+        return checkResult(inputs, failures);
+    },
+
+    async diff(_id: string, olds: Props, news: Props) {
+        return diffProperties(olds, news, rules);
+    },
+
+    /** Equivalent to: `ip -n $netns -4|-6 route add $destination [via $gateway] [dev $device] [metric $m] [table $t]`. */
+    async create(props: Props) {
+        const r = props as RouteInputs;
+        const family = routeFamily(r);
+        await runCommand({ ...ipCommand(r.netns, [family === 4 ? "-4" : "-6", "route", "add", ...selector(r)]), subject: subject(r) });
+        const outs: RouteOutputs = { ...r, family };
+        return { id: `${r.netns ?? ""}/${r.table ?? "main"}/${r.destination}`, outs };
+    },
+
+    /** Equivalent to: `ip -n $netns -j route show table $t`, looking for exactly this route. */
+    async read(id: string, props: Props) {
+        if (!(await findRoute(props as RouteInputs))) return {};
+        return { id, props, inputs: pick(props, INPUT_KEYS) };
+    },
+
+    /** Equivalent to: `ip -n $netns route del $destination via ... dev ... metric ... table ...`, when it is there. */
+    async delete(_id: string, props: Props) {
+        const r = props as RouteInputs;
+        const found = await findRoute(r);
+        if (!found) return;
+        // Delete with every field the kernel reports, so no other route with the same prefix can match.
+        const exact: RouteInputs = { ...r, gateway: r.gateway ?? found.gateway, device: r.device ?? found.dev, metric: found.metric ?? 0 };
+        try {
+            await runCommand({ ...ipCommand(r.netns, [routeFamily(r) === 4 ? "-4" : "-6", "route", "del", ...selector(exact)]), subject: subject(r) });
+        } catch (err) {
+            if (isHostError(err, "notFound", "noDevice", "noNamespace")) return;
+            throw err;
+        }
+    },
+};

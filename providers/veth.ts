@@ -1,0 +1,189 @@
+/**
+ * The VethPair provider: a veth pair (`ip link add NAME type veth peer name PEER`) whose two ends
+ * may live in different namespaces; both ends carry the ownership mark as their alias.
+ * @module
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { autoName, checkResult, chooseName, diffProperties, inNetns, logicalNameOf, ownerMark, pick, type Props } from "./common";
+import { ipBatchCommand, runCommand } from "./host/command";
+import { HostCommandError, isHostError } from "./host/errors";
+import { type LinkInfo, linkBatchShow, linkDelete, linkDeleteIfMarked, linkGet, linkIsUp } from "./host/ip";
+import { type CheckFailure, checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName, isUnknown } from "./host/validate";
+
+/** The far end of the pair. */
+export interface VethPeer {
+    name: string;
+    netns?: string;
+}
+
+/** Inputs after `check`. */
+export interface VethPairInputs {
+    logicalName: string;
+    name: string;
+    netns?: string;
+    peer: VethPeer;
+    /** A bridge in the first end's namespace that the first end joins. */
+    master?: string;
+    mtu?: number;
+    up: boolean;
+}
+
+/** Outputs: the inputs with their final values plus what the kernel reports. */
+export interface VethPairOutputs extends VethPairInputs {
+    peerName: string;
+    peerNetns?: string;
+    mtu: number;
+    mac: string;
+    ifindex: number;
+    peerMac: string;
+    peerIfindex: number;
+    alias: string;
+}
+
+const rules = { replace: ["name", "netns", "peer"], update: ["master", "mtu", "up"], optional: ["mtu"], deleteBeforeReplace: true } as const;
+const INPUT_KEYS = ["logicalName", "name", "netns", "peer", "master", "mtu", "up"] as const;
+
+function subject(v: VethPairInputs): string {
+    return `veth "${v.name}"`;
+}
+
+function outputsOf(v: VethPairInputs, alias: string, end: LinkInfo, peer: LinkInfo): VethPairOutputs {
+    return {
+        ...v,
+        peer: pick(v.peer, ["name", "netns"]) as VethPeer,
+        peerName: v.peer.name,
+        peerNetns: v.peer.netns,
+        master: end.master ?? (v.master === undefined ? undefined : ""),
+        mtu: end.mtu,
+        up: linkIsUp(end) && linkIsUp(peer),
+        mac: end.address ?? "",
+        ifindex: end.ifindex,
+        peerMac: peer.address ?? "",
+        peerIfindex: peer.ifindex,
+        alias,
+    };
+}
+
+function sameNetns(v: VethPairInputs): boolean {
+    return v.netns === v.peer.netns;
+}
+
+/** `link set` steps for the first end and the peer. */
+function endSteps(v: VethPairInputs, alias?: string): { end: string[]; peer: string[] } {
+    const common = [...(v.mtu !== undefined ? ["mtu", String(v.mtu)] : []), ...(alias ? ["alias", alias] : [])];
+    const master = v.master === undefined ? [] : v.master === "" ? ["nomaster"] : ["master", v.master];
+    return {
+        end: ["link", "set", "dev", v.name, ...common, ...master, v.up ? "up" : "down"],
+        peer: ["link", "set", "dev", v.peer.name, ...common, v.up ? "up" : "down"],
+    };
+}
+
+/**
+ * Configures both ends (one process when they share a namespace) and reads them back. `first`
+ * steps (the add) run at the head of the first end's batch; `onFirstDone` is called once they
+ * have taken effect, so that a create knows whether it has something to undo.
+ */
+async function configure(
+    v: VethPairInputs,
+    alias: string | undefined,
+    first: string[][] = [],
+    onFirstDone: () => void = () => {},
+): Promise<{ end: LinkInfo; peer: LinkInfo }> {
+    const steps = endSteps(v, alias);
+    const endBatch = sameNetns(v) ? [...first, steps.end, steps.peer] : [...first, steps.end];
+    const endNames = sameNetns(v) ? [v.name, v.peer.name] : [v.name];
+    let shown: LinkInfo[];
+    try {
+        shown = await linkBatchShow(v.netns, endBatch, endNames, subject(v));
+    } catch (err) {
+        if (!isHostError(err) || (err.batchLine ?? 0) > first.length) onFirstDone();
+        throw err;
+    }
+    onFirstDone();
+    if (sameNetns(v)) return { end: shown[0], peer: shown[1] };
+    const [peer] = await linkBatchShow(v.peer.netns, [steps.peer], [v.peer.name], `veth peer "${v.peer.name}"`);
+    return { end: shown[0], peer };
+}
+
+export const provider: pulumi.dynamic.ResourceProvider = {
+    async check(olds: Props, news: Props) {
+        const name = chooseName(olds, news);
+        const newPeer: Props = news.peer ?? {};
+        const oldPeer: Props = olds.peer ?? {};
+        const peerName = newPeer.name ?? oldPeer.name ?? autoName(`${logicalNameOf(news)}-p`);
+        const inputs: Props = { ...pick(news, INPUT_KEYS), name, peer: pick({ ...newPeer, name: peerName }, ["name", "netns"]), up: news.up ?? true };
+        const failures: (CheckFailure | undefined)[] = [
+            checkInterfaceName("name", name),
+            checkInterfaceName("peer.name", peerName),
+            inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
+            newPeer.netns === undefined ? undefined : checkNamespaceName("peer.netns", newPeer.netns),
+            inputs.master === undefined ? undefined : checkInterfaceName("master", inputs.master),
+            inputs.mtu === undefined ? undefined : checkMtu("mtu", inputs.mtu),
+            checkBoolean("up", inputs.up),
+        ];
+        if (name === peerName && inputs.netns === newPeer.netns && !isUnknown(name)) {
+            failures.push({ property: "peer.name", reason: `peer.name '${peerName}' is the same as name in the same namespace; give the two ends different names or namespaces` });
+        }
+        return checkResult(inputs, failures);
+    },
+
+    async diff(_id: string, olds: Props, news: Props) {
+        return diffProperties(olds, news, rules);
+    },
+
+    /**
+     * Equivalent to: `ip -n $netns link add $name [mtu $mtu] type veth peer name $peer netns $peerNetns;
+     * ip -n $netns link set $name alias $mark [master $master] up; ip -n $peerNetns link set $peer alias $mark up`.
+     */
+    async create(props: Props) {
+        const v = props as VethPairInputs;
+        const alias = ownerMark(v.logicalName);
+        const mtu = v.mtu !== undefined ? ["mtu", String(v.mtu)] : [];
+        // Created from the first end's namespace with the peer placed directly in its own; a peer in
+        // the root namespace is made from there instead (the root namespace has no name to point at).
+        const fromPeerSide = v.netns !== undefined && v.peer.netns === undefined;
+        const add = fromPeerSide
+            ? ["link", "add", "name", v.peer.name, ...mtu, "type", "veth", "peer", "name", v.name, "netns", v.netns!]
+            : ["link", "add", "name", v.name, ...mtu, "type", "veth", "peer", "name", v.peer.name, ...(sameNetns(v) ? [] : ["netns", v.peer.netns!])];
+        let added = false;
+        try {
+            if (fromPeerSide) {
+                await runCommand(ipBatchCommand(undefined, [add], subject(v)));
+                added = true;
+            }
+            const ends = await configure(v, alias, fromPeerSide ? [] : [add], () => (added = true));
+            return { id: `${v.netns ?? ""}/${v.name}`, outs: outputsOf(v, alias, ends.end, ends.peer) };
+        } catch (err) {
+            if (added) await linkDelete(v.netns, v.name);
+            throw err;
+        }
+    },
+    /** Equivalent to: `ip -n $netns -j -d link show dev $name; ip -n $peerNetns -j -d link show dev $peer`. */
+    async read(id: string, props: Props) {
+        const old = props as VethPairOutputs;
+        const quiet = (err: unknown) => {
+            if (err instanceof HostCommandError && err.kind === "noNamespace") return undefined;
+            throw err;
+        };
+        const end = await linkGet(old.netns, old.name).catch(quiet);
+        if (!end || end.ifalias !== old.alias) return {};
+        const peer = await linkGet(old.peer.netns, old.peer.name).catch(quiet);
+        if (!peer) return {};
+        const outs = outputsOf({ ...old, master: old.master === undefined && !end.master ? undefined : old.master }, old.alias, end, peer);
+        return { id, props: outs, inputs: pick(outs, INPUT_KEYS) };
+    },
+
+    /** Equivalent to: `ip -n $netns link set $name [mtu] [master $m|nomaster] up|down` and the same for the peer. */
+    async update(_id: string, olds: Props, news: Props) {
+        const v = { ...(news as VethPairInputs) };
+        if (v.master === undefined && olds.master) v.master = ""; // master removed from the program: leave the bridge
+        const { end, peer } = await configure(v, undefined);
+        const outs = outputsOf(news as VethPairInputs, olds.alias, end, peer);
+        return { outs };
+    },
+
+    /** Equivalent to: `ip -n $netns link delete dev $name` (both ends go), only when its alias is our mark. */
+    async delete(_id: string, props: Props) {
+        await linkDeleteIfMarked(props.netns, props.name, props.alias);
+    },
+};

@@ -1,0 +1,53 @@
+import * as pulumi from "@pulumi/pulumi";
+import { TYPE_MODULE, providerShim } from "./provider";
+
+/** Arguments of a {@link Bridge}. */
+export interface BridgeArgs {
+    /** Interface name, 1-15 bytes. Omitted: the Pulumi name plus a random suffix. Changing it replaces the bridge. */
+    name?: pulumi.Input<string>;
+    /** The network namespace to create the bridge in; omitted: the host's root namespace. Changing it replaces the bridge. */
+    netns?: pulumi.Input<string>;
+    /** MTU (68-65535). Omitted: the kernel's default, left as it is. Updated in place. */
+    mtu?: pulumi.Input<number>;
+    /** Bring the bridge up (default true). Updated in place. */
+    up?: pulumi.Input<boolean>;
+    /** Run the spanning tree protocol (default false). Updated in place. */
+    stp?: pulumi.Input<boolean>;
+}
+
+/**
+ * A Linux bridge: a virtual switch that veth ends join as ports. Give it an {@link Address} to
+ * make it the gateway of the subnet behind it.
+ *
+ * Equivalent to: `ip -n NETNS link add NAME [mtu MTU] type bridge stp_state 0; ip -n NETNS link set NAME up`.
+ * It carries an ownership mark as its alias (`ip link set NAME alias ...`); a link of the same
+ * name that is not ours is refused, never adopted, and never deleted.
+ *
+ * @example
+ * ```ts
+ * const br0 = new Bridge("br0", { name: "br0" });
+ * ```
+ */
+export class Bridge extends pulumi.dynamic.Resource {
+    /** The interface name. */
+    declare readonly name: pulumi.Output<string>;
+    /** The namespace it lives in; undefined for the root namespace. */
+    declare readonly netns: pulumi.Output<string | undefined>;
+    /** The MTU the kernel reports. */
+    declare readonly mtu: pulumi.Output<number>;
+    /** Whether the bridge is up. */
+    declare readonly up: pulumi.Output<boolean>;
+    /** Whether STP runs. */
+    declare readonly stp: pulumi.Output<boolean>;
+    /** The MAC address the kernel gave it. */
+    declare readonly mac: pulumi.Output<string>;
+    /** The kernel's interface index. */
+    declare readonly ifindex: pulumi.Output<number>;
+    /** The ownership mark, set as the link's alias. */
+    declare readonly alias: pulumi.Output<string>;
+
+    constructor(name: string, args: BridgeArgs = {}, opts?: pulumi.CustomResourceOptions) {
+        const props = { logicalName: name, ...args, mac: undefined, ifindex: undefined, alias: undefined };
+        super(providerShim("bridge"), name, props, opts, TYPE_MODULE, "Bridge");
+    }
+}

@@ -1,0 +1,34 @@
+import * as pulumi from "@pulumi/pulumi";
+import { TYPE_MODULE, providerShim } from "./provider";
+
+/** Arguments of a {@link NetworkNamespace}. */
+export interface NetworkNamespaceArgs {
+    /**
+     * The namespace name, as in `ip netns add NAME` (1-255 bytes, no `/` or whitespace). Omitted:
+     * the Pulumi name plus a random suffix. Changing it replaces the namespace.
+     */
+    name?: pulumi.Input<string>;
+}
+
+/**
+ * A named network namespace: an isolated network stack with its own links, addresses, routes,
+ * iptables rules and `net.*` sysctls, as a container has. Its loopback is brought up.
+ *
+ * Equivalent to: `ip netns add NAME; ip -n NAME link set lo up`. Delete: `ip netns delete NAME`
+ * (everything inside goes with it), only if the namespace is the one this resource made.
+ *
+ * @example
+ * ```ts
+ * const c1 = new NetworkNamespace("c1", { name: "c1" });
+ * ```
+ */
+export class NetworkNamespace extends pulumi.dynamic.Resource {
+    /** The namespace name; pass it as another resource's `netns` to place that resource inside. */
+    declare readonly name: pulumi.Output<string>;
+    /** The ownership mark, set as the alias of the namespace's loopback. */
+    declare readonly alias: pulumi.Output<string>;
+
+    constructor(name: string, args: NetworkNamespaceArgs = {}, opts?: pulumi.CustomResourceOptions) {
+        super(providerShim("namespace"), name, { logicalName: name, name: args.name, alias: undefined }, opts, TYPE_MODULE, "NetworkNamespace");
+    }
+}

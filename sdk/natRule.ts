@@ -1,0 +1,77 @@
+import * as pulumi from "@pulumi/pulumi";
+import { TYPE_MODULE, providerShim } from "./provider";
+
+/** Arguments of a {@link NatRule}. Every change replaces the rule. */
+export interface NatRuleArgs {
+    /**
+     * `masquerade`: rewrite the source to the outgoing interface's address (the usual way out of a lab);
+     * `snat`: rewrite the source to `toAddress`; `dnat`: rewrite the destination to `toAddress` (a published port).
+     */
+    type: pulumi.Input<"masquerade" | "snat" | "dnat">;
+    /** Match packets from this network (CIDR), e.g. the lab's subnet. */
+    source?: pulumi.Input<string>;
+    /** Match packets to this network (CIDR). */
+    destination?: pulumi.Input<string>;
+    /** Match packets leaving through this interface (masquerade and snat), e.g. the uplink. */
+    outInterface?: pulumi.Input<string>;
+    /** Match packets arriving on this interface (dnat). */
+    inInterface?: pulumi.Input<string>;
+    /** Match this protocol; needed with `port` and `toPort`. */
+    protocol?: pulumi.Input<"tcp" | "udp" | "sctp">;
+    /** Match this destination port. */
+    port?: pulumi.Input<number>;
+    /** The address to rewrite to (snat, dnat). */
+    toAddress?: pulumi.Input<string>;
+    /** The port to rewrite to. */
+    toPort?: pulumi.Input<number>;
+    /** The namespace whose nat table gets the rule; omitted: the root namespace. */
+    netns?: pulumi.Input<string>;
+}
+
+/**
+ * A NAT rule in the `nat` table: masquerade and SNAT in POSTROUTING, DNAT in PREROUTING.
+ *
+ * Equivalent to: `iptables -w -t nat -A POSTROUTING -s SOURCE -o OUT -m comment --comment MARK -j MASQUERADE`.
+ * The comment marks the rule as this resource's; an identical rule without it is refused, and
+ * delete removes only this rule (`iptables -t nat -D ...`). IPv6 rules go through ip6tables.
+ *
+ * @example
+ * ```ts
+ * new NatRule("egress", { type: "masquerade", source: "10.0.0.0/24", outInterface: "eth0" });
+ * ```
+ */
+export class NatRule extends pulumi.dynamic.Resource {
+    /** The rule's type. */
+    declare readonly type: pulumi.Output<"masquerade" | "snat" | "dnat">;
+    /** The matched source network, if declared. */
+    declare readonly source: pulumi.Output<string | undefined>;
+    /** The matched destination network, if declared. */
+    declare readonly destination: pulumi.Output<string | undefined>;
+    /** The matched outgoing interface, if declared. */
+    declare readonly outInterface: pulumi.Output<string | undefined>;
+    /** The matched incoming interface, if declared. */
+    declare readonly inInterface: pulumi.Output<string | undefined>;
+    /** The matched protocol, if declared. */
+    declare readonly protocol: pulumi.Output<string | undefined>;
+    /** The matched port, if declared. */
+    declare readonly port: pulumi.Output<number | undefined>;
+    /** The address rewritten to, if declared. */
+    declare readonly toAddress: pulumi.Output<string | undefined>;
+    /** The port rewritten to, if declared. */
+    declare readonly toPort: pulumi.Output<number | undefined>;
+    /** The namespace; undefined for the root namespace. */
+    declare readonly netns: pulumi.Output<string | undefined>;
+    /** 4 or 6. */
+    declare readonly family: pulumi.Output<number>;
+    /** Always `nat`. */
+    declare readonly table: pulumi.Output<string>;
+    /** `POSTROUTING` or `PREROUTING`. */
+    declare readonly chain: pulumi.Output<string>;
+    /** The comment that marks the rule as this resource's. */
+    declare readonly comment: pulumi.Output<string>;
+
+    constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
+        const props = { logicalName: name, ...args, family: undefined, table: undefined, chain: undefined, comment: undefined };
+        super(providerShim("natRule"), name, props, opts, TYPE_MODULE, "NatRule");
+    }
+}

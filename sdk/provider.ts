@@ -1,0 +1,35 @@
+/**
+ * The thin provider objects the SDK hands to Pulumi. Pulumi serializes each dynamic provider into
+ * the stack's state by reading its functions, and loads it again for every operation; these shims
+ * hold nothing but a module name and load the implementation from the installed package at call
+ * time. The state stays small, and the installed version of pulumi-overlay serves existing stacks.
+ *
+ * Compatibility contract: a shim loads `require("pulumi-overlay/dist/providers/<module>").provider`,
+ * where `<module>` is one of `namespace`, `bridge`, `veth`, `address`, `route`, `natRule`,
+ * `sysctl`. These paths and the export name `provider` must stay stable across releases.
+ * @module
+ */
+import type * as pulumi from "@pulumi/pulumi";
+
+/** The provider modules under `dist/providers/`. */
+export type ProviderModule = "namespace" | "bridge" | "veth" | "address" | "route" | "natRule" | "sysctl";
+
+/** A dynamic provider that forwards every call to `pulumi-overlay/dist/providers/<module>`. */
+export function providerShim(module: ProviderModule): pulumi.dynamic.ResourceProvider {
+    const load = (): pulumi.dynamic.ResourceProvider => require(`pulumi-overlay/dist/providers/${module}`).provider;
+    return {
+        check: (olds, news) => load().check!(olds, news),
+        diff: (id, olds, news) => load().diff!(id, olds, news),
+        create: (inputs) => load().create(inputs),
+        read: (id, props) => load().read!(id, props),
+        // Providers without in-place updates never report update-only diffs; echo the inputs if asked.
+        update: async (id, olds, news) => {
+            const impl = load();
+            return impl.update ? impl.update(id, olds, news) : { outs: news };
+        },
+        delete: (id, props) => load().delete!(id, props),
+    };
+}
+
+/** Type tokens read `pulumi-nodejs:dynamic/overlay:<Kind>`. */
+export const TYPE_MODULE = "overlay";
