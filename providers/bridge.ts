@@ -5,7 +5,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { checkResult, chooseName, diffProperties, inNetns, ownerMark, pick, type Props } from "./common";
 import { HostCommandError } from "./host/errors";
-import { type LinkInfo, linkBatchShow, linkDelete, linkDeleteIfMarked, linkGet, linkIsUp } from "./host/ip";
+import { type LinkInfo, linkBatchShow, linkDeleteIfMarked, linkGet, linkIsUp } from "./host/ip";
 import { checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName } from "./host/validate";
 
 /** Inputs after `check`. */
@@ -85,10 +85,10 @@ export const provider: pulumi.dynamic.ResourceProvider = {
         const add = ["link", "add", "name", b.name, ...(b.mtu !== undefined ? ["mtu", String(b.mtu)] : []), "type", "bridge", "stp_state", b.stp ? "1" : "0"];
         let link: LinkInfo;
         try {
-            link = await applyAndShow(b, [add, ["link", "set", "dev", b.name, "alias", alias, b.up ? "up" : "down"]]);
+            // The mark is its own step right after the add, so a failed create can tell what it made.
+            link = await applyAndShow(b, [add, ["link", "set", "dev", b.name, "alias", alias], ["link", "set", "dev", b.name, b.up ? "up" : "down"]]);
         } catch (err) {
-            // The add was step 1: when a later step failed, the bridge is ours and half made.
-            if (!(err instanceof HostCommandError) || (err.batchLine ?? 0) > 1) await linkDelete(b.netns, b.name);
+            await linkDeleteIfMarked(b.netns, b.name, alias);
             throw err;
         }
         if (link.linkinfo?.info_kind !== "bridge") {

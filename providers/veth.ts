@@ -5,9 +5,8 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { autoName, checkResult, chooseName, diffProperties, inNetns, logicalNameOf, ownerMark, pick, type Props } from "./common";
-import { ipBatchCommand, runCommand } from "./host/command";
-import { HostCommandError, isHostError } from "./host/errors";
-import { type LinkInfo, linkBatchShow, linkDelete, linkDeleteIfMarked, linkGet, linkIsUp } from "./host/ip";
+import { HostCommandError } from "./host/errors";
+import { type LinkInfo, linkBatchShow, linkDeleteIfMarked, linkGet, linkIsUp } from "./host/ip";
 import { type CheckFailure, checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName, isUnknown } from "./host/validate";
 
 /** The far end of the pair. */
@@ -68,41 +67,44 @@ function sameNetns(v: VethPairInputs): boolean {
     return v.netns === v.peer.netns;
 }
 
-/** `link set` steps for the first end and the peer. */
-function endSteps(v: VethPairInputs, alias?: string): { end: string[]; peer: string[] } {
-    const common = [...(v.mtu !== undefined ? ["mtu", String(v.mtu)] : []), ...(alias ? ["alias", alias] : [])];
+/** A step that marks a link as ours; run right after the add, so a failed create can tell what it made. */
+function markStep(name: string, alias: string | undefined): string[][] {
+    return alias ? [["link", "set", "dev", name, "alias", alias]] : [];
+}
+
+/** `link set` steps for the first end and the peer: MTU, bridge, up or down. */
+function setSteps(v: VethPairInputs): { end: string[]; peer: string[] } {
+    const mtu = v.mtu !== undefined ? ["mtu", String(v.mtu)] : [];
     const master = v.master === undefined ? [] : v.master === "" ? ["nomaster"] : ["master", v.master];
     return {
-        end: ["link", "set", "dev", v.name, ...common, ...master, v.up ? "up" : "down"],
-        peer: ["link", "set", "dev", v.peer.name, ...common, v.up ? "up" : "down"],
+        end: ["link", "set", "dev", v.name, ...mtu, ...master, v.up ? "up" : "down"],
+        peer: ["link", "set", "dev", v.peer.name, ...mtu, v.up ? "up" : "down"],
     };
 }
 
 /**
- * Configures both ends (one process when they share a namespace) and reads them back. `first`
- * steps (the add) run at the head of the first end's batch; `onFirstDone` is called once they
- * have taken effect, so that a create knows whether it has something to undo.
+ * Configures both ends and reads them back: one `ip -batch` process when they share a
+ * namespace, else one per namespace. On create, `add` (the `link add` step) heads the batch of
+ * the namespace it runs in, and `alias` marks each end right after.
  */
-async function configure(
-    v: VethPairInputs,
-    alias: string | undefined,
-    first: string[][] = [],
-    onFirstDone: () => void = () => {},
-): Promise<{ end: LinkInfo; peer: LinkInfo }> {
-    const steps = endSteps(v, alias);
-    const endBatch = sameNetns(v) ? [...first, steps.end, steps.peer] : [...first, steps.end];
-    const endNames = sameNetns(v) ? [v.name, v.peer.name] : [v.name];
-    let shown: LinkInfo[];
-    try {
-        shown = await linkBatchShow(v.netns, endBatch, endNames, subject(v));
-    } catch (err) {
-        if (!isHostError(err) || (err.batchLine ?? 0) > first.length) onFirstDone();
-        throw err;
+async function configure(v: VethPairInputs, alias?: string, add?: { step: string[]; inPeerNetns: boolean }): Promise<{ end: LinkInfo; peer: LinkInfo }> {
+    const set = setSteps(v);
+    const endSteps = [...markStep(v.name, alias), set.end];
+    const peerSteps = [...markStep(v.peer.name, alias), set.peer];
+    if (sameNetns(v)) {
+        const [end, peer] = await linkBatchShow(v.netns, [...(add ? [add.step] : []), ...endSteps, ...peerSteps], [v.name, v.peer.name], subject(v));
+        return { end, peer };
     }
-    onFirstDone();
-    if (sameNetns(v)) return { end: shown[0], peer: shown[1] };
-    const [peer] = await linkBatchShow(v.peer.netns, [steps.peer], [v.peer.name], `veth peer "${v.peer.name}"`);
-    return { end: shown[0], peer };
+    const runEnd = (head: string[][]) => linkBatchShow(v.netns, [...head, ...endSteps], [v.name], subject(v));
+    const runPeer = (head: string[][]) => linkBatchShow(v.peer.netns, [...head, ...peerSteps], [v.peer.name], `veth peer "${v.peer.name}"`);
+    if (add?.inPeerNetns) {
+        const [peer] = await runPeer([add.step]);
+        const [end] = await runEnd([]);
+        return { end, peer };
+    }
+    const [end] = await runEnd(add ? [add.step] : []);
+    const [peer] = await runPeer([]);
+    return { end, peer };
 }
 
 export const provider: pulumi.dynamic.ResourceProvider = {
@@ -145,19 +147,19 @@ export const provider: pulumi.dynamic.ResourceProvider = {
         const add = fromPeerSide
             ? ["link", "add", "name", v.peer.name, ...mtu, "type", "veth", "peer", "name", v.name, "netns", v.netns!]
             : ["link", "add", "name", v.name, ...mtu, "type", "veth", "peer", "name", v.peer.name, ...(sameNetns(v) ? [] : ["netns", v.peer.netns!])];
-        let added = false;
         try {
-            if (fromPeerSide) {
-                await runCommand(ipBatchCommand(undefined, [add], subject(v)));
-                added = true;
-            }
-            const ends = await configure(v, alias, fromPeerSide ? [] : [add], () => (added = true));
-            return { id: `${v.netns ?? ""}/${v.name}`, outs: outputsOf(v, alias, ends.end, ends.peer) };
+            const { end, peer } = await configure(v, alias, { step: add, inPeerNetns: fromPeerSide });
+            return { id: `${v.netns ?? ""}/${v.name}`, outs: outputsOf(v, alias, end, peer) };
         } catch (err) {
-            if (added) await linkDelete(v.netns, v.name);
+            // Undo only what carries this create's mark: an end that was already there is not ours.
+            // Deleting either end deletes the pair.
+            if ((await linkDeleteIfMarked(v.netns, v.name, alias)) !== "deleted") {
+                await linkDeleteIfMarked(v.peer.netns, v.peer.name, alias);
+            }
             throw err;
         }
     },
+
     /** Equivalent to: `ip -n $netns -j -d link show dev $name; ip -n $peerNetns -j -d link show dev $peer`. */
     async read(id: string, props: Props) {
         const old = props as VethPairOutputs;
@@ -177,7 +179,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     async update(_id: string, olds: Props, news: Props) {
         const v = { ...(news as VethPairInputs) };
         if (v.master === undefined && olds.master) v.master = ""; // master removed from the program: leave the bridge
-        const { end, peer } = await configure(v, undefined);
+        const { end, peer } = await configure(v);
         const outs = outputsOf(news as VethPairInputs, olds.alias, end, peer);
         return { outs };
     },

@@ -146,9 +146,9 @@ export function explainFailure(fields: HostCommandErrorFields): { kind: HostErro
             summary: `sysctl "${noKey[1].replace(/\//g, ".")}" does not exist in ${where(netns)}: check the key (sysctl -a lists them)`,
         };
     }
-    const noDev = /Cannot find device "([^"]*)"|Device "([^"]*)" does not exist/.exec(stderr);
+    const noDev = /Cannot find device "([^"]*)"|Device "([^"]*)" does not exist|argument "([^"]*)" is wrong: Device does not exist/.exec(stderr);
     if (noDev) {
-        const dev = noDev[1] ?? noDev[2];
+        const dev = noDev[1] ?? noDev[2] ?? noDev[3];
         return {
             kind: "noDevice",
             summary: `device "${dev}" does not exist in ${where(netns)}: create it first, or check the device name and netns`,

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import {
     HostCommandError,
@@ -100,7 +101,6 @@ describeKernel("host command layer on the kernel", () => {
         const marker = `/tmp/${sb.prefix}-pwned`;
         await runCommand(ipCommand(sb.hostNs, ["link", "set", "uplink", "alias", `$(touch ${marker}); touch ${marker}`]));
         expect((await linkGet(sb.hostNs, "uplink"))?.ifalias).toBe(`$(touch ${marker}); touch ${marker}`);
-        const { existsSync } = await import("node:fs");
         expect(existsSync(marker)).toBe(false);
     });
 });

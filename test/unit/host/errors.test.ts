@@ -20,6 +20,8 @@ describe("explainFailure", () => {
         const r2 = explainFailure({ command: ["ip", "addr", "add", "10.0.0.1/24", "dev", "x"], stderr: 'Device "x" does not exist.' });
         expect(r2.kind).toBe("noDevice");
         expect(r2.summary).toMatch(/in the root network namespace/);
+        const r3 = explainFailure({ command: ["ip", "link", "set", "v", "master", "br9"], stderr: 'Error: argument "br9" is wrong: Device does not exist' });
+        expect(r3.summary).toMatch(/^device "br9" does not exist/);
     });
     it("names the missing namespace", () => {
         const r = explainFailure({ command: ["ip", "-n", "ghost", "link"], netns: "ghost", stderr: 'Cannot open network namespace "ghost": No such file or directory' });
