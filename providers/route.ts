@@ -98,7 +98,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
         const inputs = pick(news, INPUT_KEYS);
         const known = (v: unknown) => v !== undefined && !isUnknown(v);
         const failures: (CheckFailure | undefined)[] = [
-            inputs.destination === "default" ? undefined : checkNetworkCidr("destination", inputs.destination),
+            inputs.destination === undefined || inputs.destination === "default" ? undefined : checkNetworkCidr("destination", inputs.destination),
             inputs.gateway === undefined ? undefined : checkAddress("gateway", inputs.gateway),
             inputs.device === undefined ? undefined : checkInterfaceName("device", inputs.device),
             inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
