@@ -76,6 +76,11 @@ export async function createSandbox(): Promise<Sandbox> {
     try {
         await netnsAdd(hostNs);
         await netnsAdd(internetNs);
+        // No duplicate address detection in the sandbox: addresses are final at once, so that
+        // before/after snapshots do not differ by a DAD that finished in between.
+        for (const ns of [hostNs, internetNs]) {
+            await runCommand(toolCommand(ns, "sysctl", ["-q", "-w", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]));
+        }
         await runCommand(
             ipBatchCommand(hostNs, [
                 ["link", "set", "lo", "up"],
@@ -127,6 +132,23 @@ export interface HostSnapshot {
     sysctls: Record<string, string>;
 }
 
+/**
+ * The rules of an `iptables-save` dump, each prefixed with its table, plus chains whose policy is
+ * not ACCEPT and user chains. Counters are dropped, and so are tables that hold nothing: the
+ * kernel creates a table on first use, and an empty table means the same as none.
+ */
+export function normalizeIptablesSave(dump: string): string {
+    let table = "";
+    const kept: string[] = [];
+    for (const line of dump.split("\n")) {
+        if (line.startsWith("*")) table = line.slice(1);
+        else if (line.startsWith("-A ") || (line.startsWith(":") && !/^:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) ACCEPT/.test(line))) {
+            kept.push(`${table} ${line.replace(/ \[\d+:\d+\]$/, "")}`);
+        }
+    }
+    return kept.join("\n");
+}
+
 /** Sysctls the snapshot records. */
 export const SNAPSHOT_SYSCTLS = ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.conf.all.rp_filter"];
 
@@ -141,11 +163,7 @@ export async function snapshot(netns: string): Promise<HostSnapshot> {
     const addrs = await runJson<Row[]>(ipCommand(netns, ["-j", "addr", "show"]));
     const routes4 = await runJson<Row[]>(ipCommand(netns, ["-4", "-j", "route", "show", "table", "all"]));
     const routes6 = await runJson<Row[]>(ipCommand(netns, ["-6", "-j", "route", "show", "table", "all"]));
-    const iptables = (await runCommand(toolCommand(netns, "iptables-save", []))).stdout
-        .split("\n")
-        .filter((line) => !line.startsWith("#"))
-        .map((line) => line.replace(/\[\d+:\d+\]/g, "[0:0]"))
-        .join("\n");
+    const iptables = normalizeIptablesSave((await runCommand(toolCommand(netns, "iptables-save", []))).stdout);
     const sysctls: Record<string, string> = {};
     for (const key of SNAPSHOT_SYSCTLS) {
         sysctls[key] = (await runCommand(toolCommand(netns, "sysctl", ["-n", key]))).stdout.trim();
