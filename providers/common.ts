@@ -45,8 +45,17 @@ export interface DiffRules {
     deleteBeforeReplace: boolean;
 }
 
+/** Deep equality of JSON values, blind to key order; undefined and null are the same absence. */
 function same(a: unknown, b: unknown): boolean {
-    return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+    const canonical = (v: unknown): unknown =>
+        v === null || v === undefined
+            ? null
+            : Array.isArray(v)
+              ? v.map(canonical)
+              : typeof v === "object"
+                ? Object.fromEntries(Object.entries(v as object).filter(([, x]) => x !== undefined).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, x]) => [k, canonical(x)]))
+                : v;
+    return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 }
 
 /**

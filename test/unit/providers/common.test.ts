@@ -41,6 +41,11 @@ describe("diffProperties", () => {
         expect(diffProperties({ name: "br0", up: true }, { name: "br1", up: true }, rules)).toEqual({ changes: true, replaces: ["name"], deleteBeforeReplace: true });
         expect(diffProperties({ name: "br0", netns: "a" }, { name: "br0" }, rules).replaces).toEqual(["netns"]);
     });
+    it("compares nested values whatever their key order", () => {
+        const peerRules = { ...rules, replace: ["peer"] };
+        expect(diffProperties({ peer: { name: "eth0", netns: "c1" } }, { peer: { netns: "c1", name: "eth0" } }, peerRules).changes).toBe(false);
+        expect(diffProperties({ peer: { name: "eth0", netns: "c1" } }, { peer: { netns: "c2", name: "eth0" } }, peerRules).replaces).toEqual(["peer"]);
+    });
     it("treats a value unknown during preview as a change", () => {
         expect(diffProperties({ name: "br0" }, { name: UNKNOWN }, rules).replaces).toEqual(["name"]);
         expect(diffProperties({ name: "br0", peer: { name: "x" } }, { name: "br0", peer: { name: UNKNOWN } }, { ...rules, replace: ["peer"] }).replaces).toEqual(["peer"]);

@@ -1,0 +1,57 @@
+/**
+ * The SDK classes under Pulumi's mocks: type tokens, the hidden logicalName input, and that the
+ * provider Pulumi serializes into the state is the thin shim, not the implementation.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import * as sdk from "../../../sdk";
+
+const registered: { type: string; name: string; inputs: Record<string, any> }[] = [];
+
+beforeAll(async () => {
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => {
+                registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+                return { id: `${args.name}-id`, state: { ...args.inputs } };
+            },
+            call: () => ({}),
+        },
+        "project",
+        "stack",
+        false,
+    );
+});
+
+function output<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply(resolve));
+}
+
+describe("SDK resources", () => {
+    it("register with readable type tokens and pass their inputs along", async () => {
+        const ns = new sdk.NetworkNamespace("c1", { name: "c1" });
+        const br = new sdk.Bridge("br0", { name: "br0", mtu: 1400 });
+        const v = new sdk.VethPair("c1-veth", { name: "veth-c1", master: br.name, peer: { name: "eth0", netns: ns.name } });
+        new sdk.Address("gw", { device: br.name, address: "10.0.0.1/24" });
+        new sdk.Route("c1-default", { destination: "default", gateway: "10.0.0.1", netns: ns.name });
+        new sdk.NatRule("egress", { type: "masquerade", source: "10.0.0.0/24", outInterface: "eth0" });
+        new sdk.Sysctl("fwd", { key: "net.ipv4.ip_forward", value: 1 });
+        expect(await output(v.name)).toBe("veth-c1");
+        expect(await output(br.mtu)).toBe(1400);
+        const types = registered.map((r) => r.type);
+        for (const kind of ["NetworkNamespace", "Bridge", "VethPair", "Address", "Route", "NatRule", "Sysctl"]) {
+            expect(types).toContain(`pulumi-nodejs:dynamic/overlay:${kind}`);
+        }
+        const veth = registered.find((r) => r.name === "c1-veth")!;
+        expect(veth.inputs).toMatchObject({ logicalName: "c1-veth", name: "veth-c1", master: "br0", peer: { name: "eth0", netns: "c1" } });
+    });
+
+    it("serializes a thin provider that loads the implementation from the installed package", async () => {
+        const veth = registered.find((r) => r.name === "c1-veth")!;
+        const text: string = veth.inputs.__provider;
+        expect(text).toContain('pulumi-overlay/dist/providers/');
+        expect(text).toContain('"veth"');
+        expect(text).not.toContain("linkBatchShow");
+        expect(text.length).toBeLessThan(8000);
+    });
+});
