@@ -10,5 +10,5 @@ export * from "./address";
 export * from "./route";
 export * from "./natRule";
 export * from "./sysctl";
-export { HostCommandError, type HostErrorKind } from "../providers/host/errors";
+export { HostCommandError, type HostCommandErrorFields, type HostErrorKind } from "../providers/host/errors";
 export { UNKNOWN, type CheckFailure } from "../providers/host/validate";

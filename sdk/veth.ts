@@ -9,6 +9,14 @@ export interface VethPeerArgs {
     netns?: pulumi.Input<string>;
 }
 
+/** The far end of a {@link VethPair}, as created. */
+export interface VethPeer {
+    /** Interface name of the far end. */
+    name: string;
+    /** Namespace of the far end; undefined for the root namespace. */
+    netns?: string;
+}
+
 /** Arguments of a {@link VethPair}. */
 export interface VethPairArgs {
     /** Interface name of the first end, 1-15 bytes. Omitted: the Pulumi name plus a random suffix. Changing it replaces the pair. */
@@ -44,7 +52,7 @@ export class VethPair extends pulumi.dynamic.Resource {
     /** Namespace of the first end; undefined for the root namespace. */
     declare readonly netns: pulumi.Output<string | undefined>;
     /** The far end as declared, with its final name. */
-    declare readonly peer: pulumi.Output<{ name: string; netns?: string }>;
+    declare readonly peer: pulumi.Output<VethPeer>;
     /** Name of the far end. */
     declare readonly peerName: pulumi.Output<string>;
     /** Namespace of the far end; undefined for the root namespace. */

@@ -9,7 +9,9 @@ import * as ipaddr from "ipaddr.js";
 
 /** A refused input: the property and the rule it breaks (Pulumi's `CheckFailure`). */
 export interface CheckFailure {
+    /** The input property, e.g. `name` or `peer.name`. */
     property: string;
+    /** What is wrong and which rule it breaks, naming the property and the value. */
     reason: string;
 }
 
