@@ -1,17 +1,28 @@
 /**
  * One id per test run, shared by all test files, so that every namespace a run makes starts with
- * it; after the run, anything left with that prefix fails the suite (and is removed).
+ * it; after the run, anything left with that prefix fails the suite (and is removed). The package
+ * is built and packed once, for the tests that install it as users do.
  */
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readdirSync, rmSync } from "node:fs";
+import * as path from "node:path";
 import { netnsDelete, netnsList } from "../../providers/host";
+import { PROJECTS_DIR, REPO_ROOT, packPackage } from "./project";
 
 export function setup(): void {
     // Short: namespace names show up in error messages and `ip netns list`.
     process.env.OVERLAY_TEST_RUN_ID = `pot${randomBytes(2).toString("hex")}`;
+    execFileSync("npm", ["run", "--silent", "build"], { cwd: REPO_ROOT, stdio: "inherit" });
+    process.env.OVERLAY_TEST_TARBALL = packPackage();
 }
 
 export async function teardown(): Promise<void> {
     const prefix = process.env.OVERLAY_TEST_RUN_ID as string;
+    rmSync(process.env.OVERLAY_TEST_TARBALL as string, { force: true });
+    for (const entry of readdirSync(PROJECTS_DIR).filter((name) => name.startsWith(prefix))) {
+        rmSync(path.join(PROJECTS_DIR, entry), { recursive: true, force: true });
+    }
     const left = netnsList().filter((name) => name.startsWith(prefix));
     for (const name of left) await netnsDelete(name);
     if (left.length > 0) {
