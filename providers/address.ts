@@ -4,7 +4,7 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, diffProperties, pick, type Props } from "./common";
+import { checkResult, definedResults, diffProperties, pick, type Props } from "./common";
 import { ipCommand, runCommand } from "./host/command";
 import { isHostError } from "./host/errors";
 import { addrList } from "./host/ip";
@@ -50,7 +50,7 @@ async function present(a: AddressInputs): Promise<boolean> {
     return (addrs ?? []).some((x) => x.local === cidr.address.toString() && x.prefixlen === cidr.prefixLength);
 }
 
-export const provider: pulumi.dynamic.ResourceProvider = {
+export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     async check(_olds: Props, news: Props) {
         const inputs = pick(news, INPUT_KEYS);
         if (typeof inputs.address === "string" && !isUnknown(inputs.address)) inputs.address = canonical(inputs.address);
@@ -95,5 +95,5 @@ export const provider: pulumi.dynamic.ResourceProvider = {
             throw err;
         }
     },
-};
+});
 

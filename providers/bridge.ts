@@ -3,7 +3,7 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, chooseName, diffProperties, inNetns, ownerMark, pick, type Props } from "./common";
+import { checkResult, chooseName, definedResults, diffProperties, inNetns, ownerMark, pick, type Props } from "./common";
 import { HostCommandError } from "./host/errors";
 import { type LinkInfo, linkBatchShow, linkDeleteIfMarked, linkGet, linkIsUp } from "./host/ip";
 import { checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName } from "./host/validate";
@@ -59,7 +59,7 @@ async function applyAndShow(b: BridgeInputs, steps: string[][]): Promise<LinkInf
     return link;
 }
 
-export const provider: pulumi.dynamic.ResourceProvider = {
+export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     async check(olds: Props, news: Props) {
         const inputs: Props = { ...pick(news, INPUT_KEYS), name: chooseName(olds, news), up: news.up ?? true, stp: news.stp ?? false };
         return checkResult(inputs, [
@@ -120,4 +120,4 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     async delete(_id: string, props: Props) {
         await linkDeleteIfMarked(props.netns, props.name, props.alias);
     },
-};
+});

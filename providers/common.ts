@@ -126,3 +126,28 @@ export { inNetnsWords as inNetns } from "./host/errors";
 export function pick(props: Props, keys: readonly string[]): Props {
     return Object.fromEntries(keys.filter((k) => props[k] !== undefined).map((k) => [k, props[k]]));
 }
+
+/** A copy without undefined values, at any depth: the protocol's Struct cannot carry undefined. */
+export function withoutUndefined<T>(value: T): T {
+    if (Array.isArray(value)) return value.map(withoutUndefined) as T;
+    if (value === null || typeof value !== "object") return value;
+    return Object.fromEntries(
+        Object.entries(value as object)
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => [k, withoutUndefined(v)]),
+    ) as T;
+}
+
+/**
+ * Finishes a provider: what create, read and update return, and what check returns as inputs,
+ * leaves out undefined values (an optional property that is not set), which the dynamic-provider
+ * server could not encode ("Unexpected struct type").
+ */
+export function definedResults(provider: pulumi.dynamic.ResourceProvider): pulumi.dynamic.ResourceProvider {
+    const impl = { ...provider };
+    impl.check = provider.check && (async (olds, news) => withoutUndefined(await provider.check!(olds, news)));
+    impl.create = async (inputs) => withoutUndefined(await provider.create(inputs));
+    impl.read = provider.read && (async (id, props) => withoutUndefined(await provider.read!(id, props)));
+    impl.update = provider.update && (async (id, olds, news) => withoutUndefined(await provider.update!(id, olds, news)));
+    return impl;
+}

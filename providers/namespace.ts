@@ -4,7 +4,7 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, chooseName, diffProperties, ownerMark, undoOnFailure, type Props } from "./common";
+import { checkResult, chooseName, definedResults, diffProperties, ownerMark, type Props, undoOnFailure } from "./common";
 import { ipCommand, runCommand } from "./host/command";
 import { linkGet, netnsAdd, netnsDelete, netnsExists } from "./host/ip";
 import { checkNamespaceName } from "./host/validate";
@@ -31,7 +31,7 @@ async function isOurs(name: string, alias: string): Promise<boolean> {
     return lo?.ifalias === alias;
 }
 
-export const provider: pulumi.dynamic.ResourceProvider = {
+export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     async check(olds: Props, news: Props) {
         const inputs = { logicalName: news.logicalName, name: chooseName(olds, news) };
         return checkResult(inputs, [checkNamespaceName("name", inputs.name)]);
@@ -65,4 +65,4 @@ export const provider: pulumi.dynamic.ResourceProvider = {
         const { name, alias } = props as NetworkNamespaceOutputs;
         if (await isOurs(name, alias)) await netnsDelete(name);
     },
-};
+});

@@ -4,7 +4,7 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, diffProperties, ownerMark, pick, type Props } from "./common";
+import { checkResult, definedResults, diffProperties, ownerMark, pick, type Props } from "./common";
 import {
     type CheckFailure,
     checkInteger,
@@ -107,7 +107,7 @@ export function checkNatRule(r: Props): (CheckFailure | undefined)[] {
     return out;
 }
 
-export const provider: pulumi.dynamic.ResourceProvider = {
+export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     async check(_olds: Props, news: Props) {
         const inputs = pick(news, INPUT_KEYS);
         return checkResult(inputs, checkNatRule(inputs));
@@ -139,4 +139,4 @@ export const provider: pulumi.dynamic.ResourceProvider = {
         const spec = specOf(props as NatRuleInputs, props.comment);
         await backendFor(spec).remove(spec);
     },
-};
+});

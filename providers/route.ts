@@ -4,7 +4,7 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, diffProperties, pick, type Props } from "./common";
+import { checkResult, definedResults, diffProperties, pick, type Props } from "./common";
 import { ipCommand, runCommand } from "./host/command";
 import { isHostError } from "./host/errors";
 import { type RouteInfo, routeList } from "./host/ip";
@@ -93,7 +93,7 @@ async function findRoute(r: RouteInputs): Promise<RouteInfo | undefined> {
     return routes.find((k) => routeMatches(r, k));
 }
 
-export const provider: pulumi.dynamic.ResourceProvider = {
+export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     async check(_olds: Props, news: Props) {
         const inputs = pick(news, INPUT_KEYS);
         const known = (v: unknown) => v !== undefined && !isUnknown(v);
@@ -151,4 +151,4 @@ export const provider: pulumi.dynamic.ResourceProvider = {
             throw err;
         }
     },
-};
+});

@@ -5,7 +5,7 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, diffProperties, pick, type Props } from "./common";
+import { checkResult, definedResults, diffProperties, pick, type Props } from "./common";
 import { runCommand, toolCommand } from "./host/command";
 import { isHostError } from "./host/errors";
 import { netnsExists } from "./host/ip";
@@ -53,7 +53,7 @@ async function writeVerified(netns: string | undefined, key: string, value: stri
     }
 }
 
-export const provider: pulumi.dynamic.ResourceProvider = {
+export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     async check(_olds: Props, news: Props) {
         const inputs = pick(news, INPUT_KEYS);
         const valueFailure = checkSysctlValue("value", inputs.value);
@@ -111,4 +111,4 @@ export const provider: pulumi.dynamic.ResourceProvider = {
             throw err;
         }
     },
-};
+});

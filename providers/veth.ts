@@ -4,7 +4,7 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { autoName, checkResult, chooseName, diffProperties, inNetns, logicalNameOf, ownerMark, pick, type Props } from "./common";
+import { autoName, checkResult, chooseName, definedResults, diffProperties, inNetns, logicalNameOf, ownerMark, pick, type Props } from "./common";
 import { HostCommandError } from "./host/errors";
 import { type LinkInfo, linkBatchShow, linkDeleteIfMarked, linkGet, linkIsUp } from "./host/ip";
 import { type CheckFailure, checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName, isUnknown } from "./host/validate";
@@ -107,7 +107,7 @@ async function configure(v: VethPairInputs, alias?: string, add?: { step: string
     return { end, peer };
 }
 
-export const provider: pulumi.dynamic.ResourceProvider = {
+export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     async check(olds: Props, news: Props) {
         const name = chooseName(olds, news);
         const newPeer: Props = news.peer ?? {};
@@ -188,4 +188,4 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     async delete(_id: string, props: Props) {
         await linkDeleteIfMarked(props.netns, props.name, props.alias);
     },
-};
+});

@@ -1,0 +1,127 @@
+/**
+ * The examples, run through the test engine (a real Pulumi program in @pulumi/pulumi's language
+ * runtime, the real dynamic-provider server, the packed package), on the real kernel inside a
+ * sandbox: preview, up, a second up, a config change, drift with refresh and repair, destroy.
+ */
+import * as path from "node:path";
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { type EngineOptions, type Operation, type Result, run } from "../engine/engine";
+import { netnsList } from "../../providers/host";
+import { ipOutOfBand, kernelLink } from "../support/lifecycle";
+import { REPO_ROOT, makeProject, removeProject } from "../support/project";
+import { INTERNET, type Sandbox, createSandbox, describeKernel, ping, snapshot } from "../support/sandbox";
+
+const TYPE = "pulumi-nodejs:dynamic/overlay:";
+
+/** Runs the engine on a project and keeps its printed lines for the failure message. */
+function engineFor(programDir: string, stateFile: string, baseConfig: Record<string, string>) {
+    return async (operation: Operation, config: Record<string, string> = {}): Promise<Result> => {
+        const lines: string[] = [];
+        const options: EngineOptions = { operation, programDir, stack: "test", stateFile, config: { ...baseConfig, ...config }, print: (l) => lines.push(l) };
+        const result = await run(options);
+        expect(result.errors, lines.join("\n")).toEqual([]);
+        expect(JSON.parse(lines.at(-1)!)).toEqual(result.summary); // the last line is the JSON summary
+        return result;
+    };
+}
+
+/** The steps of one kind, as "Type name". */
+function stepsOf(result: Result, op: string): string[] {
+    return result.steps.filter((s) => s.op === op).map((s) => `${s.type.replace(TYPE, "")} ${s.name}`).sort();
+}
+
+describeKernel("examples through the test engine", () => {
+    let sb: Sandbox;
+    let project: string;
+    beforeEach(async () => {
+        sb = await createSandbox();
+    });
+    afterEach(async () => {
+        await sb?.destroy();
+        if (project) removeProject(project);
+    });
+
+    it("tutorial-overlay: preview, up, up again, config change, drift, destroy", async () => {
+        project = makeProject({ copyFrom: path.join(REPO_ROOT, "examples/tutorial-overlay") });
+        const engine = engineFor(project, path.join(project, "state.json"), {
+            sandbox: "false",
+            hostNamespace: sb.hostNs,
+            uplink: sb.uplink,
+            prefix: `${sb.prefix}-`,
+        });
+        const before = await snapshot(sb.hostNs);
+        const namespacesBefore = netnsList();
+        const [c1, c2] = [sb.ns("c1"), sb.ns("c2")];
+
+        const preview = await engine("preview");
+        expect(preview.summary).toEqual({ create: 12, update: 0, replace: 0, delete: 0, same: 0 });
+        expect(netnsList()).toEqual(namespacesBefore);
+        expect(await snapshot(sb.hostNs)).toEqual(before);
+
+        const up = await engine("up");
+        expect(up.summary).toEqual({ create: 12, update: 0, replace: 0, delete: 0, same: 0 });
+        expect(up.outputs.namespaces).toEqual([c1, c2]);
+        expect(up.outputs.tryNext[0]).toBe(`sudo ip netns exec ${c1} ping -c 1 10.0.0.3`);
+        expect(await ping(c1, "10.0.0.3")).toBe(true);
+        expect(await ping(c2, "10.0.0.1")).toBe(true);
+        expect(await ping(c1, INTERNET.gateway)).toBe(true);
+        expect(await ping(c2, INTERNET.server)).toBe(true);
+
+        expect((await engine("up")).summary).toEqual({ create: 0, update: 0, replace: 0, delete: 0, same: 12 });
+
+        const mtu = await engine("up", { mtu: "1400" });
+        expect(mtu.summary).toEqual({ create: 0, update: 3, replace: 0, delete: 0, same: 9 });
+        expect(stepsOf(mtu, "update")).toEqual(["Bridge br0", "VethPair c1-veth", "VethPair c2-veth"]);
+        expect((await kernelLink(sb.hostNs, "br0"))?.mtu).toBe(1400);
+        expect((await kernelLink(c2, "eth0"))?.mtu).toBe(1400);
+
+        // Drift: a veth removed by hand takes its address and route along; forwarding switched off.
+        await ipOutOfBand(sb.hostNs, "link", "del", "veth-c1");
+        await ipOutOfBand(sb.hostNs, "netns", "exec", sb.hostNs, "sysctl", "-q", "-w", "net.ipv4.ip_forward=0");
+        expect(await ping(c1, INTERNET.gateway, 1)).toBe(false);
+        const refresh = await engine("refresh", { mtu: "1400" });
+        expect(stepsOf(refresh, "delete")).toEqual(["Address c1-address", "Route c1-default", "VethPair c1-veth"]);
+        expect(refresh.steps.find((s) => s.name === "ip-forward")).toMatchObject({ op: "refresh", keys: ["value"] });
+        const repair = await engine("up", { mtu: "1400" });
+        expect(stepsOf(repair, "create")).toEqual(["Address c1-address", "Route c1-default", "VethPair c1-veth"]);
+        expect(stepsOf(repair, "update")).toEqual(["Sysctl ip-forward"]);
+        expect(await ping(c1, INTERNET.gateway)).toBe(true);
+
+        const destroy = await engine("destroy");
+        expect(destroy.summary).toEqual({ create: 0, update: 0, replace: 0, delete: 12, same: 0 });
+        expect(netnsList()).toEqual(namespacesBefore);
+        expect(await snapshot(sb.hostNs)).toEqual(before);
+    });
+
+    it("routed-lab: preview, up, up again, a subnet change, drift, destroy", async () => {
+        project = makeProject({ copyFrom: path.join(REPO_ROOT, "examples/routed-lab") });
+        const engine = engineFor(project, path.join(project, "state.json"), { prefix: `${sb.prefix}-` });
+        const namespacesBefore = netnsList();
+        const [a1, b1, router] = [sb.ns("a1"), sb.ns("b1"), sb.ns("router")];
+
+        expect((await engine("preview")).summary).toEqual({ create: 12, update: 0, replace: 0, delete: 0, same: 0 });
+        expect(netnsList()).toEqual(namespacesBefore);
+
+        expect((await engine("up")).summary.create).toBe(12);
+        expect(await ping(a1, "10.2.0.2")).toBe(true);
+        expect(await ping(b1, "10.1.0.2")).toBe(true);
+        expect((await engine("up")).summary.same).toBe(12);
+
+        const moved = await engine("up", { subnetB: "10.3.0.0/24" });
+        expect(stepsOf(moved, "replace")).toEqual(["Address b1-address", "Address router-b", "Route a1-to-b", "Route b1-to-a"]);
+        expect(moved.summary).toMatchObject({ create: 0, update: 0, delete: 0, same: 8 });
+        expect(await ping(a1, "10.3.0.2")).toBe(true);
+
+        await ipOutOfBand(a1, "route", "del", "10.3.0.0/24");
+        expect(await ping(a1, "10.3.0.2", 1)).toBe(false);
+        const refresh = await engine("refresh", { subnetB: "10.3.0.0/24" });
+        expect(stepsOf(refresh, "delete")).toEqual(["Route a1-to-b"]);
+        const repair = await engine("up", { subnetB: "10.3.0.0/24" });
+        expect(stepsOf(repair, "create")).toEqual(["Route a1-to-b"]);
+        expect(await ping(a1, "10.3.0.2")).toBe(true);
+
+        expect((await engine("destroy")).summary.delete).toBe(12);
+        expect(netnsList()).toEqual(namespacesBefore);
+        expect(netnsList()).not.toContain(router);
+    });
+});

@@ -1,0 +1,376 @@
+/**
+ * A small stand-in for the Pulumi engine, for tests: it runs a real Pulumi program through
+ * @pulumi/pulumi's own language runtime (`@pulumi/pulumi/cmd/run`), answers its ResourceMonitor
+ * and Engine calls, drives @pulumi/pulumi's real dynamic-provider server for every step, and
+ * keeps the state in a JSON file. It is test infrastructure, not a replacement for Pulumi: it
+ * follows the engine's documented rules where this project depends on them (see README.md here).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { Monitor, type Registration } from "./monitor";
+import { ProviderHost, providerErrorText } from "./providerHost";
+import { type Props, UNKNOWN } from "./rpc";
+
+/** The operations, as `pulumi <operation>`. */
+export type Operation = "preview" | "up" | "refresh" | "destroy";
+
+/** One resource in the state file. */
+export interface ResourceState {
+    urn: string;
+    type: string;
+    name: string;
+    custom: boolean;
+    parent?: string;
+    id?: string;
+    inputs: Props;
+    outputs: Props;
+    /** URNs this resource depends on (its parent included): they are deleted after it. */
+    dependencies: string[];
+}
+
+/** The state file. */
+export interface StackState {
+    version: 1;
+    project: string;
+    stack: string;
+    resources: ResourceState[];
+    outputs: Props;
+}
+
+/** Counts of steps, as the summary line prints them. */
+export interface Summary {
+    create: number;
+    update: number;
+    replace: number;
+    delete: number;
+    same: number;
+}
+
+/** One step taken (or planned, in preview). */
+export interface Step {
+    op: "create" | "update" | "replace" | "delete" | "same" | "refresh";
+    urn: string;
+    type: string;
+    name: string;
+    /** Properties that changed (update, replace, refresh drift). */
+    keys?: string[];
+}
+
+/** What an operation reports. */
+export interface Result {
+    ok: boolean;
+    summary: Summary;
+    steps: Step[];
+    /** The stack outputs after the operation. */
+    outputs: Props;
+    /** Error texts, the provider's own words first. */
+    errors: string[];
+}
+
+/** Options of one run. */
+export interface EngineOptions {
+    operation: Operation;
+    programDir: string;
+    stack: string;
+    stateFile: string;
+    /** Config values, as `--config key=value` (the project name is prefixed). */
+    config?: Record<string, string>;
+    /** Where progress lines go (default: stdout). */
+    print?: (line: string) => void;
+}
+
+const STACK_TYPE = "pulumi:pulumi:Stack";
+const SYMBOL: Record<Step["op"], string> = { create: "+", update: "~", replace: "+-", delete: "-", same: " ", refresh: "~" };
+
+/** The project name from Pulumi.yaml. */
+export function projectName(programDir: string): string {
+    const yaml = readFileSync(path.join(programDir, "Pulumi.yaml"), "utf8");
+    const match = /^name:\s*["']?([^"'\s#]+)/m.exec(yaml);
+    if (!match) throw new Error(`no name: in ${path.join(programDir, "Pulumi.yaml")}`);
+    return match[1];
+}
+
+export function loadState(file: string, project: string, stack: string): StackState {
+    if (!existsSync(file)) return { version: 1, project, stack, resources: [], outputs: {} };
+    return JSON.parse(readFileSync(file, "utf8")) as StackState;
+}
+
+/** Writes the state atomically: a killed engine leaves the old file or the new one, never half. */
+export function saveState(file: string, state: StackState): void {
+    writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2));
+    renameSync(`${file}.tmp`, file);
+}
+
+/** The URN the engine gives a resource: its parent's type chain, its type and its name. */
+export function urnOf(project: string, stack: string, type: string, name: string, parentUrn: string): string {
+    let qualified = type;
+    if (parentUrn) {
+        const parentType = parentUrn.split("::")[2];
+        if (parentType !== STACK_TYPE) qualified = `${parentType}$${type}`;
+    }
+    return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+    return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Keys whose values differ between two property bags (the engine's own diff for display). */
+export function changedKeys(olds: Props, news: Props): string[] {
+    const keys = new Set([...Object.keys(olds), ...Object.keys(news)]);
+    keys.delete("__provider");
+    return [...keys].filter((k) => !sameJson(olds[k], news[k])).sort();
+}
+
+/**
+ * Deletes resources in reverse dependency order: a resource goes only when nothing left depends
+ * on it; resources with no dependents left go in parallel.
+ */
+async function deleteInOrder(resources: ResourceState[], remove: (r: ResourceState) => Promise<void>): Promise<void> {
+    let left = [...resources];
+    while (left.length > 0) {
+        const needed = new Set(left.flatMap((r) => r.dependencies));
+        const wave = left.filter((r) => !needed.has(r.urn));
+        if (wave.length === 0) throw new Error(`dependency cycle among ${left.map((r) => r.urn).join(", ")}`);
+        await Promise.all(wave.map(remove));
+        left = left.filter((r) => !wave.includes(r));
+    }
+}
+
+/** Runs one operation. Never throws for a failed step: `ok` is false and `errors` say why. */
+export async function run(options: EngineOptions): Promise<Result> {
+    const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+    const programDir = path.resolve(options.programDir);
+    const project = projectName(programDir);
+    const old = loadState(options.stateFile, project, options.stack);
+    const preview = options.operation === "preview";
+    const steps: Step[] = [];
+    const errors: string[] = [];
+    const summary: Summary = { create: 0, update: 0, replace: 0, delete: 0, same: 0 };
+    const record = (step: Step) => {
+        steps.push(step);
+        if (step.op !== "refresh") summary[step.op] += 1;
+        if (step.op !== "same") print(`${SYMBOL[step.op]} ${step.op} ${step.type} ${step.name}${step.keys?.length ? ` [${step.keys.join(", ")}]` : ""}`);
+    };
+    const fail = (text: string) => {
+        errors.push(text);
+        print(`error: ${text}`);
+    };
+
+    // The new state is built as steps finish; it is saved after each one, so a crash loses at most
+    // the step in flight.
+    const next: StackState = { ...old, resources: [...old.resources] };
+    const byUrn = new Map(old.resources.map((r) => [r.urn, r]));
+    const put = (r: ResourceState) => {
+        const i = next.resources.findIndex((x) => x.urn === r.urn);
+        if (i >= 0) next.resources[i] = r;
+        else next.resources.push(r);
+        if (!preview) saveState(options.stateFile, next);
+    };
+    const drop = (urn: string) => {
+        next.resources = next.resources.filter((x) => x.urn !== urn);
+        if (!preview) saveState(options.stateFile, next);
+    };
+
+    const host = await ProviderHost.start(programDir);
+    try {
+        await host.configure({});
+        const deleteResource = async (r: ResourceState) => {
+            if (r.custom && !preview) await host.delete(r.urn, r.id ?? "", r.outputs);
+            drop(r.urn);
+            if (r.type !== STACK_TYPE) record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
+        };
+
+        if (options.operation === "destroy") {
+            await deleteInOrder(old.resources, deleteResource).catch((err) => fail(providerErrorText(err)));
+            if (errors.length === 0) {
+                next.outputs = {};
+                saveState(options.stateFile, next);
+            }
+        } else if (options.operation === "refresh") {
+            await Promise.all(
+                old.resources.filter((r) => r.custom).map(async (r) => {
+                    try {
+                        const read = await host.read(r.urn, r.id ?? "", r.outputs, r.inputs);
+                        if (!read.id) {
+                            drop(r.urn);
+                            record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
+                            return;
+                        }
+                        const keys = changedKeys(r.outputs, read.outputs);
+                        put({ ...r, id: read.id, outputs: read.outputs, inputs: read.inputs ?? r.inputs });
+                        record(keys.length ? { op: "refresh", urn: r.urn, type: r.type, name: r.name, keys } : { op: "same", urn: r.urn, type: r.type, name: r.name });
+                        if (keys.length) summary.update += 1;
+                    } catch (err) {
+                        fail(`${r.urn}: ${providerErrorText(err)}`);
+                    }
+                }),
+            );
+        } else {
+            await runProgram({ options, project, preview, host, byUrn, put, record, fail, next });
+            if (errors.length === 0) {
+                // Resources the program no longer declares, and the old halves of replacements.
+                const registered = new Set(next.resources.filter((r) => (r as Registered).registered).map((r) => r.urn));
+                const dropped = old.resources.filter((r) => !registered.has(r.urn));
+                const pending = next.resources.filter((r) => (r as Registered).pendingDelete);
+                for (const r of next.resources) delete (r as Registered).registered;
+                await deleteInOrder([...dropped, ...pending], async (r) => {
+                    if ((r as Registered).pendingDelete) {
+                        if (!preview) await host.delete(r.urn, r.id ?? "", r.outputs);
+                        next.resources = next.resources.filter((x) => x !== r);
+                        if (!preview) saveState(options.stateFile, next);
+                        return;
+                    }
+                    await deleteResource(r);
+                }).catch((err) => fail(providerErrorText(err)));
+            }
+            for (const r of next.resources) delete (r as Registered).registered;
+            if (!preview) saveState(options.stateFile, next);
+        }
+    } finally {
+        await host.stop();
+    }
+    const outputs = preview ? old.outputs : next.outputs;
+    if (Object.keys(outputs).length > 0 && options.operation !== "destroy") {
+        print("Outputs:");
+        for (const [k, v] of Object.entries(outputs)) print(`    ${k}: ${JSON.stringify(v)}`);
+    }
+    print(JSON.stringify(summary));
+    return { ok: errors.length === 0, summary, steps, outputs, errors };
+}
+
+/** A state entry while a program runs: marks what it declared and what waits for deletion. */
+interface Registered extends ResourceState {
+    registered?: boolean;
+    pendingDelete?: boolean;
+}
+
+interface ProgramRun {
+    options: EngineOptions;
+    project: string;
+    preview: boolean;
+    host: ProviderHost;
+    byUrn: Map<string, ResourceState>;
+    put(r: ResourceState): void;
+    record(step: Step): void;
+    fail(text: string): void;
+    next: StackState;
+}
+
+/** Runs the program and takes a step for each registration as it arrives. */
+async function runProgram(ctx: ProgramRun): Promise<void> {
+    const { options, project, preview, host, byUrn, put, record, fail, next } = ctx;
+    const stack = options.stack;
+
+    const step = async (reg: Registration): Promise<{ urn: string; id: string; outputs: Props }> => {
+        const urn = urnOf(project, stack, reg.type, reg.name, reg.parent);
+        const base = { urn, type: reg.type, name: reg.name, custom: reg.custom, parent: reg.parent || undefined, dependencies: [...new Set([...reg.dependencies, ...(reg.parent ? [reg.parent] : [])])] };
+        const prior = byUrn.get(urn);
+        if (!reg.custom) {
+            const outputs = prior && !prior.custom ? prior.outputs : {};
+            put({ ...base, inputs: {}, outputs, registered: true } as Registered);
+            if (reg.type !== STACK_TYPE) record({ op: prior ? "same" : "create", urn, type: reg.type, name: reg.name });
+            return { urn, id: "", outputs };
+        }
+        const checked = await host.check(urn, prior?.inputs ?? {}, reg.inputs);
+        if (checked.failures.length > 0) {
+            throw new Error(`${urn}: check failed: ${checked.failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+        }
+        const inputs = checked.inputs;
+        if (!prior) {
+            record({ op: "create", urn, type: reg.type, name: reg.name });
+            if (preview) return { urn, id: "", outputs: inputs };
+            const made = await host.create(urn, inputs);
+            put({ ...base, id: made.id, inputs, outputs: made.outputs, registered: true } as Registered);
+            return { urn, id: made.id, outputs: made.outputs };
+        }
+        const diff = await host.diff(urn, prior.id ?? "", prior.outputs, inputs, prior.inputs);
+        // A diff of "unknown" compares inputs, as the engine does.
+        const changed = diff.changes === "some" || (diff.changes === "unknown" && !sameJson(prior.inputs, inputs));
+        if (!changed) {
+            put({ ...prior, ...base, id: prior.id, inputs, outputs: prior.outputs, registered: true } as Registered);
+            record({ op: "same", urn, type: reg.type, name: reg.name });
+            return { urn, id: prior.id ?? "", outputs: prior.outputs };
+        }
+        const keys = changedKeys(prior.inputs, inputs).filter((k) => k !== "logicalName");
+        if (diff.replaces.length === 0) {
+            record({ op: "update", urn, type: reg.type, name: reg.name, keys });
+            if (preview) return { urn, id: prior.id ?? "", outputs: { ...prior.outputs, ...inputs } };
+            const outputs = await host.update(urn, prior.id ?? "", prior.outputs, inputs, prior.inputs);
+            put({ ...base, id: prior.id, inputs, outputs, registered: true } as Registered);
+            return { urn, id: prior.id ?? "", outputs };
+        }
+        record({ op: "replace", urn, type: reg.type, name: reg.name, keys: diff.replaces });
+        if (preview) return { urn, id: "", outputs: inputs };
+        if (diff.deleteBeforeReplace || reg.deleteBeforeReplace) {
+            await host.delete(urn, prior.id ?? "", prior.outputs);
+            next.resources = next.resources.filter((x) => x.urn !== urn);
+            const made = await host.create(urn, inputs);
+            put({ ...base, id: made.id, inputs, outputs: made.outputs, registered: true } as Registered);
+            return { urn, id: made.id, outputs: made.outputs };
+        }
+        // Create-before-delete: the new one first; the old one is deleted after the program ends.
+        const made = await host.create(urn, inputs);
+        next.resources = next.resources.map((x) => (x.urn === urn ? ({ ...x, urn: `${urn}#old`, pendingDelete: true } as Registered) : x));
+        put({ ...base, id: made.id, inputs, outputs: made.outputs, registered: true } as Registered);
+        return { urn, id: made.id, outputs: made.outputs };
+    };
+
+    const monitor = new Monitor({
+        register: async (reg) => {
+            try {
+                return await step(reg);
+            } catch (err) {
+                const text = providerErrorText(err);
+                fail(text.startsWith("urn:") ? text : `${urnOf(project, stack, reg.type, reg.name, reg.parent)}: ${text}`);
+                throw new Error(text);
+            }
+        },
+        registerOutputs: (urn, outputs) => {
+            if (urn.split("::")[2] === STACK_TYPE) next.outputs = outputs;
+        },
+        log: (severity, message) => {
+            if (severity !== "debug") (options.print ?? ((l: string) => process.stdout.write(`${l}\n`)))(`${severity}: ${message.trimEnd()}`);
+        },
+    });
+    const address = await monitor.start();
+    try {
+        const config = Object.fromEntries(Object.entries(options.config ?? {}).map(([k, v]) => [k.includes(":") ? k : `${project}:${k}`, v]));
+        const args = [
+            require.resolve("@pulumi/pulumi/cmd/run"),
+            `--monitor=${address}`,
+            `--engine=${address}`,
+            `--project=${project}`,
+            `--stack=${stack}`,
+            ...(preview ? ["--dry-run"] : []),
+            path.resolve(options.programDir),
+        ];
+        const exitCode = await new Promise<number>((resolve) => {
+            const child = spawn(process.execPath, args, {
+                cwd: path.resolve(options.programDir),
+                stdio: ["ignore", "pipe", "pipe"],
+                env: {
+                    ...process.env,
+                    PULUMI_CONFIG: JSON.stringify(config),
+                    PULUMI_CONFIG_SECRET_KEYS: "[]",
+                    PULUMI_NODEJS_TYPESCRIPT: "true",
+                    // `npm test` type-checks the examples; the engine only transpiles, for speed.
+                    PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+                },
+            });
+            const relay = (chunk: Buffer) => {
+                for (const line of chunk.toString().split("\n")) if (line.trim()) (options.print ?? console.log)(`  ${line}`);
+            };
+            child.stdout!.on("data", relay);
+            child.stderr!.on("data", relay);
+            child.on("exit", (code) => resolve(code ?? 1));
+        });
+        if (exitCode !== 0) fail(`the program exited with code ${exitCode}`);
+    } finally {
+        await monitor.stop();
+    }
+    if (!preview) saveState(options.stateFile, next);
+}
+
+export { UNKNOWN };

@@ -1,0 +1,112 @@
+/**
+ * The gRPC services a Pulumi program talks to while it runs: ResourceMonitor (resource
+ * registrations) and Engine (logging, the root resource). Registrations are handed to the engine
+ * as they arrive, concurrently, the way the real engine receives them.
+ */
+import { Props, emptyproto, engineproto, enginerpc, fromStruct, grpc, resproto, resrpc, toStruct } from "./rpc";
+
+/** One `RegisterResource` call, in plain values. */
+export interface Registration {
+    type: string;
+    name: string;
+    parent: string;
+    custom: boolean;
+    inputs: Props;
+    dependencies: string[];
+    deleteBeforeReplace: boolean;
+}
+
+/** What the engine answers a registration with. */
+export interface Registered {
+    urn: string;
+    id: string;
+    outputs: Props;
+}
+
+/** What the monitor asks of the engine. */
+export interface MonitorHandlers {
+    register(reg: Registration): Promise<Registered>;
+    registerOutputs(urn: string, outputs: Props): void;
+    log(severity: string, message: string, urn: string): void;
+}
+
+const SEVERITY = ["debug", "info", "warning", "error"];
+
+/** Serves ResourceMonitor and Engine on a loopback port. */
+export class Monitor {
+    private readonly server = new grpc.Server();
+    private rootUrn = "";
+    /** The address to pass as --monitor and --engine. */
+    address = "";
+
+    constructor(private readonly handlers: MonitorHandlers) {
+        const failWith = (callback: grpc.sendUnaryData<unknown>, err: unknown) => {
+            const details = err instanceof Error ? err.message : String(err);
+            callback({ code: grpc.status.UNKNOWN, details, message: details, name: "Error" } as grpc.ServiceError, null);
+        };
+        this.server.addService(resrpc.ResourceMonitorService, {
+            supportsFeature: (_call: any, callback: grpc.sendUnaryData<unknown>) => {
+                const resp = new resproto.SupportsFeatureResponse();
+                resp.setHassupport(false);
+                callback(null, resp);
+            },
+            registerResource: (call: any, callback: grpc.sendUnaryData<unknown>) => {
+                const req = call.request;
+                const dependencies = new Set<string>(req.getDependenciesList());
+                req.getPropertydependenciesMap().forEach((deps: any) => deps.getUrnsList().forEach((u: string) => dependencies.add(u)));
+                const reg: Registration = {
+                    type: req.getType(),
+                    name: req.getName(),
+                    parent: req.getParent(),
+                    custom: req.getCustom(),
+                    inputs: fromStruct(req.getObject()),
+                    dependencies: [...dependencies],
+                    deleteBeforeReplace: req.getDeletebeforereplace(),
+                };
+                this.handlers.register(reg).then(
+                    (done) => {
+                        const resp = new resproto.RegisterResourceResponse();
+                        resp.setUrn(done.urn);
+                        resp.setId(done.id);
+                        resp.setObject(toStruct(done.outputs));
+                        callback(null, resp);
+                    },
+                    (err) => failWith(callback, err),
+                );
+            },
+            registerResourceOutputs: (call: any, callback: grpc.sendUnaryData<unknown>) => {
+                this.handlers.registerOutputs(call.request.getUrn(), fromStruct(call.request.getOutputs()));
+                callback(null, new emptyproto.Empty());
+            },
+            signalAndWaitForShutdown: (_call: any, callback: grpc.sendUnaryData<unknown>) => callback(null, new emptyproto.Empty()),
+        });
+        this.server.addService(enginerpc.EngineService, {
+            log: (call: any, callback: grpc.sendUnaryData<unknown>) => {
+                const req = call.request;
+                this.handlers.log(SEVERITY[req.getSeverity()] ?? "info", req.getMessage(), req.getUrn());
+                callback(null, new emptyproto.Empty());
+            },
+            getRootResource: (_call: any, callback: grpc.sendUnaryData<unknown>) => {
+                const resp = new engineproto.GetRootResourceResponse();
+                resp.setUrn(this.rootUrn);
+                callback(null, resp);
+            },
+            setRootResource: (call: any, callback: grpc.sendUnaryData<unknown>) => {
+                this.rootUrn = call.request.getUrn();
+                callback(null, new engineproto.SetRootResourceResponse());
+            },
+        });
+    }
+
+    async start(): Promise<string> {
+        const port = await new Promise<number>((resolve, reject) =>
+            this.server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+        );
+        this.address = `127.0.0.1:${port}`;
+        return this.address;
+    }
+
+    async stop(): Promise<void> {
+        await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    }
+}
