@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { parseArgs } from "../../engine/cli";
+import { changedKeys, urnOf } from "../../engine/engine";
+
+describe("test engine", () => {
+    it("names resources as the engine does", () => {
+        const stack = "urn:pulumi:dev::lab::pulumi:pulumi:Stack::lab-dev";
+        expect(urnOf("lab", "dev", "pulumi:pulumi:Stack", "lab-dev", "")).toBe(stack);
+        expect(urnOf("lab", "dev", "pulumi-nodejs:dynamic/overlay:Bridge", "br0", stack)).toBe("urn:pulumi:dev::lab::pulumi-nodejs:dynamic/overlay:Bridge::br0");
+        const component = "urn:pulumi:dev::lab::overlay:index:BridgeNetwork::net";
+        expect(urnOf("lab", "dev", "pulumi-nodejs:dynamic/overlay:Bridge", "net-br", component)).toBe(
+            "urn:pulumi:dev::lab::overlay:index:BridgeNetwork$pulumi-nodejs:dynamic/overlay:Bridge::net-br",
+        );
+    });
+    it("lists changed keys, ignoring the serialized provider", () => {
+        expect(changedKeys({ a: 1, b: 2, __provider: "x" }, { a: 1, b: 3, c: 4, __provider: "y" })).toEqual(["b", "c"]);
+    });
+    it("parses its command line", () => {
+        expect(parseArgs(["up", "examples/x", "--stack", "dev", "--state", "s.json", "--config", "mtu=1400", "--config", "a:b=c=d"])).toEqual({
+            operation: "up",
+            programDir: "examples/x",
+            stack: "dev",
+            stateFile: "s.json",
+            config: { mtu: "1400", "a:b": "c=d" },
+        });
+        expect(() => parseArgs(["deploy", "x", "--stack", "s", "--state", "f"])).toThrow(/usage/);
+        expect(() => parseArgs(["up", "x", "--stack", "s"])).toThrow(/usage/);
+        expect(() => parseArgs(["up", "x", "--stack", "s", "--state", "f", "--config", "novalue"])).toThrow(/key=value/);
+    });
+});
