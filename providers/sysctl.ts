@@ -1,14 +1,17 @@
 /**
  * The Sysctl provider: one kernel parameter, set within a namespace (`net.*` keys are per
  * namespace). It remembers the value it found and puts it back on delete, unless someone has
- * changed the value since (then the newer value is theirs and is left alone).
+ * changed the value since (then the newer value is theirs and is left alone). Resources that set
+ * the same key to the same value share it: a record on the host (see host/store.ts) lists them,
+ * and the last one deleted restores the original value.
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, definedResults, diffProperties, pick, type Props } from "./common";
+import { checkResult, definedResults, diffProperties, inNetns, ownerMark, pick, type Props } from "./common";
 import { runCommand, toolCommand } from "./host/command";
 import { isHostError } from "./host/errors";
 import { netnsExists } from "./host/ip";
+import { RecordDir, netnsIdentity } from "./host/store";
 import { checkNamespaceName, checkSysctlKey, checkSysctlValue, isUnknown } from "./host/validate";
 
 /** Inputs after `check`: the value is kept as the kernel prints it (a string, single spaces). */
@@ -23,6 +26,10 @@ export interface SysctlInputs {
 export interface SysctlOutputs extends SysctlInputs {
     /** The value found before the first write; restored on delete. */
     previousValue: string;
+    /** Where the host records who set this key (the namespace's identity). */
+    claimScope?: string;
+    /** This resource's mark in that record. */
+    claimToken?: string;
 }
 
 const rules = { replace: ["key", "netns"], update: ["value"], deleteBeforeReplace: true } as const;
@@ -69,17 +76,35 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         return diffProperties(olds, news, rules);
     },
 
-    /** Equivalent to: `sysctl -n $key` (remembered), then `sysctl -w $key=$value`, read back. */
+    /**
+     * Equivalent to: `sysctl -n $key` (remembered), then `sysctl -w $key=$value`, read back.
+     * Several resources may set one key to the same value (two networks that both need
+     * forwarding): the first remembers the original value, and the last one deleted restores it.
+     */
     async create(props: Props) {
         const s = props as SysctlInputs;
-        const previousValue = await sysctlGet(s.netns, s.key);
-        try {
-            await writeVerified(s.netns, s.key, s.value);
-        } catch (err) {
-            await sysctlSet(s.netns, s.key, previousValue).catch(() => undefined);
-            throw err;
-        }
-        const outs: SysctlOutputs = { ...s, previousValue };
+        const claimScope = netnsIdentity(s.netns);
+        const claimToken = ownerMark(s.logicalName);
+        const claims = new RecordDir("sysctl", claimScope);
+        const previousValue = await claims.locked(async () => {
+            const shared = readClaim(claims, s.key);
+            if (shared && shared.value !== s.value) {
+                throw new Error(
+                    `sysctl "${s.key}" ${inNetns(s.netns)} is already set to '${shared.value}' by ${shared.owners.join(", ")}; ` +
+                        "two resources cannot set different values: give both the same value, or remove one",
+                );
+            }
+            const original = shared ? shared.original : await sysctlGet(s.netns, s.key);
+            try {
+                if ((await sysctlGet(s.netns, s.key)) !== s.value) await writeVerified(s.netns, s.key, s.value);
+            } catch (err) {
+                if (!shared) await sysctlSet(s.netns, s.key, original).catch(() => undefined);
+                throw err;
+            }
+            writeClaim(claims, s.key, { original, value: s.value, owners: [...(shared?.owners ?? []), claimToken] });
+            return original;
+        });
+        const outs: SysctlOutputs = { ...s, previousValue, claimScope, claimToken };
         return { id: `${s.netns ?? ""}/${s.key}`, outs };
     },
 
@@ -92,23 +117,67 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         return { id, props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
 
-    /** Equivalent to: `sysctl -w $key=$value`. */
+    /** Equivalent to: `sysctl -w $key=$value`; refused while other resources share the key. */
     async update(_id: string, olds: Props, news: Props) {
         const s = news as SysctlInputs;
-        await writeVerified(s.netns, s.key, s.value);
-        return { outs: { ...s, previousValue: olds.previousValue } };
+        const claims = new RecordDir("sysctl", olds.claimScope ?? netnsIdentity(s.netns));
+        await claims.locked(async () => {
+            const shared = readClaim(claims, s.key);
+            const others = (shared?.owners ?? []).filter((o) => o !== olds.claimToken);
+            if (others.length > 0) {
+                throw new Error(`sysctl "${s.key}" ${inNetns(s.netns)} is shared with ${others.join(", ")}; change the value of every resource that sets it, or remove them first`);
+            }
+            await writeVerified(s.netns, s.key, s.value);
+            if (shared) writeClaim(claims, s.key, { ...shared, value: s.value });
+        });
+        return { outs: { ...s, previousValue: olds.previousValue, claimScope: olds.claimScope, claimToken: olds.claimToken } };
     },
 
-    /** Equivalent to: `sysctl -w $key=$previousValue`, when the value is still ours; a gone namespace is success. */
+    /**
+     * Equivalent to: `sysctl -w $key=$previousValue`, by the last resource that set the key, and
+     * only while the value is still the one set; a gone namespace is success.
+     */
     async delete(_id: string, props: Props) {
         const s = props as SysctlOutputs;
-        if (s.netns !== undefined && !netnsExists(s.netns)) return;
-        try {
-            const now = await sysctlGet(s.netns, s.key);
-            if (now === s.value && now !== s.previousValue) await sysctlSet(s.netns, s.key, s.previousValue);
-        } catch (err) {
-            if (isHostError(err, "noNamespace")) return;
-            throw err;
-        }
+        const claims = new RecordDir("sysctl", s.claimScope ?? netnsIdentity(s.netns));
+        await claims.locked(async () => {
+            const shared = readClaim(claims, s.key);
+            const others = (shared?.owners ?? []).filter((o) => o !== s.claimToken);
+            if (shared && others.length > 0) {
+                writeClaim(claims, s.key, { ...shared, owners: others });
+                return;
+            }
+            claims.release(claimName(s.key));
+            if (s.netns !== undefined && !netnsExists(s.netns)) return;
+            try {
+                const now = await sysctlGet(s.netns, s.key);
+                if (now === s.value && now !== s.previousValue) await sysctlSet(s.netns, s.key, s.previousValue);
+            } catch (err) {
+                if (isHostError(err, "noNamespace")) return;
+                throw err;
+            }
+        });
     },
 });
+
+/** What the host keeps for a key that one or more resources set. */
+interface SysctlClaim {
+    /** The value before the first resource set it. */
+    original: string;
+    value: string;
+    /** The marks of the resources that set it. */
+    owners: string[];
+}
+
+function claimName(key: string): string {
+    return key.replace(/\//g, ".");
+}
+
+function readClaim(claims: RecordDir, key: string): SysctlClaim | undefined {
+    const text = claims.read(claimName(key));
+    return text ? (JSON.parse(text) as SysctlClaim) : undefined;
+}
+
+function writeClaim(claims: RecordDir, key: string, claim: SysctlClaim): void {
+    claims.write(claimName(key), JSON.stringify(claim));
+}

@@ -5,7 +5,8 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { netnsDelete, netnsList } from "../../providers/host";
 import { PROJECTS_DIR, REPO_ROOT, packPackage } from "./project";
@@ -13,6 +14,8 @@ import { PROJECTS_DIR, REPO_ROOT, packPackage } from "./project";
 export function setup(): void {
     // Short: namespace names show up in error messages and `ip netns list`.
     process.env.OVERLAY_TEST_RUN_ID = `pot${randomBytes(2).toString("hex")}`;
+    // Records the providers keep on the host (IP leases, shared sysctls) go to a folder of this run.
+    process.env.PULUMI_OVERLAY_STATE_DIR = mkdtempSync(path.join(tmpdir(), `${process.env.OVERLAY_TEST_RUN_ID}-state-`));
     execFileSync("npm", ["run", "--silent", "build"], { cwd: REPO_ROOT, stdio: "inherit" });
     process.env.OVERLAY_TEST_TARBALL = packPackage();
 }
@@ -20,6 +23,7 @@ export function setup(): void {
 export async function teardown(): Promise<void> {
     const prefix = process.env.OVERLAY_TEST_RUN_ID as string;
     rmSync(process.env.OVERLAY_TEST_TARBALL as string, { force: true });
+    rmSync(process.env.PULUMI_OVERLAY_STATE_DIR as string, { recursive: true, force: true });
     for (const entry of readdirSync(PROJECTS_DIR).filter((name) => name.startsWith(prefix))) {
         rmSync(path.join(PROJECTS_DIR, entry), { recursive: true, force: true });
     }

@@ -57,6 +57,22 @@ describeKernel("Sysctl on the kernel", () => {
         expect(await sysctlValue(sb.hostNs, "net.ipv4.conf.all.rp_filter")).toBe("1");
     });
 
+    it("two resources share a key set to the same value; the last one deleted restores it", async () => {
+        const key = "net.ipv4.ip_forward";
+        const a = await created(provider, { logicalName: "net-a", key, value: 1, netns: sb.hostNs });
+        const b = await created(provider, { logicalName: "net-b", key, value: "1", netns: sb.hostNs });
+        expect(b.outs.previousValue).toBe("0");
+        await expect(created(provider, { logicalName: "net-c", key, value: 0, netns: sb.hostNs })).rejects.toThrow(/already set to '1' by pulumi-overlay:net-a:.*, pulumi-overlay:net-b:/);
+        await expect(updated(provider, a.id, a.outs, { logicalName: "net-a", key, value: 0, netns: sb.hostNs })).rejects.toThrow(/is shared with pulumi-overlay:net-b/);
+        await provider.delete!(a.id, a.outs);
+        expect(await sysctlValue(sb.hostNs, key)).toBe("1");
+        await provider.delete!(b.id, b.outs);
+        expect(await sysctlValue(sb.hostNs, key)).toBe("0");
+        // Deleting again is harmless.
+        await provider.delete!(a.id, a.outs);
+        expect(await sysctlValue(sb.hostNs, key)).toBe("0");
+    });
+
     it("a gone namespace is gone, and a missing key is named", async () => {
         const ghost = { logicalName: "fwd", key: "net.ipv4.ip_forward", value: "1", previousValue: "0", netns: sb.ns("ghost") };
         await expectGone(provider, "x", ghost);
