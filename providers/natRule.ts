@@ -12,6 +12,7 @@ import {
     checkNamespaceName,
     checkNetworkCidr,
     checkAddress,
+    checkBoolean,
     checkOneOf,
     familyOf,
     isUnknown,
@@ -31,6 +32,8 @@ export interface NatRuleInputs {
     port?: number;
     toAddress?: string;
     toPort?: number;
+    destinationLocal?: boolean;
+    chain?: "PREROUTING" | "OUTPUT" | "POSTROUTING";
     netns?: string;
 }
 
@@ -38,13 +41,14 @@ export interface NatRuleInputs {
 export interface NatRuleOutputs extends NatRuleInputs {
     family: 4 | 6;
     table: "nat";
-    chain: "POSTROUTING" | "PREROUTING";
+    chain: "POSTROUTING" | "PREROUTING" | "OUTPUT";
     /** The comment on the rule that marks it as this resource's. */
     comment: string;
 }
 
-const INPUT_KEYS = ["logicalName", "type", "source", "destination", "outInterface", "inInterface", "protocol", "port", "toAddress", "toPort", "netns"] as const;
-const rules = { replace: INPUT_KEYS.filter((k) => k !== "logicalName"), update: [], deleteBeforeReplace: false } as const;
+const INPUT_KEYS = ["logicalName", "type", "source", "destination", "outInterface", "inInterface", "protocol", "port", "toAddress", "toPort", "destinationLocal", "chain", "netns"] as const;
+// `chain` is also an output (the chain the rule went to): left out of the program, it is the default.
+const rules = { replace: INPUT_KEYS.filter((k) => k !== "logicalName"), update: [], optional: ["chain"], deleteBeforeReplace: false } as const;
 
 /** The backend in use. One today; the choice lives here so that the resource's API does not change. */
 function backendFor(_rule: NatRuleSpec): NatBackend {
@@ -80,7 +84,15 @@ export function checkNatRule(r: Props): (CheckFailure | undefined)[] {
         has("toAddress") ? checkAddress("toAddress", r.toAddress) : undefined,
         has("toPort") ? checkInteger("toPort", r.toPort, 1, 65535, "port") : undefined,
         has("netns") ? checkNamespaceName("netns", r.netns) : undefined,
+        has("destinationLocal") ? checkBoolean("destinationLocal", r.destinationLocal) : undefined,
     ];
+    if (has("chain") && !isUnknown(r.type)) {
+        const allowed = r.type === "dnat" ? ["PREROUTING", "OUTPUT"] : ["POSTROUTING"];
+        out.push(checkOneOf("chain", r.chain, allowed));
+        if (r.chain === "OUTPUT" && has("inInterface")) {
+            out.push({ property: "inInterface", reason: "a dnat rule in OUTPUT sees the host's own packets, which arrive on no interface: leave inInterface out" });
+        }
+    }
     if ((has("port") || has("toPort")) && !has("protocol")) {
         out.push({ property: has("port") ? "port" : "toPort", reason: "a port needs a protocol: set protocol to 'tcp', 'udp' or 'sctp'" });
     }
@@ -90,7 +102,7 @@ export function checkNatRule(r: Props): (CheckFailure | undefined)[] {
     if (r.type === "masquerade" && has("toAddress")) {
         out.push({ property: "toAddress", reason: "a masquerade rule takes the outgoing interface's address; use type 'snat' to give toAddress" });
     }
-    if (r.type === "dnat" && has("outInterface")) {
+    if (r.type === "dnat" && has("outInterface") && r.chain !== "OUTPUT") {
         out.push({ property: "outInterface", reason: "a dnat rule runs in PREROUTING, before routing: match inInterface instead of outInterface" });
     }
     if ((r.type === "masquerade" || r.type === "snat") && has("inInterface")) {

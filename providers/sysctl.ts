@@ -26,7 +26,7 @@ export interface SysctlInputs {
 export interface SysctlOutputs extends SysctlInputs {
     /** The value found before the first write; restored on delete. */
     previousValue: string;
-    /** Where the host records who set this key (the namespace's identity). */
+    /** The folder on the host that records who set keys in this namespace. */
     claimScope?: string;
     /** This resource's mark in that record. */
     claimToken?: string;
@@ -83,9 +83,9 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
      */
     async create(props: Props) {
         const s = props as SysctlInputs;
-        const claimScope = netnsIdentity(s.netns);
         const claimToken = ownerMark(s.logicalName);
-        const claims = new RecordDir("sysctl", claimScope);
+        const claims = new RecordDir("sysctl", netnsIdentity(s.netns));
+        const claimScope = claims.dir;
         const previousValue = await claims.locked(async () => {
             const shared = readClaim(claims, s.key);
             if (shared && shared.value !== s.value) {
@@ -120,7 +120,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     /** Equivalent to: `sysctl -w $key=$value`; refused while other resources share the key. */
     async update(_id: string, olds: Props, news: Props) {
         const s = news as SysctlInputs;
-        const claims = new RecordDir("sysctl", olds.claimScope ?? netnsIdentity(s.netns));
+        const claims = olds.claimScope ? RecordDir.at(olds.claimScope) : new RecordDir("sysctl", netnsIdentity(s.netns));
         await claims.locked(async () => {
             const shared = readClaim(claims, s.key);
             const others = (shared?.owners ?? []).filter((o) => o !== olds.claimToken);
@@ -139,7 +139,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
      */
     async delete(_id: string, props: Props) {
         const s = props as SysctlOutputs;
-        const claims = new RecordDir("sysctl", s.claimScope ?? netnsIdentity(s.netns));
+        const claims = s.claimScope ? RecordDir.at(s.claimScope) : new RecordDir("sysctl", netnsIdentity(s.netns));
         await claims.locked(async () => {
             const shared = readClaim(claims, s.key);
             const others = (shared?.owners ?? []).filter((o) => o !== s.claimToken);

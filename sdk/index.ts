@@ -12,3 +12,8 @@ export * from "./natRule";
 export * from "./sysctl";
 export { HostCommandError, type HostCommandErrorFields, type HostErrorKind } from "../providers/host/errors";
 export { UNKNOWN, type CheckFailure } from "../providers/host/validate";
+export * from "./ipLease";
+export * from "./firewallChain";
+export * from "./bridgeNetwork";
+export { renderDiagram, type DiagramModel } from "./diagram";
+export * from "./sandbox";

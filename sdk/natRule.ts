@@ -24,6 +24,10 @@ export interface NatRuleArgs {
     toAddress?: pulumi.Input<string>;
     /** The port to rewrite to. */
     toPort?: pulumi.Input<number>;
+    /** Match only packets addressed to one of the host's own addresses (`-m addrtype --dst-type LOCAL`), as published ports do. */
+    destinationLocal?: pulumi.Input<boolean>;
+    /** For dnat: `PREROUTING` (arriving packets, the default) or `OUTPUT` (packets the host itself sends, to reach a published port from the host). */
+    chain?: pulumi.Input<"PREROUTING" | "OUTPUT" | "POSTROUTING">;
     /** The namespace whose nat table gets the rule; omitted: the root namespace. */
     netns?: pulumi.Input<string>;
 }
@@ -65,13 +69,13 @@ export class NatRule extends pulumi.dynamic.Resource {
     declare readonly family: pulumi.Output<number>;
     /** Always `nat`. */
     declare readonly table: pulumi.Output<string>;
-    /** `POSTROUTING` or `PREROUTING`. */
+    /** `POSTROUTING`, `PREROUTING` or `OUTPUT`. */
     declare readonly chain: pulumi.Output<string>;
     /** The comment that marks the rule as this resource's. */
     declare readonly comment: pulumi.Output<string>;
 
     constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = { logicalName: name, ...args, family: undefined, table: undefined, chain: undefined, comment: undefined };
+        const props = { logicalName: name, ...args, family: undefined, table: undefined, comment: undefined };
         super(providerShim("natRule"), name, props, opts, TYPE_MODULE, "NatRule");
     }
 }

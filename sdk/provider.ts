@@ -6,13 +6,13 @@
  *
  * Compatibility contract: a shim loads `require("pulumi-overlay/dist/providers/<module>").provider`,
  * where `<module>` is one of `namespace`, `bridge`, `veth`, `address`, `route`, `natRule`,
- * `sysctl`. These paths and the export name `provider` must stay stable across releases.
+ * `sysctl`, `ipLease`, `firewallChain`. These paths and the export name `provider` must stay stable across releases.
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
 
 /** The provider modules under `dist/providers/`. */
-export type ProviderModule = "namespace" | "bridge" | "veth" | "address" | "route" | "natRule" | "sysctl";
+export type ProviderModule = "namespace" | "bridge" | "veth" | "address" | "route" | "natRule" | "sysctl" | "ipLease" | "firewallChain";
 
 /** A dynamic provider that forwards every call to `pulumi-overlay/dist/providers/<module>`. */
 export function providerShim(module: ProviderModule): pulumi.dynamic.ResourceProvider {
@@ -25,7 +25,7 @@ export function providerShim(module: ProviderModule): pulumi.dynamic.ResourcePro
         // Providers without in-place updates never report update-only diffs; echo the inputs if asked.
         update: async (id, olds, news) => {
             const impl = load();
-            return impl.update ? impl.update(id, olds, news) : { outs: news };
+            return impl.update ? impl.update(id, olds, news) : { outs: { ...olds, ...news } };
         },
         delete: (id, props) => load().delete!(id, props),
     };

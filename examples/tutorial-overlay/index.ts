@@ -13,7 +13,7 @@
  * `hostNamespace`, the bridge, forwarding and NAT are made on the host itself, out of `uplink`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Address, Bridge, NatRule, NetworkNamespace, Route, Sysctl, VethPair } from "pulumi-overlay";
+import { Address, Bridge, NatRule, NetworkNamespace, Route, SandboxHost, Sysctl, VethPair } from "pulumi-overlay";
 
 const config = new pulumi.Config();
 const sandbox = config.getBoolean("sandbox") ?? true;
@@ -24,17 +24,12 @@ const gateway = "10.0.0.1";
 
 // The host side: a sandbox namespace with a fake uplink, an existing namespace, or the host itself.
 let hostNetns: pulumi.Input<string> | undefined = config.get("hostNamespace");
-let uplink: pulumi.Input<string> = config.get("uplink") ?? (sandbox && !hostNetns ? "uplink" : "eth0");
+let uplink: pulumi.Input<string> = config.get("uplink") ?? "eth0";
 const internetAddress = "203.0.113.1";
 if (sandbox && !hostNetns) {
-    const lab = new NetworkNamespace("lab", { name: `${prefix}lab` });
-    const internet = new NetworkNamespace("internet", { name: `${prefix}internet` });
-    const wire = new VethPair("uplink", { name: "uplink", netns: lab.name, peer: { name: "wan", netns: internet.name } });
-    const labUplink = new Address("lab-uplink", { device: wire.name, address: "203.0.113.2/24", netns: lab.name });
-    new Address("internet-wan", { device: wire.peerName, address: `${internetAddress}/24`, netns: internet.name });
-    new Route("lab-default", { destination: "default", gateway: internetAddress, netns: lab.name }, { dependsOn: [labUplink] });
-    hostNetns = lab.name;
-    uplink = wire.name;
+    const lab = new SandboxHost("sandbox", { prefix });
+    hostNetns = lab.netns;
+    uplink = lab.uplink;
 }
 
 const br0 = new Bridge("br0", { name: "br0", netns: hostNetns, mtu });

@@ -32,11 +32,22 @@ export function netnsIdentity(netns: string | undefined): string {
     }
 }
 
-/** A folder of records. */
+/**
+ * A folder of records. Resources keep its absolute path in their outputs and reopen it with
+ * {@link RecordDir.at}, so a later run finds the records even if the state directory setting
+ * changed in between.
+ */
 export class RecordDir {
     readonly dir: string;
     constructor(...parts: string[]) {
         this.dir = path.join(stateDir(), ...parts.map(safeName));
+    }
+
+    /** Reopens a folder by its absolute path. */
+    static at(dir: string): RecordDir {
+        const records = new RecordDir();
+        (records as { dir: string }).dir = dir;
+        return records;
     }
 
     /** Creates the record if no record of that name exists; true when this call created it. */
@@ -74,14 +85,10 @@ export class RecordDir {
         renameSync(`${file}.tmp`, file);
     }
 
-    /** Removes a record; removes the folder when it is left empty. */
+    /** Removes a record; removes the folder, and its parents below the state directory, when left empty. */
     release(name: string): void {
         rmSync(path.join(this.dir, safeName(name)), { force: true });
-        try {
-            rmdirSync(this.dir);
-        } catch {
-            // not empty, or already gone
-        }
+        removeEmptyFolders(this.dir);
     }
 
     /** The names of the records. */
@@ -112,11 +119,19 @@ export class RecordDir {
             return await work();
         } finally {
             rmSync(lock, { force: true });
-            try {
-                rmdirSync(this.dir); // only when no record is left
-            } catch {
-                // records remain
-            }
+            removeEmptyFolders(this.dir);
+        }
+    }
+}
+
+/** Removes a folder and its parents while they are empty, up to (not including) the state directory. */
+function removeEmptyFolders(dir: string): void {
+    const top = path.resolve(stateDir());
+    for (let current = path.resolve(dir); current.startsWith(`${top}${path.sep}`); current = path.dirname(current)) {
+        try {
+            rmdirSync(current);
+        } catch {
+            return; // not empty, or gone
         }
     }
 }

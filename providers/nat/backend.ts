@@ -20,6 +20,10 @@ export interface NatRuleSpec {
     port?: number;
     toAddress?: string;
     toPort?: number;
+    /** Match only packets addressed to one of the host's own addresses (`-m addrtype --dst-type LOCAL`). */
+    destinationLocal?: boolean;
+    /** For DNAT: PREROUTING (packets arriving, the default) or OUTPUT (packets the host itself sends). */
+    chain?: "PREROUTING" | "OUTPUT" | "POSTROUTING";
     netns?: string;
     /** The ownership mark the backend attaches to the rule. */
     comment: string;

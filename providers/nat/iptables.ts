@@ -1,6 +1,6 @@
 /**
  * The iptables NAT backend: one rule in the `nat` table, POSTROUTING for masquerade and SNAT,
- * PREROUTING for DNAT, carrying `-m comment --comment <mark>`. `-w` waits for the xtables lock,
+ * PREROUTING (or OUTPUT, for the host's own packets) for DNAT, carrying `-m comment --comment <mark>`. `-w` waits for the xtables lock,
  * so parallel steps never fail on it.
  * @module
  */
@@ -9,8 +9,8 @@ import { isHostError } from "../host/errors";
 import type { NatBackend, NatRuleSpec, RuleState } from "./backend";
 
 /** The chain each kind of rule lives in. */
-export function chainOf(rule: Pick<NatRuleSpec, "type">): "POSTROUTING" | "PREROUTING" {
-    return rule.type === "dnat" ? "PREROUTING" : "POSTROUTING";
+export function chainOf(rule: Pick<NatRuleSpec, "type" | "chain">): "POSTROUTING" | "PREROUTING" | "OUTPUT" {
+    return rule.chain ?? (rule.type === "dnat" ? "PREROUTING" : "POSTROUTING");
 }
 
 function withPort(address: string, port: number | undefined, family: 4 | 6): string {
@@ -31,6 +31,7 @@ export function iptablesRuleArgs(rule: NatRuleSpec, withComment = true): string[
     if (rule.outInterface !== undefined) args.push("-o", rule.outInterface);
     if (rule.protocol !== undefined) args.push("-p", rule.protocol);
     if (rule.port !== undefined) args.push("-m", rule.protocol!, "--dport", String(rule.port));
+    if (rule.destinationLocal) args.push("-m", "addrtype", "--dst-type", "LOCAL");
     if (withComment) args.push("-m", "comment", "--comment", rule.comment);
     switch (rule.type) {
         case "masquerade":

@@ -1,0 +1,44 @@
+/**
+ * Docker's bridge driver, declared: a "front" network with three containers that reach the
+ * outside and publish a port, and a "back" network that the front may reach only when
+ * `allowFrontToBack` is set.
+ *
+ *   front 10.0.0.0/24 (br-front): c1 10.0.0.2 (publishes 8080->80), c2 10.0.0.3 (given), c3 10.0.0.4
+ *   back  10.1.0.0/24 (br-back):  db 10.1.0.2
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { BridgeNetwork, SandboxHost } from "pulumi-overlay";
+
+const config = new pulumi.Config();
+const prefix = config.get("prefix") ?? "";
+let netns: pulumi.Input<string> | undefined = config.get("hostNamespace");
+let uplink: pulumi.Input<string> = config.get("uplink") ?? "eth0";
+if ((config.getBoolean("sandbox") ?? true) && !netns) {
+    const sandbox = new SandboxHost("sandbox", { prefix });
+    netns = sandbox.netns;
+    uplink = sandbox.uplink;
+}
+
+const front = new BridgeNetwork("front", {
+    subnet: "10.0.0.0/24",
+    bridge: { name: "br-front" },
+    netns,
+    egress: { outInterface: uplink },
+    namespacePrefix: prefix,
+});
+const back = new BridgeNetwork("back", {
+    subnet: "10.1.0.0/24",
+    bridge: { name: "br-back" },
+    netns,
+    namespacePrefix: prefix,
+    allowFrom: config.getBoolean("allowFrontToBack") ? [front] : [],
+});
+const c1 = front.attach("c1").publish({ hostPort: 8080, port: 80 });
+const c2 = front.attach("c2", { address: "10.0.0.3" });
+const c3 = front.attach("c3");
+const db = back.attach("db");
+
+export const addresses = { c1: c1.address, c2: c2.address, c3: c3.address, db: db.address };
+export const namespaces = { c1: c1.netns, c2: c2.netns, c3: c3.netns, db: db.netns };
+export const frontDiagram = front.diagram();
+export const backDiagram = back.diagram();

@@ -1,0 +1,130 @@
+/**
+ * The IpLease provider: one address taken from a pool, the way CNI's host-local IPAM does it.
+ * The lease is a record on the host (host/store.ts), claimed with an exclusive create, so two
+ * leases never get the same address; the address stays the lease's for as long as the resource
+ * lives, so adding or removing other leases never renumbers it.
+ * @module
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { checkResult, definedResults, diffProperties, ownerMark, pick, type Props } from "./common";
+import { RecordDir, netnsIdentity } from "./host/store";
+import { type CheckFailure, checkNamespaceName, checkString, isUnknown } from "./host/validate";
+import { type Subnet, defaultGateway, explicitAddressProblem, hostAddresses, parseSubnet } from "./ipam";
+
+/** Inputs after `check`. */
+export interface IpLeaseInputs {
+    logicalName: string;
+    /** The subnet to take the address from. */
+    subnet: string;
+    /** The subnet's gateway, never leased (default: the first host address). */
+    gateway: string;
+    /** The pool's name: leases of one pool (in one namespace) never collide. */
+    pool: string;
+    /** An address asked for by hand; omitted: the lowest free one. */
+    address?: string;
+    /** Addresses a free-address search leaves alone (the ones other leases ask for by hand). */
+    reserved?: string[];
+    /** The namespace the pool belongs to (the network's host side). */
+    netns?: string;
+}
+
+/** Outputs. */
+export interface IpLeaseOutputs extends IpLeaseInputs {
+    /** The leased address, e.g. `10.0.0.2`. */
+    ip: string;
+    /** The address with the subnet's prefix length, e.g. `10.0.0.2/24`. */
+    cidr: string;
+    family: 4 | 6;
+    /** The folder on the host where the pool's leases are recorded. */
+    scope: string;
+    /** The lease record's content: the ownership mark. */
+    mark: string;
+}
+
+const INPUT_KEYS = ["logicalName", "subnet", "gateway", "pool", "address", "reserved", "netns"] as const;
+const rules = { replace: ["subnet", "pool", "address", "netns"], update: ["gateway", "reserved"], deleteBeforeReplace: true } as const;
+
+/** The folder of a pool's leases: one file per leased address. */
+function leases(netns: string | undefined, pool: string): RecordDir {
+    return new RecordDir("ipam", netnsIdentity(netns), pool);
+}
+
+export const provider: pulumi.dynamic.ResourceProvider = definedResults({
+    async check(_olds: Props, news: Props) {
+        const inputs = pick(news, INPUT_KEYS);
+        const failures: (CheckFailure | undefined)[] = [checkString("pool", inputs.pool), inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns)];
+        if (typeof inputs.subnet === "string" && !isUnknown(inputs.subnet)) {
+            const subnet = parseSubnet(inputs.subnet);
+            if (typeof subnet === "string") failures.push({ property: "subnet", reason: `subnet ${subnet}` });
+            else {
+                inputs.gateway ??= defaultGateway(subnet);
+                const gatewayProblem = isUnknown(inputs.gateway) ? undefined : explicitAddressProblem(subnet, "", inputs.gateway);
+                if (gatewayProblem) failures.push({ property: "gateway", reason: `gateway: ${gatewayProblem}` });
+                if (inputs.address !== undefined && !isUnknown(inputs.address)) {
+                    const problem = explicitAddressProblem(subnet, inputs.gateway, inputs.address);
+                    if (problem) failures.push({ property: "address", reason: `address: ${problem}` });
+                }
+            }
+        } else if (inputs.subnet === undefined) failures.push({ property: "subnet", reason: "subnet is required, e.g. 10.0.0.0/24" });
+        return checkResult(inputs, failures);
+    },
+
+    async diff(_id: string, olds: Props, news: Props) {
+        return diffProperties(olds, news, rules);
+    },
+
+    /** Claims the asked-for address, or the lowest free host address of the subnet. */
+    async create(props: Props) {
+        const l = props as IpLeaseInputs;
+        const subnet = parseSubnet(l.subnet) as Subnet;
+        const mark = ownerMark(l.logicalName);
+        const pool = leases(l.netns, l.pool);
+        const scope = pool.dir;
+        let ip: string | undefined;
+        if (l.address !== undefined) {
+            if (!pool.claim(l.address, mark)) {
+                throw new Error(`address ${l.address} in ${l.subnet} is already leased (by ${pool.read(l.address)}); choose another, or leave address out to get a free one`);
+            }
+            ip = l.address;
+        } else {
+            let tried = 0;
+            const reserved = new Set(l.reserved ?? []);
+            for (const candidate of hostAddresses(subnet, l.gateway)) {
+                tried += 1;
+                if (reserved.has(candidate)) continue;
+                if (pool.claim(candidate, mark)) {
+                    ip = candidate;
+                    break;
+                }
+            }
+            if (!ip) {
+                throw new Error(`subnet ${l.subnet} has no free address: all ${tried} host addresses (the gateway ${l.gateway} aside) are leased; use a larger subnet or remove an attachment`);
+            }
+        }
+        const outs: IpLeaseOutputs = { ...l, ip, cidr: `${ip}/${subnet.prefixLength}`, family: subnet.family, scope, mark };
+        return { id: `${l.pool}/${ip}`, outs };
+    },
+
+    /** The lease is there while its record carries this lease's mark. */
+    async read(id: string, props: Props) {
+        const l = props as IpLeaseOutputs;
+        if (RecordDir.at(l.scope).read(l.ip) !== l.mark) return {};
+        return { id, props, inputs: pick(props, INPUT_KEYS) };
+    },
+
+    /** A new gateway leaves the lease as it is (unless the lease holds that address: then it is refused). */
+    async update(_id: string, olds: Props, news: Props) {
+        // Neither a new gateway nor new reservations renumber a lease that exists.
+        if (news.gateway === olds.ip) {
+            throw new Error(`gateway ${news.gateway} is leased to ${olds.logicalName}; choose another gateway, or give that attachment another address`);
+        }
+        return { outs: { ...olds, ...news } };
+    },
+
+    /** Releases the record, if it is still this lease's. */
+    async delete(_id: string, props: Props) {
+        const l = props as IpLeaseOutputs;
+        const pool = RecordDir.at(l.scope);
+        if (pool.read(l.ip) === l.mark) pool.release(l.ip);
+    },
+});

@@ -1,0 +1,258 @@
+import * as pulumi from "@pulumi/pulumi";
+import { type Subnet, defaultGateway, explicitAddressProblem, parseSubnet } from "../providers/ipam";
+import { Address } from "./address";
+import { Bridge } from "./bridge";
+import { type DiagramModel, renderDiagram } from "./diagram";
+import { FirewallChain, type FirewallRuleArgs } from "./firewallChain";
+import { IpLease } from "./ipLease";
+import { NatRule } from "./natRule";
+import { NetworkNamespace } from "./namespace";
+import { Route } from "./route";
+import { Sysctl } from "./sysctl";
+import { VethPair } from "./veth";
+
+/** Arguments of a {@link BridgeNetwork}. */
+export interface BridgeNetworkArgs {
+    /** The network's subnet, IPv4 or IPv6: `10.0.0.0/24`, `fd00:1::/64`. Attachments get addresses from it. */
+    subnet: string;
+    /** The gateway address, on the bridge. Default: the subnet's first host address (`10.0.0.1`). */
+    gateway?: string;
+    /** The bridge: its name (default: derived from the network's name) and MTU (also the attachments' veth MTU). */
+    bridge?: { name?: pulumi.Input<string>; mtu?: pulumi.Input<number> };
+    /** The namespace of the host side (bridge, forwarding, NAT, firewall); omitted: the root namespace. */
+    netns?: pulumi.Input<string>;
+    /** Reach the outside: forwarding on, MASQUERADE for the subnet out of `outInterface`. Omitted: no way out. */
+    egress?: { outInterface: pulumi.Input<string> };
+    /** Other networks (or subnets) whose attachments may open connections into this network. Others are refused. */
+    allowFrom?: (BridgeNetwork | string)[];
+    /** Prefix of the namespace names attachments get by default (`<prefix><attachment name>`). */
+    namespacePrefix?: string;
+}
+
+/** Arguments of {@link BridgeNetwork.attach}. */
+export interface AttachArgs {
+    /** The address, inside the subnet (not its network, broadcast or gateway address). Omitted: the lowest free one. */
+    address?: string;
+    /** The namespace's name. Default: the network's `namespacePrefix` plus the attachment's name. */
+    namespace?: pulumi.Input<string>;
+    /** The interface name inside the namespace (default `eth0`). */
+    interfaceName?: pulumi.Input<string>;
+}
+
+/** Arguments of {@link Attachment.publish}. */
+export interface PublishArgs {
+    /** The port on the host side's own addresses. */
+    hostPort: number;
+    /** The port inside the attachment. */
+    port: number;
+    /** `tcp` (default) or `udp`. */
+    protocol?: "tcp" | "udp";
+}
+
+/**
+ * A whole overlay in a few lines, the way Docker's bridge driver builds one, declared as code: a
+ * bridge with the gateway address, and for each {@link BridgeNetwork.attach | attachment} a
+ * namespace cabled into the bridge with a leased address and a default route. With `egress`,
+ * forwarding and MASQUERADE lead out; firewall chains keep other networks out (unless listed in
+ * `allowFrom`) and accept forwarded traffic even where the FORWARD policy is DROP (as on hosts
+ * with Docker); published ports come in through DNAT.
+ *
+ * @example
+ * ```ts
+ * const net = new BridgeNetwork("lab", { subnet: "10.0.0.0/24", bridge: { name: "br0" }, egress: { outInterface: "eth0" } });
+ * const c1 = net.attach("c1");
+ * const c2 = net.attach("c2", { address: "10.0.0.3" });
+ * c1.publish({ hostPort: 8080, port: 80 });
+ * export const c1Address = c1.address;
+ * export const picture = net.diagram();
+ * ```
+ */
+export class BridgeNetwork extends pulumi.ComponentResource {
+    /** The network's Pulumi name. */
+    readonly name: string;
+    /** The subnet. */
+    readonly subnet: string;
+    /** The gateway address. */
+    readonly gateway: string;
+    /** 4 or 6. */
+    readonly family: 4 | 6;
+    /** The bridge. */
+    readonly bridge: Bridge;
+    /** The bridge's name. */
+    readonly bridgeName: pulumi.Output<string>;
+    /** The gateway address on the bridge. */
+    readonly gatewayAddress: Address;
+    /** The namespace of the host side; undefined for the root namespace. */
+    readonly netns?: pulumi.Input<string>;
+    /** The attachments made so far. */
+    readonly attachments: Attachment[] = [];
+
+    private readonly parsed: Subnet;
+    private readonly args: BridgeNetworkArgs;
+    private readonly explicitAddresses = new Map<string, string>();
+    /**
+     * The addresses given by hand, for the leases that search for a free one. Resolved once the
+     * program's synchronous code has run (its attach calls are made by then), so that a free-address
+     * search never takes an address a later attach asks for, whatever order the leases run in.
+     */
+    readonly reserved: pulumi.Output<string[]> = pulumi.output(
+        new Promise<string[]>((resolve) => setImmediate(() => resolve([...this.explicitAddresses.keys()]))),
+    );
+    private forwarding?: Sysctl;
+
+    constructor(name: string, args: BridgeNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("overlay:index:BridgeNetwork", name, {}, opts);
+        const parsed = parseSubnet(args.subnet);
+        if (typeof parsed === "string") throw new Error(`BridgeNetwork ${name}: subnet ${parsed}`);
+        const gateway = args.gateway ?? defaultGateway(parsed);
+        const gatewayProblem = explicitAddressProblem(parsed, "", gateway);
+        if (gatewayProblem) throw new Error(`BridgeNetwork ${name}: gateway ${gatewayProblem}`);
+        this.name = name;
+        this.parsed = parsed;
+        this.args = args;
+        this.subnet = args.subnet;
+        this.gateway = gateway;
+        this.family = parsed.family;
+        this.netns = args.netns;
+        const child = { parent: this };
+
+        this.bridge = new Bridge(`${name}-bridge`, { name: args.bridge?.name, mtu: args.bridge?.mtu, netns: args.netns }, child);
+        this.bridgeName = this.bridge.name;
+        this.gatewayAddress = new Address(`${name}-gateway`, { device: this.bridge.name, address: `${gateway}/${parsed.prefixLength}`, netns: args.netns }, child);
+
+        // Into the network: replies, traffic within the bridge, published ports (flows a DNAT rule
+        // rewrote) and the networks listed in allowFrom; everything else entering from elsewhere is
+        // dropped. This chain is jumped to at the top of FORWARD, before any network's accepts.
+        const allowed = (args.allowFrom ?? []).map((a) => (typeof a === "string" ? a : a.subnet));
+        for (const source of allowed) {
+            const problem = parseSubnet(source);
+            if (typeof problem === "string") throw new Error(`BridgeNetwork ${name}: allowFrom ${problem}`);
+            if (problem.family !== this.family) throw new Error(`BridgeNetwork ${name}: allowFrom ${source} is IPv${problem.family} but the network is IPv${this.family}`);
+        }
+        const inRules = this.bridge.name.apply((bridgeName): FirewallRuleArgs[] => [
+            { state: ["established", "related"], action: "accept" },
+            { inInterface: bridgeName, action: "accept" },
+            { state: ["dnat"], action: "accept" },
+            ...allowed.map((source): FirewallRuleArgs => ({ source, action: "accept" })),
+            { action: "drop" },
+        ]);
+        new FirewallChain(`${name}-in`, { family: this.family, netns: args.netns, jump: { from: "FORWARD", position: "first", outInterface: this.bridge.name }, rules: inRules }, child);
+        // Out of the network: appended to FORWARD, so it comes after every network's isolation.
+        new FirewallChain(`${name}-out`, { family: this.family, netns: args.netns, jump: { from: "FORWARD", position: "last", inInterface: this.bridge.name }, rules: [{ action: "accept" }] }, child);
+
+        if (args.egress) {
+            this.enableForwarding();
+            new NatRule(`${name}-masquerade`, { type: "masquerade", source: args.subnet, outInterface: args.egress.outInterface, netns: args.netns }, child);
+        }
+        if (allowed.length > 0) this.enableForwarding();
+        this.registerOutputs({ subnet: this.subnet, gateway: this.gateway, bridgeName: this.bridgeName });
+    }
+
+    /** Turns forwarding on in the host side's namespace (once; shared with other networks there). */
+    enableForwarding(): Sysctl {
+        this.forwarding ??= new Sysctl(
+            `${this.name}-forwarding`,
+            { key: this.family === 4 ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding", value: 1, netns: this.netns },
+            { parent: this },
+        );
+        return this.forwarding;
+    }
+
+
+    /**
+     * Attaches a new namespace: a veth from the bridge into it, a leased (or given) address, and a
+     * default route via the gateway. Addresses given by hand are checked at once: inside the
+     * subnet, not the network, broadcast or gateway address, not given twice.
+     */
+    attach(name: string, args: AttachArgs = {}): Attachment {
+        if (args.address !== undefined) {
+            const problem = explicitAddressProblem(this.parsed, this.gateway, args.address);
+            if (problem) throw new Error(`BridgeNetwork ${this.name}: attach("${name}"): address ${problem}`);
+            const taken = this.explicitAddresses.get(args.address);
+            if (taken) throw new Error(`BridgeNetwork ${this.name}: attach("${name}"): address ${args.address} is already given to "${taken}"`);
+            this.explicitAddresses.set(args.address, name);
+        }
+        const attachment = new Attachment(this, name, args, this.args.namespacePrefix ?? "", this.args.bridge?.mtu);
+        this.attachments.push(attachment);
+        return attachment;
+    }
+
+    /** The network as a picture: Mermaid and Graphviz DOT text (e.g. for a stack output). */
+    diagram(): pulumi.Output<{ mermaid: string; dot: string }> {
+        const attachments = this.attachments.map((a) =>
+            pulumi.all([a.netns, a.address, a.ports]).apply(([netns, address, ports]) => ({ name: a.name, netns, address, ports })),
+        );
+        return pulumi
+            .all([this.bridge.name, pulumi.output(this.netns), pulumi.output(this.args.egress?.outInterface), pulumi.all(attachments)])
+            .apply(([bridge, netns, egress, attached]) => {
+                const model: DiagramModel = { name: this.name, subnet: this.subnet, gateway: this.gateway, bridge, netns, egress, attachments: attached };
+                return renderDiagram(model);
+            });
+    }
+}
+
+/** A namespace attached to a {@link BridgeNetwork}; made by {@link BridgeNetwork.attach}. */
+export class Attachment extends pulumi.ComponentResource {
+    /** The attachment's name (as given to attach). */
+    readonly name: string;
+    /** The namespace. */
+    readonly namespace: NetworkNamespace;
+    /** The namespace's name: `ip netns exec <netns> ...`. */
+    readonly netns: pulumi.Output<string>;
+    /** The address lease. */
+    readonly lease: IpLease;
+    /** The veth pair from the bridge into the namespace. */
+    readonly veth: VethPair;
+    /** The address, e.g. `10.0.0.2`. */
+    readonly address: pulumi.Output<string>;
+    /** The address with the prefix length, e.g. `10.0.0.2/24`. */
+    readonly cidr: pulumi.Output<string>;
+    /** The default route via the gateway. */
+    readonly route: Route;
+    /** The published ports, as `hostPort->port/protocol`. */
+    get ports(): pulumi.Output<string[]> {
+        return pulumi.output(this.published.map((p) => `${p.hostPort}->${p.port}/${p.protocol ?? "tcp"}`));
+    }
+
+    private readonly network: BridgeNetwork;
+    private readonly published: PublishArgs[] = [];
+
+    /** @internal Use {@link BridgeNetwork.attach}. */
+    constructor(network: BridgeNetwork, name: string, args: AttachArgs, namespacePrefix: string, mtu: pulumi.Input<number> | undefined) {
+        const base = `${network.name}-${name}`;
+        super("overlay:index:Attachment", base, {}, { parent: network });
+        this.network = network;
+        this.name = name;
+        const child = { parent: this };
+        this.namespace = new NetworkNamespace(base, { name: args.namespace ?? `${namespacePrefix}${name}` }, child);
+        this.netns = this.namespace.name;
+        this.lease = new IpLease(
+            `${base}-ip`,
+            { subnet: network.subnet, gateway: network.gateway, pool: network.bridgeName, address: args.address, reserved: args.address ? undefined : network.reserved, netns: network.netns },
+            child,
+        );
+        this.veth = new VethPair(`${base}-veth`, { netns: network.netns, master: network.bridgeName, mtu, peer: { name: args.interfaceName ?? "eth0", netns: this.namespace.name } }, child);
+        const address = new Address(`${base}-address`, { device: this.veth.peerName, address: this.lease.cidr, netns: this.namespace.name }, child);
+        this.route = new Route(`${base}-default`, { destination: "default", gateway: network.gateway, netns: this.namespace.name }, { parent: this, dependsOn: [address, network.gatewayAddress] });
+        this.address = this.lease.ip;
+        this.cidr = this.lease.cidr;
+        this.registerOutputs({ netns: this.netns, address: this.address });
+    }
+
+    /**
+     * Publishes a port: connections to `hostPort` on the host side's own addresses reach `port`
+     * here, from outside (DNAT in PREROUTING) and from the host side itself (DNAT in OUTPUT).
+     */
+    publish(args: PublishArgs): this {
+        if (!Number.isInteger(args.hostPort) || args.hostPort < 1 || args.hostPort > 65535) throw new Error(`publish: hostPort ${args.hostPort} is not a port (1-65535)`);
+        if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) throw new Error(`publish: port ${args.port} is not a port (1-65535)`);
+        const protocol = args.protocol ?? "tcp";
+        const base = `${this.network.name}-${this.name}-${protocol}${args.hostPort}`;
+        this.network.enableForwarding();
+        const rule = { type: "dnat" as const, protocol, port: args.hostPort, toAddress: this.address, toPort: args.port, destinationLocal: true, netns: this.network.netns };
+        new NatRule(`${base}-in`, rule, { parent: this });
+        new NatRule(`${base}-local`, { ...rule, chain: "OUTPUT" }, { parent: this });
+        this.published.push(args);
+        return this;
+    }
+}
