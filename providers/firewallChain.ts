@@ -208,7 +208,10 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         const c = props as FirewallChainOutputs;
         const now = stateOf(await listFilter(c), c, c.comment);
         if (!now.exists) return;
-        // Only a chain whose rules all carry our mark is ours to remove.
+        // Ours: our jump leads to it, or it holds rules and all carry our mark. An empty chain that
+        // nothing of ours points at may be someone else's, and is left alone.
+        const marked = now.ruleLines.length > 0 && now.ruleLines.every((l) => l.includes(c.comment));
+        if (!now.jump && !marked) return;
         if (!now.ruleLines.every((l) => l.includes(c.comment))) {
             throw new Error(`firewall chain "${c.name}" ${inNetns(c.netns)} holds rules that are not this resource's; remove them by hand first`);
         }

@@ -3,7 +3,8 @@
  * outside and publish a port, and a "back" network that the front may reach only when
  * `allowFrontToBack` is set.
  *
- *   front 10.0.0.0/24 (br-front): c1 10.0.0.2 (publishes 8080->80), c2 10.0.0.3 (given), c3 10.0.0.4
+ *   front 10.0.0.0/24 (br-front): c1 10.0.0.2 (publishes 8080->80), c2 10.0.0.3 (given), c3 10.0.0.4,
+ *                                 and the containers named in the `extra` config
  *   back  10.1.0.0/24 (br-back):  db 10.1.0.2
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -35,10 +36,13 @@ const back = new BridgeNetwork("back", {
 });
 const c1 = front.attach("c1").publish({ hostPort: 8080, port: 80 });
 const c2 = front.attach("c2", { address: "10.0.0.3" });
-const c3 = front.attach("c3");
+const c3 = config.getBoolean("dropC3") ? undefined : front.attach("c3");
+// More containers by config (`extra: c4,c5`): adding or removing one never renumbers the others.
+const extra = (config.get("extra") ?? "").split(",").filter((name) => name !== "").map((name) => front.attach(name));
 const db = back.attach("db");
 
-export const addresses = { c1: c1.address, c2: c2.address, c3: c3.address, db: db.address };
-export const namespaces = { c1: c1.netns, c2: c2.netns, c3: c3.netns, db: db.netns };
+const all = [c1, c2, ...(c3 ? [c3] : []), ...extra, db];
+export const addresses = Object.fromEntries(all.map((a) => [a.name, a.address]));
+export const namespaces = Object.fromEntries(all.map((a) => [a.name, a.netns]));
 export const frontDiagram = front.diagram();
 export const backDiagram = back.diagram();

@@ -5,30 +5,11 @@
  */
 import * as path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { type EngineOptions, type Operation, type Result, run } from "../engine/engine";
 import { netnsList } from "../../providers/host";
+import { engineFor, stepsOf } from "../support/engine";
 import { ipOutOfBand, kernelLink } from "../support/lifecycle";
 import { REPO_ROOT, makeProject, removeProject } from "../support/project";
 import { INTERNET, type Sandbox, createSandbox, describeKernel, ping, snapshot } from "../support/sandbox";
-
-const TYPE = "pulumi-nodejs:dynamic/overlay:";
-
-/** Runs the engine on a project and keeps its printed lines for the failure message. */
-function engineFor(programDir: string, stateFile: string, baseConfig: Record<string, string>) {
-    return async (operation: Operation, config: Record<string, string> = {}): Promise<Result> => {
-        const lines: string[] = [];
-        const options: EngineOptions = { operation, programDir, stack: "test", stateFile, config: { ...baseConfig, ...config }, print: (l) => lines.push(l) };
-        const result = await run(options);
-        expect(result.errors, lines.join("\n")).toEqual([]);
-        expect(JSON.parse(lines.at(-1)!)).toEqual(result.summary); // the last line is the JSON summary
-        return result;
-    };
-}
-
-/** The steps of one kind, as "Type name". */
-function stepsOf(result: Result, op: string): string[] {
-    return result.steps.filter((s) => s.op === op).map((s) => `${s.type.replace(TYPE, "")} ${s.name}`).sort();
-}
 
 describeKernel("examples through the test engine", () => {
     let sb: Sandbox;

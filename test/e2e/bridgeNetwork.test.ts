@@ -1,0 +1,85 @@
+/**
+ * BridgeNetwork through the test engine, on the kernel in a sandbox: containers that reach each
+ * other and the fake internet (also where FORWARD's policy is DROP), two networks isolated and
+ * then allowed, a published port answering from the fake internet and from the host, and a
+ * destroy that leaves the host as it was.
+ */
+import * as path from "node:path";
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { netnsList, runCommand, toolCommand } from "../../providers/host";
+import { engineFor, stepsOf } from "../support/engine";
+import { REPO_ROOT, makeProject, removeProject } from "../support/project";
+import { INTERNET, type Sandbox, createSandbox, describeKernel, ping, snapshot } from "../support/sandbox";
+import { startTcpServer, tcpRequest } from "../support/tcp";
+
+describeKernel("BridgeNetwork through the test engine", () => {
+    let sb: Sandbox;
+    let project: string;
+    beforeEach(async () => {
+        sb = await createSandbox();
+        project = makeProject({ copyFrom: path.join(REPO_ROOT, "examples/bridge-network") });
+    });
+    afterEach(async () => {
+        await sb?.destroy();
+        removeProject(project);
+    });
+
+    const setup = (s: Sandbox) =>
+        engineFor(project, path.join(project, "state.json"), { sandbox: "false", hostNamespace: s.hostNs, uplink: s.uplink, prefix: `${s.prefix}-` });
+
+    for (const policy of ["ACCEPT", "DROP"] as const) {
+        it(`three containers, isolation, allowFrom, a published port, destroy (FORWARD policy ${policy})`, async () => {
+            await runCommand(toolCommand(sb.hostNs, "iptables", ["-w", "-P", "FORWARD", policy]));
+            const engine = setup(sb);
+            const before = await snapshot(sb.hostNs);
+            const namespacesBefore = netnsList();
+            const [c1, c2, c3, db] = ["c1", "c2", "c3", "db"].map((n) => sb.ns(n));
+
+            const up = await engine("up");
+            expect(up.outputs.addresses).toEqual({ c1: "10.0.0.2", c2: "10.0.0.3", c3: "10.0.0.4", db: "10.1.0.2" });
+            for (const [from, to] of [[c1, "10.0.0.3"], [c1, "10.0.0.4"], [c2, "10.0.0.4"], [c3, "10.0.0.2"], [c1, "10.0.0.1"], [db, "10.1.0.1"]]) {
+                expect(await ping(from, to), `${from} -> ${to}`).toBe(true);
+            }
+            // Out through NAT, to the fake internet and beyond.
+            expect(await ping(c1, INTERNET.gateway)).toBe(true);
+            expect(await ping(c3, INTERNET.server)).toBe(true);
+            // The back network has no egress, and the networks are isolated from each other.
+            expect(await ping(db, INTERNET.gateway, 1)).toBe(false);
+            expect(await ping(c1, "10.1.0.2", 1)).toBe(false);
+            expect(await ping(db, "10.0.0.2", 1)).toBe(false);
+
+            // A published port: 8080 on the host side reaches c1:80, from outside and from the host.
+            const server = await startTcpServer(c1, 80, "hello from c1");
+            try {
+                expect(await tcpRequest(sb.internetNs, INTERNET.uplinkAddress, 8080)).toBe("hello from c1");
+                expect(await tcpRequest(sb.hostNs, INTERNET.uplinkAddress, 8080)).toBe("hello from c1");
+                expect(await tcpRequest(sb.internetNs, INTERNET.uplinkAddress, 8081, 1000)).toMatch(/^error:/);
+            } finally {
+                await server.stop();
+            }
+            expect(up.outputs.frontDiagram.mermaid).toContain("published 8080->80/tcp");
+
+            // Allowed: front may now open connections into back; not the other way.
+            const allow = await engine("up", { allowFrontToBack: "true" });
+            expect(stepsOf(allow, "update")).toEqual(["FirewallChain back-in"]);
+            expect(stepsOf(allow, "create")).toEqual(["Sysctl back-forwarding"]);
+            expect(await ping(c1, "10.1.0.2")).toBe(true);
+            expect(await ping(db, "10.0.0.2", 1)).toBe(false);
+
+            // Adding or removing attachments never renumbers the others.
+            if (policy === "ACCEPT") {
+                const more = await engine("up", { allowFrontToBack: "true", extra: "c4" });
+                expect(more.outputs.addresses).toEqual({ c1: "10.0.0.2", c2: "10.0.0.3", c3: "10.0.0.4", c4: "10.0.0.5", db: "10.1.0.2" });
+                const fewer = await engine("up", { allowFrontToBack: "true", extra: "c4", dropC3: "true" });
+                expect(fewer.outputs.addresses).toEqual({ c1: "10.0.0.2", c2: "10.0.0.3", c4: "10.0.0.5", db: "10.1.0.2" });
+                expect(await ping(sb.ns("c4"), "10.0.0.2")).toBe(true);
+                const reuse = await engine("up", { allowFrontToBack: "true", extra: "c4,c5", dropC3: "true" });
+                expect(reuse.outputs.addresses).toMatchObject({ c4: "10.0.0.5", c5: "10.0.0.4" }); // the lowest free
+            }
+
+            await engine("destroy");
+            expect(netnsList()).toEqual(namespacesBefore);
+            expect(await snapshot(sb.hostNs)).toEqual(before);
+        });
+    }
+});

@@ -1,0 +1,23 @@
+/** Runs the test engine on a project from tests, and reads its steps. */
+import { expect } from "vitest";
+import { type EngineOptions, type Operation, type Result, run } from "../engine/engine";
+
+export const TYPE = "pulumi-nodejs:dynamic/overlay:";
+
+/** Runs the engine on a project and keeps its printed lines for the failure message. */
+export function engineFor(programDir: string, stateFile: string, baseConfig: Record<string, string>) {
+    return async (operation: Operation, config: Record<string, string> = {}): Promise<Result> => {
+        const lines: string[] = [];
+        const options: EngineOptions = { operation, programDir, stack: "test", stateFile, config: { ...baseConfig, ...config }, print: (l) => lines.push(l) };
+        const result = await run(options);
+        expect(result.errors, lines.join("\n")).toEqual([]);
+        expect(JSON.parse(lines.at(-1)!)).toEqual(result.summary); // the last line is the JSON summary
+        return result;
+    };
+}
+
+/** The steps of one kind, as "Type name". */
+export function stepsOf(result: Result, op: string): string[] {
+    return result.steps.filter((s) => s.op === op).map((s) => `${s.type.replace(TYPE, "")} ${s.name}`).sort();
+}
+
