@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { type Subnet, defaultGateway, explicitAddressProblem, parseSubnet } from "../providers/ipam";
 import { Address } from "./address";
 import { Bridge } from "./bridge";
-import { type DiagramModel, renderDiagram } from "./diagram";
+import { type Diagram, type DiagramModel, renderDiagram } from "./diagram";
 import { FirewallChain, type FirewallRuleArgs } from "./firewallChain";
 import { IpLease } from "./ipLease";
 import { NatRule } from "./natRule";
@@ -11,6 +11,20 @@ import { Route } from "./route";
 import { Sysctl } from "./sysctl";
 import { VethPair } from "./veth";
 
+/** The bridge of a {@link BridgeNetwork}. */
+export interface BridgeNetworkBridge {
+    /** The bridge's name (1-15 bytes). Default: derived from the network's name. */
+    name?: pulumi.Input<string>;
+    /** The bridge's MTU, also given to the attachments' veth pairs. */
+    mtu?: pulumi.Input<number>;
+}
+
+/** The way out of a {@link BridgeNetwork}. */
+export interface BridgeNetworkEgress {
+    /** The interface that leads out (the uplink); the subnet is masqueraded behind its address. */
+    outInterface: pulumi.Input<string>;
+}
+
 /** Arguments of a {@link BridgeNetwork}. */
 export interface BridgeNetworkArgs {
     /** The network's subnet, IPv4 or IPv6: `10.0.0.0/24`, `fd00:1::/64`. Attachments get addresses from it. */
@@ -18,11 +32,11 @@ export interface BridgeNetworkArgs {
     /** The gateway address, on the bridge. Default: the subnet's first host address (`10.0.0.1`). */
     gateway?: string;
     /** The bridge: its name (default: derived from the network's name) and MTU (also the attachments' veth MTU). */
-    bridge?: { name?: pulumi.Input<string>; mtu?: pulumi.Input<number> };
+    bridge?: BridgeNetworkBridge;
     /** The namespace of the host side (bridge, forwarding, NAT, firewall); omitted: the root namespace. */
     netns?: pulumi.Input<string>;
     /** Reach the outside: forwarding on, MASQUERADE for the subnet out of `outInterface`. Omitted: no way out. */
-    egress?: { outInterface: pulumi.Input<string> };
+    egress?: BridgeNetworkEgress;
     /** Other networks (or subnets) whose attachments may open connections into this network. Others are refused. */
     allowFrom?: (BridgeNetwork | string)[];
     /** Prefix of the namespace names attachments get by default (`<prefix><attachment name>`). */
@@ -178,7 +192,7 @@ export class BridgeNetwork extends pulumi.ComponentResource {
     }
 
     /** The network as a picture: Mermaid and Graphviz DOT text (e.g. for a stack output). */
-    diagram(): pulumi.Output<{ mermaid: string; dot: string }> {
+    diagram(): pulumi.Output<Diagram> {
         const attachments = this.attachments.map((a) =>
             pulumi.all([a.netns, a.address, a.ports]).apply(([netns, address, ports]) => ({ name: a.name, netns, address, ports })),
         );

@@ -4,17 +4,42 @@
  * @module
  */
 
+/** One attachment in a picture. */
+export interface DiagramAttachment {
+    /** The attachment's name. */
+    name: string;
+    /** Its namespace. */
+    netns: string;
+    /** Its address. */
+    address: string;
+    /** Its published ports, as `hostPort->port/protocol`. */
+    ports: string[];
+}
+
 /** What a picture shows. */
 export interface DiagramModel {
+    /** The network's name. */
     name: string;
+    /** Its subnet. */
     subnet: string;
+    /** Its gateway address. */
     gateway: string;
+    /** The bridge's name. */
     bridge: string;
     /** The host side's namespace; undefined for the root namespace. */
     netns?: string;
     /** The egress interface, if any. */
     egress?: string;
-    attachments: { name: string; netns: string; address: string; ports: string[] }[];
+    /** The attachments. */
+    attachments: DiagramAttachment[];
+}
+
+/** A network as a picture, in two languages. */
+export interface Diagram {
+    /** Mermaid `flowchart` text: renders in GitHub and most Markdown viewers. */
+    mermaid: string;
+    /** Graphviz DOT text: `dot -Tsvg`. */
+    dot: string;
 }
 
 function id(text: string): string {
@@ -32,7 +57,7 @@ function dotLabel(text: string): string {
 }
 
 /** Renders the network as Mermaid and DOT. */
-export function renderDiagram(m: DiagramModel): { mermaid: string; dot: string } {
+export function renderDiagram(m: DiagramModel): Diagram {
     const host = m.netns ? `namespace ${m.netns}` : "host";
     const bridgeId = `br_${id(m.bridge)}`;
     const mermaid = [

@@ -15,5 +15,5 @@ export { UNKNOWN, type CheckFailure } from "../providers/host/validate";
 export * from "./ipLease";
 export * from "./firewallChain";
 export * from "./bridgeNetwork";
-export { renderDiagram, type DiagramModel } from "./diagram";
+export { renderDiagram, type Diagram, type DiagramAttachment, type DiagramModel } from "./diagram";
 export * from "./sandbox";
