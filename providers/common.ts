@@ -1,6 +1,5 @@
 /**
- * What every provider shares: automatic names, ownership marks, the diff rules, and undo of a
- * half-done create. Pure except {@link undoOnFailure}, which only runs the steps it is given.
+ * What every provider shares: automatic names, ownership marks, the diff rules. Pure.
  * @module
  */
 import { randomBytes } from "node:crypto";
@@ -93,31 +92,6 @@ export function chooseName(olds: Props, news: Props, key = "name", maxBytes = 15
     if (news[key] !== undefined) return news[key];
     if (typeof olds[key] === "string") return olds[key];
     return autoName(logicalNameOf(news), maxBytes);
-}
-
-/**
- * Runs a create's steps so that it is all-or-nothing: each step registers how to undo itself; if
- * a later step throws, the registered undos run in reverse order and the first error is thrown
- * (an undo that fails too is noted in its message).
- */
-export async function undoOnFailure<T>(work: (onUndo: (undo: () => Promise<unknown>) => void) => Promise<T>): Promise<T> {
-    const undos: (() => Promise<unknown>)[] = [];
-    try {
-        return await work((undo) => undos.push(undo));
-    } catch (err) {
-        const undoErrors: unknown[] = [];
-        for (const undo of undos.reverse()) {
-            try {
-                await undo();
-            } catch (undoErr) {
-                undoErrors.push(undoErr);
-            }
-        }
-        if (undoErrors.length > 0 && err instanceof Error) {
-            err.message += `\n  and undoing the partial create failed too: ${undoErrors.map((e) => (e instanceof Error ? e.message : String(e))).join("; ")}`;
-        }
-        throw err;
-    }
 }
 
 export { inNetnsWords as inNetns } from "./host/errors";

@@ -4,9 +4,10 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, chooseName, definedResults, diffProperties, ownerMark, type Props, undoOnFailure } from "./common";
-import { ipCommand, runCommand } from "./host/command";
-import { linkGet, netnsAdd, netnsDelete, netnsExists } from "./host/ip";
+import { checkResult, chooseName, definedResults, diffProperties, ownerMark, type Props } from "./common";
+import { ipBatchCommand, runCommand } from "./host/command";
+import { isHostError } from "./host/errors";
+import { linkGet, netnsDelete, netnsExists } from "./host/ip";
 import { checkNamespaceName } from "./host/validate";
 
 /** Inputs after `check`. */
@@ -41,15 +42,25 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         return diffProperties(olds, news, rules);
     },
 
-    /** Equivalent to: `ip netns add $name && ip -n $name link set lo alias $mark up`. */
+    /**
+     * Equivalent to: `ip netns add $name; ip netns exec $name ip link set lo alias $mark up`, in one
+     * `ip -batch` process.
+     */
     async create(inputs: Props) {
         const { name, logicalName } = inputs as NetworkNamespaceInputs;
         const alias = ownerMark(logicalName);
-        await undoOnFailure(async (onUndo) => {
-            await netnsAdd(name);
-            onUndo(() => netnsDelete(name));
-            await runCommand(ipCommand(name, ["link", "set", "lo", "alias", alias, "up"]));
-        });
+        const steps = [
+            ["netns", "add", name],
+            ["netns", "exec", name, "ip", "link", "set", "lo", "alias", alias, "up"],
+        ];
+        try {
+            await runCommand(ipBatchCommand(undefined, steps, `network namespace "${name}"`));
+        } catch (err) {
+            // Step 1 failing means the namespace was there before (or could not be made): not ours.
+            // Past it, the namespace is the one this create made.
+            if (!(isHostError(err) && err.batchLine === 1) && netnsExists(name)) await netnsDelete(name);
+            throw err;
+        }
         const outs: NetworkNamespaceOutputs = { logicalName, name, alias };
         return { id: name, outs };
     },

@@ -6,7 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { autoName, checkResult, chooseName, definedResults, diffProperties, inNetns, logicalNameOf, ownerMark, pick, type Props } from "./common";
 import { HostCommandError } from "./host/errors";
-import { type LinkInfo, linkBatchShow, linkDeleteIfMarked, linkGet, linkIsUp } from "./host/ip";
+import { type LinkInfo, inOtherNetns, linkBatchShow, linkDeleteIfMarked, linkGet, linkIsUp } from "./host/ip";
 import { type CheckFailure, checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName, isUnknown } from "./host/validate";
 
 /** The far end of the pair. */
@@ -83,28 +83,36 @@ function setSteps(v: VethPairInputs): { end: string[]; peer: string[] } {
 }
 
 /**
- * Configures both ends and reads them back: one `ip -batch` process when they share a
- * namespace, else one per namespace. On create, `add` (the `link add` step) heads the batch of
- * the namespace it runs in, and `alias` marks each end right after.
+ * Configures both ends and reads them back, in one `ip -batch` process. The batch runs in the
+ * first end's namespace, or in the peer's when the first end is in a named namespace and the
+ * peer in the root one (the root namespace has no name to point at); the other end's steps run
+ * through `ip netns exec`. On create, `add` (the `link add` step) heads the batch, and `alias`
+ * marks each end right after it.
  */
-async function configure(v: VethPairInputs, alias?: string, add?: { step: string[]; inPeerNetns: boolean }): Promise<{ end: LinkInfo; peer: LinkInfo }> {
+async function configure(v: VethPairInputs, alias?: string, add?: string[]): Promise<{ end: LinkInfo; peer: LinkInfo }> {
     const set = setSteps(v);
     const endSteps = [...markStep(v.name, alias), set.end];
     const peerSteps = [...markStep(v.peer.name, alias), set.peer];
+    const head = add ? [add] : [];
     if (sameNetns(v)) {
-        const [end, peer] = await linkBatchShow(v.netns, [...(add ? [add.step] : []), ...endSteps, ...peerSteps], [v.name, v.peer.name], subject(v));
+        const [end, peer] = await linkBatchShow(v.netns, [...head, ...endSteps, ...peerSteps], [v.name, v.peer.name], subject(v));
         return { end, peer };
     }
-    const runEnd = (head: string[][]) => linkBatchShow(v.netns, [...head, ...endSteps], [v.name], subject(v));
-    const runPeer = (head: string[][]) => linkBatchShow(v.peer.netns, [...head, ...peerSteps], [v.peer.name], `veth peer "${v.peer.name}"`);
-    if (add?.inPeerNetns) {
-        const [peer] = await runPeer([add.step]);
-        const [end] = await runEnd([]);
+    if (runsFromPeerSide(v)) {
+        const other = v.netns!;
+        const steps = [...head, ...peerSteps, ...endSteps.map((step) => inOtherNetns(other, step))];
+        const [peer, end] = await linkBatchShow(v.peer.netns, steps, [v.peer.name, { netns: other, name: v.name }], subject(v));
         return { end, peer };
     }
-    const [end] = await runEnd(add ? [add.step] : []);
-    const [peer] = await runPeer([]);
+    const other = v.peer.netns!;
+    const steps = [...head, ...endSteps, ...peerSteps.map((step) => inOtherNetns(other, step))];
+    const [end, peer] = await linkBatchShow(v.netns, steps, [v.name, { netns: other, name: v.peer.name }], subject(v));
     return { end, peer };
+}
+
+/** True when the pair is made and configured from the peer's side: first end named, peer in the root namespace. */
+function runsFromPeerSide(v: VethPairInputs): boolean {
+    return v.netns !== undefined && v.peer.netns === undefined;
 }
 
 export const provider: pulumi.dynamic.ResourceProvider = definedResults({
@@ -141,14 +149,11 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         const v = props as VethPairInputs;
         const alias = ownerMark(v.logicalName);
         const mtu = v.mtu !== undefined ? ["mtu", String(v.mtu)] : [];
-        // Created from the first end's namespace with the peer placed directly in its own; a peer in
-        // the root namespace is made from there instead (the root namespace has no name to point at).
-        const fromPeerSide = v.netns !== undefined && v.peer.netns === undefined;
-        const add = fromPeerSide
+        const add = runsFromPeerSide(v)
             ? ["link", "add", "name", v.peer.name, ...mtu, "type", "veth", "peer", "name", v.name, "netns", v.netns!]
             : ["link", "add", "name", v.name, ...mtu, "type", "veth", "peer", "name", v.peer.name, ...(sameNetns(v) ? [] : ["netns", v.peer.netns!])];
         try {
-            const { end, peer } = await configure(v, alias, { step: add, inPeerNetns: fromPeerSide });
+            const { end, peer } = await configure(v, alias, add);
             return { id: `${v.netns ?? ""}/${v.name}`, outs: outputsOf(v, alias, end, peer) };
         } catch (err) {
             // Undo only what carries this create's mark: an end that was already there is not ours.

@@ -14,8 +14,24 @@ import type * as pulumi from "@pulumi/pulumi";
 /** The provider modules under `dist/providers/`. */
 export type ProviderModule = "namespace" | "bridge" | "veth" | "address" | "route" | "natRule" | "sysctl" | "ipLease" | "firewallChain";
 
-/** A dynamic provider that forwards every call to `pulumi-overlay/dist/providers/<module>`. */
+const shims = new Map<ProviderModule, pulumi.dynamic.ResourceProvider>();
+
+/**
+ * The shim of a module, one object per module: Pulumi caches a provider's serialized text by
+ * object, and serializing a closure is costly (tens of milliseconds), so every resource of a
+ * kind shares one shim.
+ */
 export function providerShim(module: ProviderModule): pulumi.dynamic.ResourceProvider {
+    let shim = shims.get(module);
+    if (!shim) {
+        shim = makeShim(module);
+        shims.set(module, shim);
+    }
+    return shim;
+}
+
+/** A dynamic provider that forwards every call to `pulumi-overlay/dist/providers/<module>`. */
+function makeShim(module: ProviderModule): pulumi.dynamic.ResourceProvider {
     const load = (): pulumi.dynamic.ResourceProvider => require(`pulumi-overlay/dist/providers/${module}`).provider;
     return {
         check: (olds, news) => load().check!(olds, news),

@@ -3,6 +3,7 @@
  * other module imports execa. Commands are argument vectors, never shell strings.
  * @module
  */
+import { appendFileSync } from "node:fs";
 import { HostCommandError } from "./errors";
 
 /** A program to run, already built as an argument vector. */
@@ -81,6 +82,46 @@ export function quoteBatchArg(arg: string): string {
  * in the English that the error mapping recognises.
  */
 export async function runCommand(cmd: HostCommand): Promise<CommandOutput> {
+    await slots.acquire();
+    try {
+        return await runNow(cmd);
+    } finally {
+        slots.release();
+    }
+}
+
+/**
+ * At most this many host programs run at once (`$PULUMI_OVERLAY_MAX_PROCESSES`, default 16): a
+ * large stack registers thousands of resources at once, and unbounded spawns would exhaust
+ * processes and file descriptors without finishing any sooner on a few cores.
+ */
+class Slots {
+    private running = 0;
+    private readonly waiting: (() => void)[] = [];
+
+    private get limit(): number {
+        return Math.max(1, Number(process.env.PULUMI_OVERLAY_MAX_PROCESSES) || 16);
+    }
+
+    async acquire(): Promise<void> {
+        if (this.running < this.limit) {
+            this.running += 1;
+            return;
+        }
+        await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+
+    release(): void {
+        const next = this.waiting.shift();
+        if (next) next(); // the slot passes straight to the next waiter
+        else this.running -= 1;
+    }
+}
+
+const slots = new Slots();
+
+async function runNow(cmd: HostCommand): Promise<CommandOutput> {
+    logCommand(cmd.argv);
     // execa is ESM-only; Pulumi's closure serializer cannot capture an ESM namespace, so it is
     // loaded here at call time, never at module top level (pulumi/pulumi#18997).
     const { execa } = await import("execa");
@@ -104,6 +145,15 @@ export async function runCommand(cmd: HostCommand): Promise<CommandOutput> {
             subject: cmd.subject,
         });
     }
+}
+
+/**
+ * Appends each command to the file named by `$PULUMI_OVERLAY_COMMAND_LOG`, one JSON argument vector
+ * a line: an audit of what ran on the host (the benchmark counts them; a preview must add none).
+ */
+function logCommand(argv: readonly string[]): void {
+    const file = process.env.PULUMI_OVERLAY_COMMAND_LOG;
+    if (file) appendFileSync(file, `${JSON.stringify(argv)}\n`);
 }
 
 /**

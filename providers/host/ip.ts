@@ -163,16 +163,30 @@ export async function linkDeleteIfMarked(netns: string | undefined, name: string
     return "deleted";
 }
 
+/** A link to show at the end of a batch: by name in the batch's namespace, or in another named one. */
+export type LinkRef = string | { netns: string; name: string };
+
 /**
- * Runs `ip` steps in one `ip -j -d -batch -` process that ends by showing the named links, and
+ * Wraps an `ip` step to run in another named namespace from inside a batch: the batch's own `ip`
+ * starts it (a cheap fork of a small process, unlike a spawn from Node).
+ * Equivalent to: `ip netns exec $netns ip $step`.
+ */
+export function inOtherNetns(netns: string, step: readonly string[], globalOptions: readonly string[] = []): string[] {
+    return ["netns", "exec", netns, "ip", ...globalOptions, ...step];
+}
+
+/**
+ * Runs `ip` steps in one `ip -j -d -batch -` process that ends by showing the given links, and
  * returns those links in order: a create or update and its read-back for the price of one process.
  */
-export async function linkBatchShow(netns: string | undefined, steps: readonly (readonly string[])[], names: readonly string[], subject: string): Promise<LinkInfo[]> {
-    const shows = names.map((name) => ["link", "show", "dev", name]);
+export async function linkBatchShow(netns: string | undefined, steps: readonly (readonly string[])[], links: readonly LinkRef[], subject: string): Promise<LinkInfo[]> {
+    const shows = links.map((link) =>
+        typeof link === "string" ? ["link", "show", "dev", link] : inOtherNetns(link.netns, ["link", "show", "dev", link.name], ["-j", "-d"]),
+    );
     const { stdout } = await runCommand(ipBatchCommand(netns, [...steps, ...shows], subject, ["-j", "-d"]));
-    const links = parseJsonLines<LinkInfo[]>(stdout).slice(-names.length).map((rows) => rows[0]);
-    if (links.length !== names.length || links.some((l) => !l)) {
+    const found = parseJsonLines<LinkInfo[]>(stdout).slice(-links.length).map((rows) => rows[0]);
+    if (found.length !== links.length || found.some((l) => !l)) {
         throw new Error(`${subject} was not found ${inNetnsWords(netns)} right after it was configured`);
     }
-    return links;
+    return found;
 }

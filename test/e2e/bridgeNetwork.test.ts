@@ -9,7 +9,8 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { netnsList, runCommand, toolCommand } from "../../providers/host";
 import { engineFor, stepsOf } from "../support/engine";
 import { REPO_ROOT, makeProject, removeProject } from "../support/project";
-import { INTERNET, type Sandbox, createSandbox, describeKernel, ping, snapshot } from "../support/sandbox";
+import { INTERNET, type Sandbox, createSandbox, ping, snapshot } from "../support/sandbox";
+import { describeKernel } from "../support/kernel";
 import { startTcpServer, tcpRequest } from "../support/tcp";
 
 describeKernel("BridgeNetwork through the test engine", () => {

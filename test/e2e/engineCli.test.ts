@@ -9,7 +9,8 @@ import * as path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { natRules } from "../support/lifecycle";
 import { REPO_ROOT, makeProject, removeProject } from "../support/project";
-import { type Sandbox, createSandbox, describeKernel } from "../support/sandbox";
+import { type Sandbox, createSandbox } from "../support/sandbox";
+import { describeKernel } from "../support/kernel";
 
 const PROGRAM = `import * as pulumi from "@pulumi/pulumi";
 import { NatRule, NetworkNamespace } from "pulumi-overlay";

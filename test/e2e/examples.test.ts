@@ -9,7 +9,8 @@ import { netnsList } from "../../providers/host";
 import { engineFor, stepsOf } from "../support/engine";
 import { ipOutOfBand, kernelLink } from "../support/lifecycle";
 import { REPO_ROOT, makeProject, removeProject } from "../support/project";
-import { INTERNET, type Sandbox, createSandbox, describeKernel, ping, snapshot } from "../support/sandbox";
+import { INTERNET, type Sandbox, createSandbox, ping, snapshot } from "../support/sandbox";
+import { describeKernel } from "../support/kernel";
 
 describeKernel("examples through the test engine", () => {
     let sb: Sandbox;

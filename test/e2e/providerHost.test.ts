@@ -9,7 +9,8 @@ import { ProviderHost, providerErrorText } from "../engine/providerHost";
 import { UNKNOWN } from "../engine/rpc";
 import { kernelLink } from "../support/lifecycle";
 import { makeProject, removeProject } from "../support/project";
-import { type Sandbox, createSandbox, describeKernel } from "../support/sandbox";
+import { type Sandbox, createSandbox } from "../support/sandbox";
+import { describeKernel } from "../support/kernel";
 
 describeKernel("the dynamic-provider server over gRPC", () => {
     let project: string;

@@ -6,37 +6,17 @@
  * follows the engine's documented rules where this project depends on them (see README.md here).
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Monitor, type Registration } from "./monitor";
 import { ProviderHost, providerErrorText } from "./providerHost";
 import { type Props, UNKNOWN } from "./rpc";
+import { type ResourceState, type StackState, StateStore, loadState } from "./state";
+
+export { loadState, type ResourceState, type StackState } from "./state";
 
 /** The operations, as `pulumi <operation>`. */
 export type Operation = "preview" | "up" | "refresh" | "destroy";
-
-/** One resource in the state file. */
-export interface ResourceState {
-    urn: string;
-    type: string;
-    name: string;
-    custom: boolean;
-    parent?: string;
-    id?: string;
-    inputs: Props;
-    outputs: Props;
-    /** URNs this resource depends on (its parent included): they are deleted after it. */
-    dependencies: string[];
-}
-
-/** The state file. */
-export interface StackState {
-    version: 1;
-    project: string;
-    stack: string;
-    resources: ResourceState[];
-    outputs: Props;
-}
 
 /** Counts of steps, as the summary line prints them. */
 export interface Summary {
@@ -66,6 +46,8 @@ export interface Result {
     outputs: Props;
     /** Error texts, the provider's own words first. */
     errors: string[];
+    /** The dynamic-provider server's peak memory (VmHWM), in KiB, where /proc tells it. */
+    providerPeakRssKb?: number;
 }
 
 /** Options of one run. */
@@ -83,23 +65,18 @@ export interface EngineOptions {
 const STACK_TYPE = "pulumi:pulumi:Stack";
 const SYMBOL: Record<Step["op"], string> = { create: "+", update: "~", replace: "+-", delete: "-", same: " ", refresh: "~" };
 
+/** Whether Pulumi.yaml leaves TypeScript on (the nodejs runtime's `typescript` option, default true). */
+export function usesTypeScript(programDir: string): boolean {
+    const yaml = readFileSync(path.join(programDir, "Pulumi.yaml"), "utf8");
+    return !/^\s+typescript:\s*false\b/m.test(yaml);
+}
+
 /** The project name from Pulumi.yaml. */
 export function projectName(programDir: string): string {
     const yaml = readFileSync(path.join(programDir, "Pulumi.yaml"), "utf8");
     const match = /^name:\s*["']?([^"'\s#]+)/m.exec(yaml);
     if (!match) throw new Error(`no name: in ${path.join(programDir, "Pulumi.yaml")}`);
     return match[1];
-}
-
-export function loadState(file: string, project: string, stack: string): StackState {
-    if (!existsSync(file)) return { version: 1, project, stack, resources: [], outputs: {} };
-    return JSON.parse(readFileSync(file, "utf8")) as StackState;
-}
-
-/** Writes the state atomically: a killed engine leaves the old file or the new one, never half. */
-export function saveState(file: string, state: StackState): void {
-    writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2));
-    renameSync(`${file}.tmp`, file);
 }
 
 /** The URN the engine gives a resource: its parent's type chain, its type and its name. */
@@ -158,48 +135,41 @@ export async function run(options: EngineOptions): Promise<Result> {
         print(`error: ${text}`);
     };
 
-    // The new state is built as steps finish; it is saved after each one, so a crash loses at most
-    // the step in flight.
-    const next: StackState = { ...old, resources: [...old.resources] };
-    const byUrn = new Map(old.resources.map((r) => [r.urn, r]));
-    const put = (r: ResourceState) => {
-        const i = next.resources.findIndex((x) => x.urn === r.urn);
-        if (i >= 0) next.resources[i] = r;
-        else next.resources.push(r);
-        if (!preview) saveState(options.stateFile, next);
-    };
-    const drop = (urn: string) => {
-        next.resources = next.resources.filter((x) => x.urn !== urn);
-        if (!preview) saveState(options.stateFile, next);
-    };
+    // The new state is built as steps finish, each step journaled, so a crash loses at most the
+    // steps in flight.
+    const state = new StateStore(options.stateFile, old, !preview);
 
-    const host = await ProviderHost.start(programDir);
+    // The provider server starts while the program does; the first step waits for it.
+    const hostReady = ProviderHost.start(programDir).then(async (h) => {
+        await h.configure({});
+        return h;
+    });
+    let host: ProviderHost | undefined;
+    let providerPeakRssKb: number | undefined;
     try {
-        await host.configure({});
+        host = await hostReady;
+        const provider = host;
         const deleteResource = async (r: ResourceState) => {
-            if (r.custom && !preview) await host.delete(r.urn, r.id ?? "", r.outputs);
-            drop(r.urn);
+            if (r.custom && !preview) await provider.delete(r.urn, r.id ?? "", r.outputs);
+            state.drop(r.urn);
             if (r.type !== STACK_TYPE) record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
         };
 
         if (options.operation === "destroy") {
             await deleteInOrder(old.resources, deleteResource).catch((err) => fail(providerErrorText(err)));
-            if (errors.length === 0) {
-                next.outputs = {};
-                saveState(options.stateFile, next);
-            }
+            if (errors.length === 0) state.setOutputs({});
         } else if (options.operation === "refresh") {
             await Promise.all(
                 old.resources.filter((r) => r.custom).map(async (r) => {
                     try {
-                        const read = await host.read(r.urn, r.id ?? "", r.outputs, r.inputs);
+                        const read = await provider.read(r.urn, r.id ?? "", r.outputs, r.inputs);
                         if (!read.id) {
-                            drop(r.urn);
+                            state.drop(r.urn);
                             record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
                             return;
                         }
                         const keys = changedKeys(r.outputs, read.outputs);
-                        put({ ...r, id: read.id, outputs: read.outputs, inputs: read.inputs ?? r.inputs });
+                        state.put({ ...r, id: read.id, outputs: read.outputs, inputs: read.inputs ?? r.inputs });
                         record(keys.length ? { op: "refresh", urn: r.urn, type: r.type, name: r.name, keys } : { op: "same", urn: r.urn, type: r.type, name: r.name });
                         if (keys.length) summary.update += 1;
                     } catch (err) {
@@ -208,42 +178,43 @@ export async function run(options: EngineOptions): Promise<Result> {
                 }),
             );
         } else {
-            await runProgram({ options, project, preview, host, byUrn, put, record, fail, next });
+            const { registered, replaced } = await runProgram({ options, project, preview, host: provider, old, state, record, fail });
             if (errors.length === 0) {
                 // Resources the program no longer declares, and the old halves of replacements.
-                const registered = new Set(next.resources.filter((r) => (r as Registered).registered).map((r) => r.urn));
                 const dropped = old.resources.filter((r) => !registered.has(r.urn));
-                const pending = next.resources.filter((r) => (r as Registered).pendingDelete);
-                for (const r of next.resources) delete (r as Registered).registered;
-                await deleteInOrder([...dropped, ...pending], async (r) => {
-                    if ((r as Registered).pendingDelete) {
-                        if (!preview) await host.delete(r.urn, r.id ?? "", r.outputs);
-                        next.resources = next.resources.filter((x) => x !== r);
-                        if (!preview) saveState(options.stateFile, next);
+                await deleteInOrder([...dropped, ...replaced], async (r) => {
+                    if (replaced.includes(r)) {
+                        if (!preview) await provider.delete(r.urn, r.id ?? "", r.outputs);
                         return;
                     }
                     await deleteResource(r);
                 }).catch((err) => fail(providerErrorText(err)));
             }
-            for (const r of next.resources) delete (r as Registered).registered;
-            if (!preview) saveState(options.stateFile, next);
         }
     } finally {
-        await host.stop();
+        state.flush();
+        host ??= await hostReady.catch(() => undefined);
+        providerPeakRssKb = peakRssKb(host?.pid);
+        await host?.stop();
     }
-    const outputs = preview ? old.outputs : next.outputs;
+    const outputs = state.outputs;
     if (Object.keys(outputs).length > 0 && options.operation !== "destroy") {
         print("Outputs:");
         for (const [k, v] of Object.entries(outputs)) print(`    ${k}: ${JSON.stringify(v)}`);
     }
     print(JSON.stringify(summary));
-    return { ok: errors.length === 0, summary, steps, outputs, errors };
+    return { ok: errors.length === 0, summary, steps, outputs, errors, providerPeakRssKb };
 }
 
-/** A state entry while a program runs: marks what it declared and what waits for deletion. */
-interface Registered extends ResourceState {
-    registered?: boolean;
-    pendingDelete?: boolean;
+/** A process's peak resident memory from /proc, in KiB. */
+function peakRssKb(pid: number | undefined): number | undefined {
+    try {
+        const status = readFileSync(`/proc/${pid}/status`, "utf8");
+        const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
+        return match ? Number(match[1]) : undefined;
+    } catch {
+        return undefined;
+    }
 }
 
 interface ProgramRun {
@@ -251,25 +222,31 @@ interface ProgramRun {
     project: string;
     preview: boolean;
     host: ProviderHost;
-    byUrn: Map<string, ResourceState>;
-    put(r: ResourceState): void;
+    old: StackState;
+    state: StateStore;
     record(step: Step): void;
     fail(text: string): void;
-    next: StackState;
 }
 
-/** Runs the program and takes a step for each registration as it arrives. */
-async function runProgram(ctx: ProgramRun): Promise<void> {
-    const { options, project, preview, host, byUrn, put, record, fail, next } = ctx;
+/**
+ * Runs the program and takes a step for each registration as it arrives. Returns the URNs the
+ * program declared and the old halves of create-before-delete replacements, to delete after.
+ */
+async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; replaced: ResourceState[] }> {
+    const { options, project, preview, host, old, state, record, fail } = ctx;
     const stack = options.stack;
+    const byUrn = new Map(old.resources.map((r) => [r.urn, r]));
+    const registered = new Set<string>();
+    const replaced: ResourceState[] = [];
 
     const step = async (reg: Registration): Promise<{ urn: string; id: string; outputs: Props }> => {
         const urn = urnOf(project, stack, reg.type, reg.name, reg.parent);
+        registered.add(urn);
         const base = { urn, type: reg.type, name: reg.name, custom: reg.custom, parent: reg.parent || undefined, dependencies: [...new Set([...reg.dependencies, ...(reg.parent ? [reg.parent] : [])])] };
         const prior = byUrn.get(urn);
         if (!reg.custom) {
             const outputs = prior && !prior.custom ? prior.outputs : {};
-            put({ ...base, inputs: {}, outputs, registered: true } as Registered);
+            state.put({ ...base, inputs: {}, outputs });
             if (reg.type !== STACK_TYPE) record({ op: prior ? "same" : "create", urn, type: reg.type, name: reg.name });
             return { urn, id: "", outputs };
         }
@@ -282,14 +259,14 @@ async function runProgram(ctx: ProgramRun): Promise<void> {
             record({ op: "create", urn, type: reg.type, name: reg.name });
             if (preview) return { urn, id: "", outputs: inputs };
             const made = await host.create(urn, inputs);
-            put({ ...base, id: made.id, inputs, outputs: made.outputs, registered: true } as Registered);
+            state.put({ ...base, id: made.id, inputs, outputs: made.outputs });
             return { urn, id: made.id, outputs: made.outputs };
         }
         const diff = await host.diff(urn, prior.id ?? "", prior.outputs, inputs, prior.inputs);
         // A diff of "unknown" compares inputs, as the engine does.
         const changed = diff.changes === "some" || (diff.changes === "unknown" && !sameJson(prior.inputs, inputs));
         if (!changed) {
-            put({ ...prior, ...base, id: prior.id, inputs, outputs: prior.outputs, registered: true } as Registered);
+            state.put({ ...prior, ...base, id: prior.id, inputs, outputs: prior.outputs });
             record({ op: "same", urn, type: reg.type, name: reg.name });
             return { urn, id: prior.id ?? "", outputs: prior.outputs };
         }
@@ -298,22 +275,20 @@ async function runProgram(ctx: ProgramRun): Promise<void> {
             record({ op: "update", urn, type: reg.type, name: reg.name, keys });
             if (preview) return { urn, id: prior.id ?? "", outputs: { ...prior.outputs, ...inputs } };
             const outputs = await host.update(urn, prior.id ?? "", prior.outputs, inputs, prior.inputs);
-            put({ ...base, id: prior.id, inputs, outputs, registered: true } as Registered);
+            state.put({ ...base, id: prior.id, inputs, outputs });
             return { urn, id: prior.id ?? "", outputs };
         }
         record({ op: "replace", urn, type: reg.type, name: reg.name, keys: diff.replaces });
         if (preview) return { urn, id: "", outputs: inputs };
         if (diff.deleteBeforeReplace || reg.deleteBeforeReplace) {
             await host.delete(urn, prior.id ?? "", prior.outputs);
-            next.resources = next.resources.filter((x) => x.urn !== urn);
-            const made = await host.create(urn, inputs);
-            put({ ...base, id: made.id, inputs, outputs: made.outputs, registered: true } as Registered);
-            return { urn, id: made.id, outputs: made.outputs };
+            state.drop(urn);
+        } else {
+            // Create-before-delete: the old one is deleted after the program ends.
+            replaced.push(prior);
         }
-        // Create-before-delete: the new one first; the old one is deleted after the program ends.
         const made = await host.create(urn, inputs);
-        next.resources = next.resources.map((x) => (x.urn === urn ? ({ ...x, urn: `${urn}#old`, pendingDelete: true } as Registered) : x));
-        put({ ...base, id: made.id, inputs, outputs: made.outputs, registered: true } as Registered);
+        state.put({ ...base, id: made.id, inputs, outputs: made.outputs });
         return { urn, id: made.id, outputs: made.outputs };
     };
 
@@ -328,7 +303,7 @@ async function runProgram(ctx: ProgramRun): Promise<void> {
             }
         },
         registerOutputs: (urn, outputs) => {
-            if (urn.split("::")[2] === STACK_TYPE) next.outputs = outputs;
+            if (urn.split("::")[2] === STACK_TYPE) state.setOutputs(outputs);
         },
         log: (severity, message) => {
             if (severity !== "debug") (options.print ?? ((l: string) => process.stdout.write(`${l}\n`)))(`${severity}: ${message.trimEnd()}`);
@@ -354,7 +329,8 @@ async function runProgram(ctx: ProgramRun): Promise<void> {
                     ...process.env,
                     PULUMI_CONFIG: JSON.stringify(config),
                     PULUMI_CONFIG_SECRET_KEYS: "[]",
-                    PULUMI_NODEJS_TYPESCRIPT: "true",
+                    // As the CLI's language host: TypeScript unless Pulumi.yaml says `typescript: false`.
+                    PULUMI_NODEJS_TYPESCRIPT: String(usesTypeScript(options.programDir)),
                     // `npm test` type-checks the examples; the engine only transpiles, for speed.
                     PULUMI_NODEJS_TRANSPILE_ONLY: "true",
                 },
@@ -370,7 +346,7 @@ async function runProgram(ctx: ProgramRun): Promise<void> {
     } finally {
         await monitor.stop();
     }
-    if (!preview) saveState(options.stateFile, next);
+    return { registered, replaced };
 }
 
 export { UNKNOWN };

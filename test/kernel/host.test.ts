@@ -15,7 +15,8 @@ import {
     runCommand,
     toolCommand,
 } from "../../providers/host";
-import { INTERNET, type Sandbox, createSandbox, describeKernel, ping } from "../support/sandbox";
+import { INTERNET, type Sandbox, createSandbox, ping } from "../support/sandbox";
+import { describeKernel } from "../support/kernel";
 
 describeKernel("host command layer on the kernel", () => {
     let sb: Sandbox;

@@ -17,7 +17,8 @@ import { provider as route } from "../../providers/route";
 import { provider as sysctl } from "../../providers/sysctl";
 import { provider as veth } from "../../providers/veth";
 import { created } from "../support/lifecycle";
-import { INTERNET, type Sandbox, createSandbox, describeKernel, ping, snapshot } from "../support/sandbox";
+import { INTERNET, type Sandbox, createSandbox, ping, snapshot } from "../support/sandbox";
+import { describeKernel } from "../support/kernel";
 
 type Made = { provider: pulumi.dynamic.ResourceProvider; id: string; outs: Record<string, any> };
 

@@ -7,7 +7,6 @@
  *                    default via 203.0.113.1                 198.51.100.1/32 on its loopback
  */
 import { randomBytes } from "node:crypto";
-import { describe } from "vitest";
 import { ipBatchCommand, ipCommand, netnsAdd, netnsDelete, netnsList, runCommand, runJson, toolCommand } from "../../providers/host";
 
 /** Addresses of the sandbox's fake internet. */
@@ -33,14 +32,6 @@ export const isRoot = typeof process.getuid === "function" && process.getuid() =
 
 /** Why kernel tests are skipped, for the suite's title. */
 export const SKIP_REASON = "kernel tests need root (CAP_NET_ADMIN and CAP_SYS_ADMIN for ip netns): run npm test as root";
-
-/**
- * A `describe` for kernel tests: runs them as root, and otherwise reports them as skipped with
- * the reason in the title, never as passed.
- */
-export function describeKernel(title: string, body: () => void): void {
-    describe.skipIf(!isRoot)(isRoot ? title : `${title} (skipped: ${SKIP_REASON})`, body);
-}
 
 /** A throwaway host for one test. */
 export interface Sandbox {

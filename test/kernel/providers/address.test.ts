@@ -2,7 +2,8 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { type LinkAddrs, addrList, ipCommand, runJson } from "../../../providers/host";
 import { provider } from "../../../providers/address";
 import { created, expectGone, ipOutOfBand, replaced } from "../../support/lifecycle";
-import { type Sandbox, createSandbox, describeKernel } from "../../support/sandbox";
+import { type Sandbox, createSandbox } from "../../support/sandbox";
+import { describeKernel } from "../../support/kernel";
 
 async function addressesOf(netns: string, device: string): Promise<string[]> {
     const [link] = await runJson<LinkAddrs[]>(ipCommand(netns, ["-j", "addr", "show", "dev", device]));

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { runCommand, toolCommand } from "../../../providers/host";
 import { provider } from "../../../providers/firewallChain";
 import { created, expectGone, updated } from "../../support/lifecycle";
-import { type Sandbox, createSandbox, describeKernel } from "../../support/sandbox";
+import { type Sandbox, createSandbox } from "../../support/sandbox";
+import { describeKernel } from "../../support/kernel";
 
 async function filterRules(netns: string): Promise<string[]> {
     return (await runCommand(toolCommand(netns, "iptables", ["-w", "-S"]))).stdout.split("\n");

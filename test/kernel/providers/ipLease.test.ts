@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { provider } from "../../../providers/ipLease";
 import { created, expectGone } from "../../support/lifecycle";
-import { type Sandbox, createSandbox, describeKernel } from "../../support/sandbox";
+import { type Sandbox, createSandbox } from "../../support/sandbox";
+import { describeKernel } from "../../support/kernel";
 
 describeKernel("IpLease on the host", () => {
     let sb: Sandbox;

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { linkGet, netnsAdd, netnsDelete, netnsExists, netnsList } from "../../../providers/host";
 import { provider } from "../../../providers/namespace";
 import { created, expectGone, replaced } from "../../support/lifecycle";
-import { type Sandbox, createSandbox, describeKernel } from "../../support/sandbox";
+import { type Sandbox, createSandbox } from "../../support/sandbox";
+import { describeKernel } from "../../support/kernel";
 
 describeKernel("NetworkNamespace on the kernel", () => {
     let sb: Sandbox;

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { routeList } from "../../../providers/host";
 import { provider } from "../../../providers/route";
 import { created, expectGone, ipOutOfBand, replaced } from "../../support/lifecycle";
-import { type Sandbox, createSandbox, describeKernel } from "../../support/sandbox";
+import { type Sandbox, createSandbox } from "../../support/sandbox";
+import { describeKernel } from "../../support/kernel";
 
 describeKernel("Route on the kernel", () => {
     let sb: Sandbox;

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { runCommand, toolCommand } from "../../../providers/host";
 import { provider } from "../../../providers/sysctl";
 import { created, expectGone, replaced, sysctlValue, updated } from "../../support/lifecycle";
-import { type Sandbox, createSandbox, describeKernel } from "../../support/sandbox";
+import { type Sandbox, createSandbox } from "../../support/sandbox";
+import { describeKernel } from "../../support/kernel";
 
 describeKernel("Sysctl on the kernel", () => {
     let sb: Sandbox;

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { netnsAdd } from "../../../providers/host";
 import { provider } from "../../../providers/veth";
 import { created, expectGone, ipOutOfBand, kernelLink, replaced, updated } from "../../support/lifecycle";
-import { type Sandbox, createSandbox, describeKernel } from "../../support/sandbox";
+import { type Sandbox, createSandbox } from "../../support/sandbox";
+import { describeKernel } from "../../support/kernel";
 
 describeKernel("VethPair on the kernel", () => {
     let sb: Sandbox;

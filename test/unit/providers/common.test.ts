@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { autoName, chooseName, diffProperties, ownerMark, undoOnFailure } from "../../../providers/common";
+import { autoName, chooseName, diffProperties, ownerMark } from "../../../providers/common";
 import { UNKNOWN } from "../../../providers/host";
 import { provider as namespaceProvider } from "../../../providers/namespace";
 
@@ -49,31 +49,5 @@ describe("diffProperties", () => {
     it("treats a value unknown during preview as a change", () => {
         expect(diffProperties({ name: "br0" }, { name: UNKNOWN }, rules).replaces).toEqual(["name"]);
         expect(diffProperties({ name: "br0", peer: { name: "x" } }, { name: "br0", peer: { name: UNKNOWN } }, { ...rules, replace: ["peer"] }).replaces).toEqual(["peer"]);
-    });
-});
-
-describe("undoOnFailure", () => {
-    it("undoes the steps done, in reverse, and rethrows", async () => {
-        const log: string[] = [];
-        await expect(
-            undoOnFailure(async (onUndo) => {
-                log.push("a");
-                onUndo(async () => log.push("undo a"));
-                log.push("b");
-                onUndo(async () => log.push("undo b"));
-                throw new Error("step c failed");
-            }),
-        ).rejects.toThrow("step c failed");
-        expect(log).toEqual(["a", "b", "undo b", "undo a"]);
-    });
-    it("says so when an undo fails too", async () => {
-        await expect(
-            undoOnFailure(async (onUndo) => {
-                onUndo(async () => {
-                    throw new Error("cannot undo");
-                });
-                throw new Error("failed");
-            }),
-        ).rejects.toThrow(/failed\n.*undoing the partial create failed too: cannot undo/);
     });
 });

@@ -1,0 +1,115 @@
+/**
+ * Benchmark: up plus destroy of an N-container tutorial overlay through the test engine, against
+ * the same topology built and torn down by the tutorial's own commands (bench/tutorial-*.sh, one
+ * `ip` process per step), in the same run, inside sandbox namespaces. Prints seconds and ratios.
+ * Not a test: CI does not run it.
+ *
+ *   sudo node -r ts-node/register/transpile-only bench/overlay.ts [N ...]      (default: 10 100 1000)
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { cpus, totalmem } from "node:os";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import * as path from "node:path";
+import { run, type Operation } from "../test/engine/engine";
+import { netnsList } from "../providers/host";
+import { REPO_ROOT, makeProject, packPackage, removeProject } from "../test/support/project";
+import { createSandbox, removeNamespaces } from "../test/support/sandbox";
+
+process.env.OVERLAY_TEST_RUN_ID ??= `pob${randomBytes(2).toString("hex")}`;
+
+function seconds(start: bigint): number {
+    return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+async function timed<T>(work: () => Promise<T> | T): Promise<[number, T]> {
+    const start = process.hrtime.bigint();
+    const value = await work();
+    return [seconds(start), value];
+}
+
+function countLines(file: string): number {
+    return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l !== "").length : 0;
+}
+
+async function measure(n: number, project: string) {
+    // Baseline: the tutorial's commands.
+    const shellBox = await createSandbox();
+    const shellPrefix = `${shellBox.prefix}-`;
+    const args = [String(n), shellBox.hostNs, shellPrefix, shellBox.uplink];
+    const [shellUp] = await timed(() => execFileSync("bash", [path.join(__dirname, "tutorial-up.sh"), ...args]));
+    const [shellDown] = await timed(() => execFileSync("bash", [path.join(__dirname, "tutorial-down.sh"), ...args]));
+    await shellBox.destroy();
+
+    // Ours, through the test engine.
+    const box = await createSandbox();
+    const state = path.join(project, `state-${n}.json`);
+    const log = path.join(project, `commands-${n}.log`);
+    process.env.PULUMI_OVERLAY_COMMAND_LOG = log;
+    const config = { containers: String(n), hostNamespace: box.hostNs, prefix: `${box.prefix}-`, uplink: box.uplink };
+    const engine = async (operation: Operation) => {
+        const result = await run({ operation, programDir: project, stack: `n${n}`, stateFile: state, config, print: () => {} });
+        if (!result.ok) throw new Error(`${operation} failed: ${result.errors.join("\n")}`);
+        return result;
+    };
+    try {
+        const [up, upResult] = await timed(() => engine("up"));
+        const upCommands = countLines(log);
+        const [preview] = await timed(() => engine("preview"));
+        const previewCommands = countLines(log) - upCommands;
+        const [refresh] = await timed(() => engine("refresh"));
+        const [destroy, destroyResult] = await timed(() => engine("destroy"));
+        return {
+            n,
+            shellUp,
+            shellDown,
+            up,
+            destroy,
+            ratio: (up + destroy) / (shellUp + shellDown),
+            preview,
+            previewCommands,
+            refresh,
+            upCommands,
+            shellCommands: 5 + 8 * n,
+            peakMb: Math.max(upResult.providerPeakRssKb ?? 0, destroyResult.providerPeakRssKb ?? 0) / 1024,
+            resources: upResult.summary.create,
+        };
+    } finally {
+        delete process.env.PULUMI_OVERLAY_COMMAND_LOG;
+        await removeNamespaces(box.prefix);
+        await box.destroy();
+    }
+}
+
+async function main(): Promise<void> {
+    const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+    process.env.OVERLAY_TEST_TARBALL = packPackage();
+    const project = makeProject({ copyFrom: path.join(REPO_ROOT, "bench/program") });
+    const rows = [];
+    try {
+        for (const n of sizes.length ? sizes : [10, 100, 1000]) {
+            const row = await measure(n, project);
+            rows.push(row);
+            console.error(`N=${n} done`);
+        }
+    } finally {
+        removeProject(project);
+        rmSync(process.env.OVERLAY_TEST_TARBALL, { force: true });
+        await removeNamespaces(process.env.OVERLAY_TEST_RUN_ID!);
+    }
+    console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${new Date().toISOString()}`);
+    console.log("| N | resources | shell up s | shell down s | ours up s | ours destroy s | ratio (up+destroy) | preview s (% of up) | host cmds in preview | refresh s (% of up) | host cmds in up (shell) | provider peak MB |");
+    console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (const r of rows) {
+        const pct = (x: number) => `${((100 * x) / r.up).toFixed(0)}%`;
+        console.log(
+            `| ${r.n} | ${r.resources} | ${r.shellUp.toFixed(2)} | ${r.shellDown.toFixed(2)} | ${r.up.toFixed(2)} | ${r.destroy.toFixed(2)} | ${r.ratio.toFixed(2)} | ${r.preview.toFixed(2)} (${pct(r.preview)}) | ${r.previewCommands} | ${r.refresh.toFixed(2)} (${pct(r.refresh)}) | ${r.upCommands} (${r.shellCommands}) | ${r.peakMb.toFixed(0)} |`,
+        );
+    }
+    if (netnsList().some((name) => name.startsWith(process.env.OVERLAY_TEST_RUN_ID!))) throw new Error("the benchmark left namespaces behind");
+}
+
+main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+});

@@ -1,0 +1,113 @@
+/**
+ * The test engine's state: a JSON file, plus a journal of the steps since it was last written.
+ * Each step appends one line to the journal (constant cost, whatever the stack's size); the file
+ * is rewritten when an operation ends. A crash leaves the file and the journal of the steps that
+ * finished, and loading replays that journal, so no finished step is lost.
+ */
+import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import type { Props } from "./rpc";
+
+/** One resource in the state. */
+export interface ResourceState {
+    urn: string;
+    type: string;
+    name: string;
+    custom: boolean;
+    parent?: string;
+    id?: string;
+    inputs: Props;
+    outputs: Props;
+    /** URNs this resource depends on (its parent included): they are deleted after it. */
+    dependencies: string[];
+}
+
+/** The state file. */
+export interface StackState {
+    version: 1;
+    project: string;
+    stack: string;
+    resources: ResourceState[];
+    outputs: Props;
+}
+
+type JournalEntry = { put: ResourceState } | { drop: string } | { outputs: Props };
+
+function journalOf(file: string): string {
+    return `${file}.journal`;
+}
+
+/** Reads the state file and replays its journal (a cut-off last line, from a crash, is ignored). */
+export function loadState(file: string, project: string, stack: string): StackState {
+    const state: StackState = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : { version: 1, project, stack, resources: [], outputs: {} };
+    const journal = journalOf(file);
+    if (!existsSync(journal)) return state;
+    const byUrn = new Map(state.resources.map((r) => [r.urn, r]));
+    for (const line of readFileSync(journal, "utf8").split("\n")) {
+        let entry: JournalEntry;
+        try {
+            entry = JSON.parse(line);
+        } catch {
+            continue; // empty, or cut off by a crash
+        }
+        if ("put" in entry) byUrn.set(entry.put.urn, entry.put);
+        else if ("drop" in entry) byUrn.delete(entry.drop);
+        else state.outputs = entry.outputs;
+    }
+    state.resources = [...byUrn.values()];
+    return state;
+}
+
+/** The state of one operation, as it changes step by step. */
+export class StateStore {
+    private readonly byUrn: Map<string, ResourceState>;
+    private outputsValue: Props;
+
+    /** `persist: false` (preview) keeps everything in memory. */
+    constructor(
+        private readonly file: string,
+        private readonly base: StackState,
+        private readonly persist: boolean,
+    ) {
+        this.byUrn = new Map(base.resources.map((r) => [r.urn, r]));
+        this.outputsValue = base.outputs;
+    }
+
+    get resources(): ResourceState[] {
+        return [...this.byUrn.values()];
+    }
+
+    get outputs(): Props {
+        return this.outputsValue;
+    }
+
+    get(urn: string): ResourceState | undefined {
+        return this.byUrn.get(urn);
+    }
+
+    put(resource: ResourceState): void {
+        this.byUrn.set(resource.urn, resource);
+        this.journal({ put: resource });
+    }
+
+    drop(urn: string): void {
+        if (this.byUrn.delete(urn)) this.journal({ drop: urn });
+    }
+
+    setOutputs(outputs: Props): void {
+        this.outputsValue = outputs;
+        this.journal({ outputs });
+    }
+
+    /** Writes the whole state (to a temporary file, then renamed) and clears the journal. */
+    flush(): void {
+        if (!this.persist) return;
+        const state: StackState = { ...this.base, resources: this.resources, outputs: this.outputsValue };
+        writeFileSync(`${this.file}.tmp`, JSON.stringify(state, null, 2));
+        renameSync(`${this.file}.tmp`, this.file);
+        rmSync(journalOf(this.file), { force: true });
+    }
+
+    private journal(entry: JournalEntry): void {
+        if (this.persist) appendFileSync(journalOf(this.file), `${JSON.stringify(entry)}\n`);
+    }
+}
