@@ -48,7 +48,7 @@ async function measure(n: number, project: string) {
     process.env.PULUMI_OVERLAY_COMMAND_LOG = log;
     const config = { containers: String(n), hostNamespace: box.hostNs, prefix: `${box.prefix}-`, uplink: box.uplink };
     const engine = async (operation: Operation) => {
-        const result = await run({ operation, programDir: project, stack: `n${n}`, stateFile: state, config, print: () => {} });
+        const result = await run({ operation, programDir: project, stack: `n${n}`, stateFile: state, config, print: () => {}, skipPreview: true });
         if (!result.ok) throw new Error(`${operation} failed: ${result.errors.join("\n")}`);
         return result;
     };

@@ -16,6 +16,8 @@ export interface HostCommand {
     input?: string;
     /** Words naming the object worked on, e.g. `bridge "br0"`, for error messages. */
     subject?: string;
+    /** True for commands that only read; any other command may change the kernel's state. */
+    readOnly?: boolean;
 }
 
 /** What a successful command printed. */
@@ -120,7 +122,16 @@ class Slots {
 
 const slots = new Slots();
 
+/** Counts commands that may have changed the kernel's state; cached reads are good only within one count. */
+let writeGeneration = 0;
+
+/** The number of commands so far that may have changed the kernel's state. */
+export function kernelWriteGeneration(): number {
+    return writeGeneration;
+}
+
 async function runNow(cmd: HostCommand): Promise<CommandOutput> {
+    if (!cmd.readOnly) writeGeneration += 1;
     logCommand(cmd.argv);
     // execa is ESM-only; Pulumi's closure serializer cannot capture an ESM namespace, so it is
     // loaded here at call time, never at module top level (pulumi/pulumi#18997).

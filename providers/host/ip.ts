@@ -4,7 +4,7 @@
  * @module
  */
 import { existsSync, readdirSync } from "node:fs";
-import { ipBatchCommand, ipCommand, parseJsonLines, runCommand, runJson } from "./command";
+import { ipBatchCommand, ipCommand, kernelWriteGeneration, parseJsonLines, runCommand, runJson } from "./command";
 import { inNetnsWords } from "./errors";
 import { isHostError } from "./errors";
 
@@ -61,18 +61,47 @@ export function linkIsUp(link: LinkInfo): boolean {
     return link.flags.includes("UP");
 }
 
+/** A namespace's links, addresses and IPv4 routes, read together. */
+interface NamespaceState {
+    links: (LinkInfo & Partial<LinkAddrs>)[];
+    routes4: RouteInfo[];
+}
+
+const STATE_TTL_MS = 1000;
+const stateCache = new Map<string, { generation: number; at: number; state: Promise<NamespaceState> }>();
+
 /**
- * Reads one link with its details, or undefined when it does not exist.
+ * Reads a namespace's links (with details and addresses) and IPv4 routes of every table in one
+ * `ip -batch` process, and shares that read among the reads that come within a second and before
+ * any command that may change the kernel: a refresh of many resources in one namespace costs
+ * one process, not one per resource.
+ * Equivalent to: `ip -n $netns -j -d -batch -` of `link show`, `addr show`, `route show table all`.
+ */
+export function namespaceState(netns: string | undefined): Promise<NamespaceState> {
+    const key = netns ?? "";
+    const cached = stateCache.get(key);
+    const generation = kernelWriteGeneration();
+    if (cached && cached.generation === generation && Date.now() - cached.at < STATE_TTL_MS) return cached.state;
+    const state = (async () => {
+        const cmd = ipBatchCommand(netns, [["link", "show"], ["addr", "show"], ["route", "show", "table", "all"]], undefined, ["-j", "-d"]);
+        const [links, addrs, routes4] = parseJsonLines<unknown[]>((await runCommand({ ...cmd, readOnly: true })).stdout) as [LinkInfo[], LinkAddrs[], RouteInfo[]];
+        const addrsByIndex = new Map(addrs.map((a) => [a.ifindex, a.addr_info]));
+        return { links: links.map((l) => ({ ...l, addr_info: addrsByIndex.get(l.ifindex) ?? [] })), routes4 };
+    })();
+    stateCache.set(key, { generation, at: Date.now(), state });
+    state.catch(() => stateCache.delete(key));
+    return state;
+}
+
+/**
+ * Reads one link with its details, or undefined when it does not exist (from {@link namespaceState}).
  * Equivalent to: `ip -n $netns -j -d link show dev $name`.
  */
 export async function linkGet(netns: string | undefined, name: string): Promise<LinkInfo | undefined> {
-    try {
-        const links = await runJson<LinkInfo[]>(ipCommand(netns, ["-j", "-d", "link", "show", "dev", name]));
-        return links[0];
-    } catch (err) {
-        if (isHostError(err, "noDevice")) return undefined;
-        throw err;
-    }
+    const link = (await namespaceState(netns)).links.find((l) => l.ifname === name);
+    if (!link) return undefined;
+    const { addr_info: _addresses, ...info } = link;
+    return info;
 }
 
 /**
@@ -80,7 +109,7 @@ export async function linkGet(netns: string | undefined, name: string): Promise<
  * Equivalent to: `ip -n $netns -j -d link show`.
  */
 export async function linkList(netns: string | undefined): Promise<LinkInfo[]> {
-    return runJson<LinkInfo[]>(ipCommand(netns, ["-j", "-d", "link", "show"]));
+    return (await namespaceState(netns)).links;
 }
 
 /**
@@ -88,13 +117,7 @@ export async function linkList(netns: string | undefined): Promise<LinkInfo[]> {
  * Equivalent to: `ip -n $netns -j addr show dev $device`.
  */
 export async function addrList(netns: string | undefined, device: string): Promise<AddrInfo[] | undefined> {
-    try {
-        const links = await runJson<LinkAddrs[]>(ipCommand(netns, ["-j", "addr", "show", "dev", device]));
-        return links[0]?.addr_info ?? [];
-    } catch (err) {
-        if (isHostError(err, "noDevice")) return undefined;
-        throw err;
-    }
+    return (await namespaceState(netns)).links.find((l) => l.ifname === device)?.addr_info;
 }
 
 /**
@@ -102,8 +125,13 @@ export async function addrList(netns: string | undefined, device: string): Promi
  * Equivalent to: `ip -n $netns -4|-6 -j route show table $table`.
  */
 export async function routeList(netns: string | undefined, family: 4 | 6, table?: string | number): Promise<RouteInfo[]> {
-    const args = [family === 4 ? "-4" : "-6", "-j", "route", "show", "table", String(table ?? "main")];
-    return runJson<RouteInfo[]>(ipCommand(netns, args));
+    const wanted = String(table ?? "main");
+    if (family === 4) {
+        // `table all` names every table but main on each route.
+        return (await namespaceState(netns)).routes4.filter((r) => (r.table ?? "main") === wanted).map(({ table: _table, ...r }) => r);
+    }
+    const args = ["-6", "-j", "route", "show", "table", wanted];
+    return runJson<RouteInfo[]>({ ...ipCommand(netns, args), readOnly: true });
 }
 
 /** The named network namespaces, from `/run/netns` (what `ip netns list` prints, without a process). */

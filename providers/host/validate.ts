@@ -38,8 +38,9 @@ export function checkString(property: string, value: unknown): CheckFailure | un
 
 /**
  * A Linux interface name: 1 to 15 bytes, no `/`, `:`, whitespace or NUL, not `.` or `..`
- * (the kernel's dev_valid_name, plus `:` which ifconfig-era tools read as an alias), and no
- * leading `-`, which command-line tools would read as an option.
+ * (the kernel's dev_valid_name, plus `:` which ifconfig-era tools read as an alias), no
+ * leading `-`, which command-line tools would read as an option, and no `"`, `#` or `\`, which
+ * `ip -batch` cannot carry.
  */
 export function checkInterfaceName(property: string, value: unknown): CheckFailure | undefined {
     const notString = checkString(property, value);
@@ -52,9 +53,9 @@ export function checkInterfaceName(property: string, value: unknown): CheckFailu
     }
     if (name === "." || name === "..") return { property, reason: `${property} ${show(name)} is not allowed as an interface name` };
     if (name.startsWith("-")) return { property, reason: `${property} ${show(name)} starts with '-', which tools read as an option` };
-    const bad = /[/:\s\0]/.exec(name);
+    const bad = /[/:\s\0"#\\]/.exec(name);
     if (bad) {
-        return { property, reason: `${property} ${show(name)} contains ${JSON.stringify(bad[0])}; interface names may not contain '/', ':', whitespace or NUL` };
+        return { property, reason: `${property} ${show(name)} contains ${JSON.stringify(bad[0])}; interface names may not contain '/', ':', whitespace, NUL, '"', '#' or '\\'` };
     }
     return undefined;
 }
@@ -73,9 +74,9 @@ export function checkNamespaceName(property: string, value: unknown): CheckFailu
     if (bytes > 255) return { property, reason: `${property} is ${bytes} bytes; network namespace names are at most 255` };
     if (name === "." || name === "..") return { property, reason: `${property} ${show(name)} is not allowed as a network namespace name` };
     if (name.startsWith("-")) return { property, reason: `${property} ${show(name)} starts with '-', which tools read as an option` };
-    const bad = /[/\s\0]/.exec(name);
+    const bad = /[/\s\0"#\\]/.exec(name);
     if (bad) {
-        return { property, reason: `${property} ${show(name)} contains ${JSON.stringify(bad[0])}; network namespace names may not contain '/', whitespace or NUL` };
+        return { property, reason: `${property} ${show(name)} contains ${JSON.stringify(bad[0])}; network namespace names may not contain '/', whitespace, NUL, '"', '#' or '\\'` };
     }
     return undefined;
 }

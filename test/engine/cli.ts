@@ -1,17 +1,18 @@
 /**
  * The test engine's command line:
  *
- *   npm run engine -- <preview|up|refresh|destroy> <program-dir> --stack NAME --state FILE [--config key=value ...]
+ *   npm run engine -- <preview|up|refresh|destroy> <program-dir> --stack NAME --state FILE [--config key=value ...] [--skip-preview]
  *
  * Prints each step as Pulumi does and, as its last line, a JSON summary; exits non-zero when a
  * step fails, with the provider's error text.
  */
 import { type Operation, run } from "./engine";
 
-const USAGE = "usage: npm run engine -- <preview|up|refresh|destroy> <program-dir> --stack NAME --state FILE [--config key=value ...]";
+const USAGE = "usage: npm run engine -- <preview|up|refresh|destroy> <program-dir> --stack NAME --state FILE [--config key=value ...] [--skip-preview]";
 
-export function parseArgs(argv: string[]): { operation: Operation; programDir: string; stack: string; stateFile: string; config: Record<string, string> } {
+export function parseArgs(argv: string[]): { operation: Operation; programDir: string; stack: string; stateFile: string; config: Record<string, string>; skipPreview: boolean } {
     const positional: string[] = [];
+    let skipPreview = false;
     const config: Record<string, string> = {};
     let stack: string | undefined;
     let stateFile: string | undefined;
@@ -23,6 +24,7 @@ export function parseArgs(argv: string[]): { operation: Operation; programDir: s
             return v;
         };
         if (arg === "--stack") stack = value();
+        else if (arg === "--skip-preview") skipPreview = true;
         else if (arg === "--state") stateFile = value();
         else if (arg === "--config" || arg === "-c") {
             const pair = value();
@@ -36,7 +38,7 @@ export function parseArgs(argv: string[]): { operation: Operation; programDir: s
     if (!["preview", "up", "refresh", "destroy"].includes(operation) || !programDir || !stack || !stateFile || positional.length > 2) {
         throw new Error(USAGE);
     }
-    return { operation: operation as Operation, programDir, stack, stateFile, config };
+    return { operation: operation as Operation, programDir, stack, stateFile, config, skipPreview };
 }
 
 async function main(): Promise<void> {

@@ -60,6 +60,8 @@ export interface EngineOptions {
     config?: Record<string, string>;
     /** Where progress lines go (default: stdout). */
     print?: (line: string) => void;
+    /** For `up`: no preview first (`pulumi up --skip-preview`). */
+    skipPreview?: boolean;
 }
 
 const STACK_TYPE = "pulumi:pulumi:Stack";
@@ -115,8 +117,23 @@ async function deleteInOrder(resources: ResourceState[], remove: (r: ResourceSta
     }
 }
 
-/** Runs one operation. Never throws for a failed step: `ok` is false and `errors` say why. */
+/**
+ * Runs one operation. Never throws for a failed step: `ok` is false and `errors` say why. Like
+ * the CLI, `up` previews first and stops there if the preview fails (a check refused an input),
+ * so that bad input creates nothing; `skipPreview` goes straight to the update.
+ */
 export async function run(options: EngineOptions): Promise<Result> {
+    if (options.operation === "up" && !options.skipPreview) {
+        const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+        print("Previewing update:");
+        const preview = await runOnce({ ...options, operation: "preview" });
+        if (!preview.ok) return preview;
+        print("Updating:");
+    }
+    return runOnce(options);
+}
+
+async function runOnce(options: EngineOptions): Promise<Result> {
     const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
     const programDir = path.resolve(options.programDir);
     const project = projectName(programDir);

@@ -5,10 +5,11 @@ import { type EngineOptions, type Operation, type Result, run } from "../engine/
 export const TYPE = "pulumi-nodejs:dynamic/overlay:";
 
 /** Runs the engine on a project and keeps its printed lines for the failure message. */
+/** `up` skips the preview pass here (as `pulumi up --skip-preview`): these tests look at the update itself. */
 export function engineFor(programDir: string, stateFile: string, baseConfig: Record<string, string>) {
     return async (operation: Operation, config: Record<string, string> = {}): Promise<Result> => {
         const lines: string[] = [];
-        const options: EngineOptions = { operation, programDir, stack: "test", stateFile, config: { ...baseConfig, ...config }, print: (l) => lines.push(l) };
+        const options: EngineOptions = { operation, programDir, stack: "test", stateFile, config: { ...baseConfig, ...config }, print: (l) => lines.push(l), skipPreview: true };
         const result = await run(options);
         expect(result.errors, lines.join("\n")).toEqual([]);
         expect(JSON.parse(lines.at(-1)!)).toEqual(result.summary); // the last line is the JSON summary

@@ -22,7 +22,9 @@ describe("test engine", () => {
             stack: "dev",
             stateFile: "s.json",
             config: { mtu: "1400", "a:b": "c=d" },
+            skipPreview: false,
         });
+        expect(parseArgs(["up", "x", "--stack", "s", "--state", "f", "--skip-preview"]).skipPreview).toBe(true);
         expect(() => parseArgs(["deploy", "x", "--stack", "s", "--state", "f"])).toThrow(/usage/);
         expect(() => parseArgs(["up", "x", "--stack", "s"])).toThrow(/usage/);
         expect(() => parseArgs(["up", "x", "--stack", "s", "--state", "f", "--config", "novalue"])).toThrow(/key=value/);

@@ -1,0 +1,215 @@
+/**
+ * Faults, through the test engine on the kernel in a sandbox: bad input, objects that were
+ * there before, drift, two stacks at once, and names and values that try to be shell code.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import * as path from "node:path";
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { type Result, run } from "../engine/engine";
+import { linkGet, netnsAdd, netnsExists, netnsList, runCommand, toolCommand } from "../../providers/host";
+import { engineFor, stepsOf } from "../support/engine";
+import { describeKernel } from "../support/kernel";
+import { ipOutOfBand, kernelLink, natRules, sysctlValue } from "../support/lifecycle";
+import { REPO_ROOT, makeProject, removeProject } from "../support/project";
+import { INTERNET, type Sandbox, createSandbox, ping, snapshot } from "../support/sandbox";
+
+/** A bad input and the property its refusal must name. */
+type BadCase = { kind: string; args: Record<string, unknown>; property: string };
+
+const BAD_CASES: BadCase[] = [
+    { kind: "NetworkNamespace", args: { name: "../etc" }, property: "name" },
+    { kind: "NetworkNamespace", args: { name: "" }, property: "name" },
+    { kind: "NetworkNamespace", args: { name: "lab one" }, property: "name" },
+    { kind: "NetworkNamespace", args: { name: "-n" }, property: "name" },
+    { kind: "Bridge", args: { name: "averyveryverylongname" }, property: "name" },
+    { kind: "Bridge", args: { name: ".." }, property: "name" },
+    { kind: "Bridge", args: { name: "br#0" }, property: "name" },
+    { kind: "Bridge", args: { name: "br0", mtu: 20 }, property: "mtu" },
+    { kind: "Bridge", args: { name: "br0", netns: "a/b" }, property: "netns" },
+    { kind: "VethPair", args: { name: "v0", peer: { name: "eth0:1" } }, property: "peer.name" },
+    { kind: "VethPair", args: { name: "v0", netns: "lab", peer: { name: "v0", netns: "lab" } }, property: "peer.name" },
+    { kind: "VethPair", args: { name: "v0", peer: { name: "v1" }, master: "br0\nx" }, property: "master" },
+    { kind: "Address", args: { device: "br0", address: "10.0.0.1" }, property: "address" },
+    { kind: "Address", args: { device: "br0", address: "10.0.0.300/24" }, property: "address" },
+    { kind: "Address", args: { device: "br0", address: "fd00::1/129" }, property: "address" },
+    { kind: "Address", args: { device: "br 0", address: "10.0.0.1/24" }, property: "device" },
+    { kind: "Route", args: { destination: "10.1.0.5/24", gateway: "10.0.0.1" }, property: "destination" },
+    { kind: "Route", args: { destination: "10.1.0.0/24" }, property: "gateway" },
+    { kind: "Route", args: { destination: "10.1.0.0/24", gateway: "fd00::1" }, property: "gateway" },
+    { kind: "Route", args: { destination: "default", gateway: "10.0.0" }, property: "gateway" },
+    { kind: "Route", args: { destination: "default", device: "eth0", metric: -1 }, property: "metric" },
+    { kind: "NatRule", args: { type: "redirect" }, property: "type" },
+    { kind: "NatRule", args: { type: "snat", source: "10.0.0.0/24" }, property: "toAddress" },
+    { kind: "NatRule", args: { type: "dnat", toAddress: "10.0.0.2", outInterface: "eth0" }, property: "outInterface" },
+    { kind: "NatRule", args: { type: "dnat", toAddress: "10.0.0.2", port: 80 }, property: "port" },
+    { kind: "NatRule", args: { type: "snat", source: "10.0.0.0/24", toAddress: "fd00::1" }, property: "toAddress" },
+    { kind: "Sysctl", args: { key: "net/../../etc/passwd", value: 1 }, property: "key" },
+    { kind: "Sysctl", args: { key: "net.ipv4.ip_forward;reboot", value: 1 }, property: "key" },
+    { kind: "Sysctl", args: { key: "net.ipv4.ip_forward", value: "1\n0" }, property: "value" },
+    { kind: "IpLease", args: { subnet: "10.0.0.5/24", pool: "p" }, property: "subnet" },
+    { kind: "FirewallChain", args: { jump: { from: "FORWARD", position: "first" }, rules: [{ action: "allow" }] }, property: "rules[0].action" },
+];
+
+describeKernel("faults through the test engine", () => {
+    let sb: Sandbox;
+    const projects: string[] = [];
+    const project = (dir: string) => {
+        const made = makeProject({ copyFrom: path.join(REPO_ROOT, dir) });
+        projects.push(made);
+        return made;
+    };
+    beforeEach(async () => {
+        sb = await createSandbox();
+    });
+    afterEach(async () => {
+        await sb?.destroy();
+        for (const dir of projects.splice(0)) removeProject(dir);
+    });
+
+    /** Runs the cases program (preview first, as `pulumi up` does) and returns the result. */
+    async function upCases(cases: { kind: string; args: Record<string, unknown> }[], dir = project("test/e2e/programs/cases")): Promise<Result & { output: string }> {
+        const lines: string[] = [];
+        const result = await run({ operation: "up", programDir: dir, stack: "faults", stateFile: path.join(dir, "state.json"), config: { cases: JSON.stringify(cases) }, print: (l) => lines.push(l) });
+        return { ...result, output: lines.join("\n") };
+    }
+
+    it(`refuses ${BAD_CASES.length} bad inputs, each naming its property, and creates nothing`, async () => {
+        const before = await snapshot(sb.hostNs);
+        const namespaces = netnsList();
+        const stateDir = process.env.PULUMI_OVERLAY_STATE_DIR!;
+        const records = existsSync(stateDir) ? readdirSync(stateDir) : [];
+        // A good resource among them: the preview fails, so it is not created either.
+        const good = { kind: "NetworkNamespace", args: { name: sb.ns("good") } };
+        const result = await upCases([good, ...BAD_CASES.map((c) => ({ ...c, args: { ...c.args, netns: c.args.netns ?? (c.kind === "NetworkNamespace" ? undefined : sb.hostNs) } }))]);
+        expect(result.ok).toBe(false);
+        BAD_CASES.forEach((c, i) => {
+            const urn = `pulumi-nodejs:dynamic/overlay:${c.kind}::case${i + 1}: check failed: `;
+            const error = result.errors.find((e) => e.includes(urn));
+            expect(error, `case ${i + 1} (${c.kind} ${JSON.stringify(c.args)})`).toBeDefined();
+            expect(error!.slice(error!.indexOf("check failed: ") + 14)).toMatch(new RegExp(`^${c.property.replace(/[[\].]/g, "\\$&")}: `));
+        });
+        expect(netnsList()).toEqual(namespaces);
+        expect(netnsExists(sb.ns("good"))).toBe(false);
+        expect(await snapshot(sb.hostNs)).toEqual(before);
+        expect(existsSync(stateDir) ? readdirSync(stateDir) : []).toEqual(records);
+    });
+
+    it("refuses a namespace that does not exist, and creates nothing", async () => {
+        const ghost = sb.ns("ghost");
+        const result = await upCases([{ kind: "Bridge", args: { name: "br0", netns: ghost } }]);
+        expect(result.ok).toBe(false);
+        expect(result.errors.join("\n")).toContain(`network namespace "${ghost}" does not exist`);
+        expect(netnsExists(ghost)).toBe(false);
+    });
+
+    it("never changes or removes a bridge, a namespace or an iptables rule that were there before", async () => {
+        const dir = project("examples/tutorial-overlay");
+        const engine = engineFor(dir, path.join(dir, "state.json"), { sandbox: "false", hostNamespace: sb.hostNs, uplink: sb.uplink, prefix: `${sb.prefix}-` });
+        await ipOutOfBand(sb.hostNs, "link", "add", "br0", "mtu", "1450", "type", "bridge");
+        await netnsAdd(sb.ns("c1"));
+        await ipOutOfBand(sb.ns("c1"), "link", "set", "lo", "alias", "theirs");
+        await runCommand(toolCommand(sb.hostNs, "iptables", ["-w", "-t", "nat", "-A", "POSTROUTING", "-s", "10.0.0.0/24", "-o", sb.uplink, "-j", "MASQUERADE"]));
+        const before = await snapshot(sb.hostNs);
+        const theirLo = await linkGet(sb.ns("c1"), "lo");
+
+        const lines: string[] = [];
+        const up = await run({ operation: "up", programDir: dir, stack: "test", stateFile: path.join(dir, "state.json"), config: { sandbox: "false", hostNamespace: sb.hostNs, uplink: sb.uplink, prefix: `${sb.prefix}-` }, print: (l) => lines.push(l), skipPreview: true });
+        expect(up.ok).toBe(false);
+        const errors = up.errors.join("\n");
+        expect(errors).toContain(`bridge "br0" already exists in network namespace "${sb.hostNs}"`);
+        expect(errors).toContain(`network namespace "${sb.ns("c1")}" already exists`);
+        expect(errors).toContain("identical masquerade rule without a pulumi-overlay mark already exists");
+
+        await engine("destroy");
+        expect((await kernelLink(sb.hostNs, "br0"))?.mtu).toBe(1450);
+        expect(await linkGet(sb.ns("c1"), "lo")).toEqual(theirLo);
+        expect(await snapshot(sb.hostNs)).toEqual(before);
+        expect((await natRules(sb.hostNs)).match(/-j MASQUERADE/g)).toHaveLength(1);
+    });
+
+    it("drift: a namespace, a veth, an address, a route, a NAT rule and a sysctl changed or removed by hand; refresh reports each, up repairs each", async () => {
+        const dir = project("examples/tutorial-overlay");
+        const engine = engineFor(dir, path.join(dir, "state.json"), { sandbox: "false", hostNamespace: sb.hostNs, uplink: sb.uplink, prefix: `${sb.prefix}-` });
+        await engine("up");
+        const [c1, c2] = [sb.ns("c1"), sb.ns("c2")];
+        await ipOutOfBand(sb.hostNs, "netns", "delete", c2); // the namespace (its veth, address and route go too)
+        await ipOutOfBand(sb.hostNs, "link", "set", "veth-c1", "down"); // a veth
+        await ipOutOfBand(sb.hostNs, "addr", "del", "10.0.0.1/24", "dev", "br0"); // an address
+        await ipOutOfBand(c1, "route", "del", "default"); // a route
+        await runCommand(toolCommand(sb.hostNs, "iptables", ["-w", "-t", "nat", "-F", "POSTROUTING"])); // the NAT rule
+        await runCommand(toolCommand(sb.hostNs, "sysctl", ["-q", "-w", "net.ipv4.ip_forward=0"])); // a sysctl
+        expect(await ping(c1, INTERNET.gateway, 1)).toBe(false);
+
+        const refresh = await engine("refresh");
+        expect(stepsOf(refresh, "delete")).toEqual([
+            "Address br0-gateway",
+            "Address c2-address",
+            "NatRule masquerade",
+            "NetworkNamespace c2",
+            "Route c1-default",
+            "Route c2-default",
+            "VethPair c2-veth",
+        ]);
+        expect(refresh.steps.filter((s) => s.op === "refresh").map((s) => `${s.name} [${s.keys}]`)).toEqual(expect.arrayContaining(["c1-veth [up]", "ip-forward [value]"]));
+
+        const repair = await engine("up");
+        expect(stepsOf(repair, "create")).toEqual(["Address br0-gateway", "Address c2-address", "NatRule masquerade", "NetworkNamespace c2", "Route c1-default", "Route c2-default", "VethPair c2-veth"]);
+        expect(stepsOf(repair, "update")).toEqual(["Sysctl ip-forward", "VethPair c1-veth"]);
+        expect(await ping(c1, "10.0.0.3")).toBe(true);
+        expect(await ping(c2, INTERNET.gateway)).toBe(true);
+        expect(await sysctlValue(sb.hostNs, "net.ipv4.ip_forward")).toBe("1");
+        await engine("destroy");
+    });
+
+    it("two stacks in one host namespace go up and down in parallel without interfering", async () => {
+        const before = await snapshot(sb.hostNs);
+        const stacks = ["a", "b"].map((s, i) => {
+            const dir = project("bench/program");
+            return engineFor(dir, path.join(dir, "state.json"), {
+                containers: "4",
+                hostNamespace: sb.hostNs,
+                prefix: `${sb.prefix}-${s}`,
+                uplink: sb.uplink,
+                bridge: `br-${s}`,
+                subnet: String(i + 1),
+                vethPrefix: `v${s}`,
+            });
+        });
+        const ups = await Promise.all(stacks.map((engine) => engine("up")));
+        expect(ups.map((r) => r.summary.create)).toEqual([20, 20]);
+        expect(await ping(sb.ns("ac1"), "10.1.0.6")).toBe(true); // a's c1 -> a's c4
+        expect(await ping(sb.ns("bc2"), "10.2.0.1")).toBe(true); // b's c2 -> its gateway
+        expect(await ping(sb.ns("bc3"), INTERNET.gateway)).toBe(true);
+        // Destroying one leaves the other working, forwarding included (both set it; the last restores it).
+        await stacks[0]("destroy");
+        expect(await ping(sb.ns("bc3"), INTERNET.gateway)).toBe(true);
+        expect(await sysctlValue(sb.hostNs, "net.ipv4.ip_forward")).toBe("1");
+        await stacks[0]("up");
+        await Promise.all(stacks.map((engine) => engine("destroy")));
+        expect(await snapshot(sb.hostNs)).toEqual(before);
+    });
+
+    it("names and values with shell metacharacters are refused or passed as plain arguments, never run", async () => {
+        const dir = project("test/e2e/programs/cases");
+        const marker = path.join(dir, "pwned");
+        const metachar = ["br;id", "x>pwned", "`id`$(id)", "a|b&c'", "*?[]"];
+        const cases = [
+            ...metachar.map((name) => ({ kind: "Bridge", args: { name, netns: sb.hostNs } })),
+            { kind: "Sysctl", args: { key: "net.ipv4.ip_forward", value: "1; touch pwned", netns: sb.hostNs } },
+        ];
+        const result = await upCases(cases, dir);
+        // The sysctl value is passed whole to sysctl, which refuses it; the bridges are made with those names, literally.
+        expect(result.errors.join("\n")).toMatch(/sysctl/);
+        for (const name of metachar) expect((await kernelLink(sb.hostNs, name))?.linkinfo?.info_kind, name).toBe("bridge");
+        expect(existsSync(marker)).toBe(false);
+        expect(await sysctlValue(sb.hostNs, "net.ipv4.ip_forward")).toBe("0");
+        const refused = await upCases([
+            { kind: "NetworkNamespace", args: { name: "a\nb" } },
+            { kind: "NetworkNamespace", args: { name: ".." } },
+            { kind: "Bridge", args: { name: 'br"0', netns: sb.hostNs } },
+            { kind: "Sysctl", args: { key: "net.ipv4.ip_forward$(touch pwned)", value: 1 } },
+        ], dir);
+        expect(refused.errors.filter((e) => e.includes("check failed"))).toHaveLength(4);
+        expect(existsSync(marker)).toBe(false);
+    });
+});
