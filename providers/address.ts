@@ -30,6 +30,17 @@ export interface AddressOutputs extends AddressInputs {
 const rules = { replace: ["device", "address", "netns"], update: [], deleteBeforeReplace: true } as const;
 const INPUT_KEYS = ["logicalName", "device", "address", "netns"] as const;
 
+/** The resource id: `netns/device/address`. */
+function idOf(a: AddressInputs): string {
+    return `${a.netns ?? ""}/${a.device}/${a.address}`;
+}
+
+/** The outputs: the inputs and the address taken apart. */
+function outputsOf(a: AddressInputs): AddressOutputs {
+    const cidr = parseCidr(a.address)!;
+    return { ...a, family: cidr.family, ip: cidr.address.toString(), prefixLength: cidr.prefixLength };
+}
+
 function subject(a: AddressInputs): string {
     return `address ${a.address} on device "${a.device}"`;
 }
@@ -74,14 +85,13 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         const cidr = parseCidr(a.address)!;
         const args = ["addr", "add", a.address, "dev", a.device, ...(cidr.family === 6 ? ["nodad"] : [])];
         await runCommand({ ...ipCommand(a.netns, args), subject: subject(a) });
-        const outs: AddressOutputs = { ...a, family: cidr.family, ip: cidr.address.toString(), prefixLength: cidr.prefixLength };
-        return { id: `${a.netns ?? ""}/${a.device}/${a.address}`, outs };
+        return { id: idOf(a), outs: outputsOf(a) };
     },
 
     /** Equivalent to: `ip -n $netns -j addr show dev $device`, looking for exactly this address. */
     async read(id: string, props: Props) {
         if (!(await present(props as AddressInputs))) return {};
-        return { id, props, inputs: pick(props, INPUT_KEYS) };
+        return { id: id || idOf(props as AddressInputs), props: outputsOf(props as AddressInputs), inputs: pick(props, INPUT_KEYS) };
     },
 
     /** Equivalent to: `ip -n $netns addr del $address dev $device`; gone (or device gone) is success. */

@@ -3,7 +3,7 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, chooseName, definedResults, diffProperties, inNetns, ownerMark, pick, type Props } from "./common";
+import { checkResult, chooseName, definedResults, diffProperties, inNetns, markOf, pick, type Props } from "./common";
 import { HostCommandError } from "./host/errors";
 import { type LinkInfo, linkBatchShow, linkDeleteIfMarked, linkGet, linkIsUp } from "./host/ip";
 import { checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName } from "./host/validate";
@@ -11,6 +11,8 @@ import { checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName } from "
 /** Inputs after `check`. */
 export interface BridgeInputs {
     logicalName: string;
+    /** The ownership mark, chosen by check (see common.ts: definedResults). */
+    mark?: string;
     name: string;
     netns?: string;
     mtu?: number;
@@ -29,7 +31,12 @@ export interface BridgeOutputs extends BridgeInputs {
 }
 
 const rules = { replace: ["name", "netns"], update: ["mtu", "up", "stp"], optional: ["mtu"], deleteBeforeReplace: true } as const;
-const INPUT_KEYS = ["logicalName", "name", "netns", "mtu", "up", "stp"] as const;
+const INPUT_KEYS = ["logicalName", "name", "netns", "mtu", "up", "stp", "mark"] as const;
+
+/** The resource id: `netns/name`, or the name in the root namespace. */
+function idOf(b: Pick<BridgeInputs, "netns" | "name">): string {
+    return b.netns ? `${b.netns}/${b.name}` : b.name;
+}
 
 function subject(name: string): string {
     return `bridge "${name}"`;
@@ -81,7 +88,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
      */
     async create(props: Props) {
         const b = props as BridgeInputs;
-        const alias = ownerMark(b.logicalName);
+        const alias = markOf(b);
         const add = ["link", "add", "name", b.name, ...(b.mtu !== undefined ? ["mtu", String(b.mtu)] : []), "type", "bridge", "stp_state", b.stp ? "1" : "0"];
         let link: LinkInfo;
         try {
@@ -94,7 +101,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         if (link.linkinfo?.info_kind !== "bridge") {
             throw new Error(`${subject(b.name)} ${inNetns(b.netns)} came out as a ${link.linkinfo?.info_kind} link`);
         }
-        return { id: b.netns ? `${b.netns}/${b.name}` : b.name, outs: outputsOf(b, alias, link) };
+        return { id: idOf(b), outs: outputsOf(b, alias, link) };
     },
 
     /** Equivalent to: `ip -n $netns -j -d link show dev $name`. */
@@ -104,9 +111,10 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
             if (err instanceof HostCommandError && err.kind === "noNamespace") return undefined;
             throw err;
         });
-        if (!link || link.ifalias !== old.alias) return {};
-        const outs = outputsOf(old, old.alias, link);
-        return { id, props: outs, inputs: pick(outs, INPUT_KEYS) };
+        const alias = old.alias ?? old.mark;
+        if (!link || link.ifalias !== alias) return {};
+        const outs = outputsOf(old, alias, link);
+        return { id: id || idOf(old), props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
 
     /** Equivalent to: `ip -n $netns link set dev $name [mtu $mtu] up|down type bridge stp_state 0|1`. */
@@ -118,6 +126,6 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
 
     /** Equivalent to: `ip -n $netns link delete dev $name`, only when its alias is our mark. */
     async delete(_id: string, props: Props) {
-        await linkDeleteIfMarked(props.netns, props.name, props.alias);
+        await linkDeleteIfMarked(props.netns, props.name, props.alias ?? props.mark);
     },
-});
+}, { marked: true });

@@ -115,13 +115,27 @@ export function withoutUndefined<T>(value: T): T {
 /**
  * Finishes a provider: what create, read and update return, and what check returns as inputs,
  * leaves out undefined values (an optional property that is not set), which the dynamic-provider
- * server could not encode ("Unexpected struct type").
+ * server could not encode ("Unexpected struct type"). With `marked`, check also gives the
+ * resource its ownership mark as the input `mark` (kept from the old inputs once chosen, like an
+ * automatic name), so the mark is known before create runs: an engine that crashed during a
+ * create can find the object by its mark afterwards instead of leaving it orphaned.
  */
-export function definedResults(provider: pulumi.dynamic.ResourceProvider): pulumi.dynamic.ResourceProvider {
+export function definedResults(provider: pulumi.dynamic.ResourceProvider, options: { marked?: boolean } = {}): pulumi.dynamic.ResourceProvider {
     const impl = { ...provider };
-    impl.check = provider.check && (async (olds, news) => withoutUndefined(await provider.check!(olds, news)));
+    impl.check =
+        provider.check &&
+        (async (olds, news) => {
+            const result = await provider.check!(olds, news);
+            if (options.marked && result.inputs) result.inputs.mark = olds.mark ?? news.mark ?? ownerMark(logicalNameOf(news));
+            return withoutUndefined(result);
+        });
     impl.create = async (inputs) => withoutUndefined(await provider.create(inputs));
     impl.read = provider.read && (async (id, props) => withoutUndefined(await provider.read!(id, props)));
     impl.update = provider.update && (async (id, olds, news) => withoutUndefined(await provider.update!(id, olds, news)));
     return impl;
+}
+
+/** The mark a create uses: the one check chose, or a new one for callers that skipped check. */
+export function markOf(inputs: Props): string {
+    return typeof inputs.mark === "string" ? inputs.mark : ownerMark(logicalNameOf(inputs));
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, definedResults, inNetns, ownerMark, pick, type Props, diffProperties } from "./common";
+import { checkResult, definedResults, diffProperties, inNetns, markOf, ownerMark, pick, type Props } from "./common";
 import { runCommand, toolCommand } from "./host/command";
 import { isHostError } from "./host/errors";
 import { netnsExists } from "./host/ip";
@@ -48,6 +48,8 @@ export interface FirewallJumpSpec {
 /** Inputs after `check`. */
 export interface FirewallChainInputs {
     logicalName: string;
+    /** The ownership mark, chosen by check (see common.ts: definedResults). */
+    mark?: string;
     /** The chain's name, at most 28 characters. */
     name: string;
     family: 4 | 6;
@@ -64,7 +66,7 @@ export interface FirewallChainOutputs extends FirewallChainInputs {
     inSync: boolean;
 }
 
-const INPUT_KEYS = ["logicalName", "name", "family", "netns", "jump", "rules"] as const;
+const INPUT_KEYS = ["logicalName", "name", "family", "netns", "jump", "rules", "mark"] as const;
 const rules = { replace: ["name", "family", "netns", "jump"], update: ["rules"], deleteBeforeReplace: true } as const;
 const ACTION = { accept: "ACCEPT", drop: "DROP", reject: "REJECT", return: "RETURN" } as const;
 
@@ -176,7 +178,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         if ((await listFilter(c)).includes(`-N ${c.name}`)) {
             throw new Error(`firewall chain "${c.name}" already exists in the filter table ${inNetns(c.netns)} and is not this resource's; choose another name`);
         }
-        const comment = ownerMark(c.logicalName);
+        const comment = markOf(c);
         await restore(c, restoreText(c, comment, true));
         const outs: FirewallChainOutputs = { ...c, comment, inSync: true };
         return { id: `${c.netns ?? ""}/${c.name}`, outs };
@@ -184,7 +186,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
 
     /** Equivalent to: `iptables -S`: gone when the chain is gone; out of sync when its rules or jump changed. */
     async read(id: string, props: Props) {
-        const c = props as FirewallChainOutputs;
+        const c = { ...(props as FirewallChainOutputs), comment: props.comment ?? props.mark };
         const lines = await listFilter(c);
         const now = stateOf(lines, c, c.comment);
         if (!now.exists) return {};
@@ -192,7 +194,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         const expected = c.rules.length;
         const inSync = now.jump !== undefined && now.ruleLines.length === expected && now.ruleLines.every((l) => l.includes(c.comment));
         const outs: FirewallChainOutputs = { ...c, inSync };
-        return { id, props: outs, inputs: pick(outs, INPUT_KEYS) };
+        return { id: id || `${c.netns ?? ""}/${c.name}`, props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
 
     /** Rewrites the chain's rules in one `iptables-restore --noflush`, putting the jump back if it went missing. */
@@ -205,7 +207,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
 
     /** Equivalent to: `iptables -D FORWARD <jump>; iptables -F CHAIN; iptables -X CHAIN`, in one restore; gone is success. */
     async delete(_id: string, props: Props) {
-        const c = props as FirewallChainOutputs;
+        const c = { ...(props as FirewallChainOutputs), comment: props.comment ?? props.mark };
         const now = stateOf(await listFilter(c), c, c.comment);
         if (!now.exists) return;
         // Ours: our jump leads to it, or it holds rules and all carry our mark. An empty chain that
@@ -220,4 +222,4 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         lines.push(`-F ${c.name}`, `-X ${c.name}`, "COMMIT", "");
         await restore(c, lines.join("\n"));
     },
-});
+}, { marked: true });

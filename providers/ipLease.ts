@@ -6,7 +6,7 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, definedResults, diffProperties, ownerMark, pick, type Props } from "./common";
+import { checkResult, definedResults, diffProperties, markOf, pick, type Props } from "./common";
 import { RecordDir, netnsIdentity } from "./host/store";
 import { type CheckFailure, checkNamespaceName, checkString, isUnknown } from "./host/validate";
 import { type Subnet, defaultGateway, explicitAddressProblem, hostAddresses, parseSubnet } from "./ipam";
@@ -14,6 +14,8 @@ import { type Subnet, defaultGateway, explicitAddressProblem, hostAddresses, par
 /** Inputs after `check`. */
 export interface IpLeaseInputs {
     logicalName: string;
+    /** The ownership mark, chosen by check (see common.ts: definedResults). */
+    mark?: string;
     /** The subnet to take the address from. */
     subnet: string;
     /** The subnet's gateway, never leased (default: the first host address). */
@@ -41,7 +43,7 @@ export interface IpLeaseOutputs extends IpLeaseInputs {
     mark: string;
 }
 
-const INPUT_KEYS = ["logicalName", "subnet", "gateway", "pool", "address", "reserved", "netns"] as const;
+const INPUT_KEYS = ["logicalName", "subnet", "gateway", "pool", "address", "reserved", "netns", "mark"] as const;
 const rules = { replace: ["subnet", "pool", "address", "netns"], update: ["gateway", "reserved"], deleteBeforeReplace: true } as const;
 
 /** The folder of a pool's leases: one file per leased address. */
@@ -77,7 +79,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     async create(props: Props) {
         const l = props as IpLeaseInputs;
         const subnet = parseSubnet(l.subnet) as Subnet;
-        const mark = ownerMark(l.logicalName);
+        const mark = markOf(l);
         const pool = leases(l.netns, l.pool);
         const scope = pool.dir;
         let ip: string | undefined;
@@ -108,6 +110,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     /** The lease is there while its record carries this lease's mark. */
     async read(id: string, props: Props) {
         const l = props as IpLeaseOutputs;
+        if (l.ip === undefined) return findByMark(l as IpLeaseInputs);
         if (RecordDir.at(l.scope).read(l.ip) !== l.mark) return {};
         return { id, props, inputs: pick(props, INPUT_KEYS) };
     },
@@ -127,4 +130,18 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         const pool = RecordDir.at(l.scope);
         if (pool.read(l.ip) === l.mark) pool.release(l.ip);
     },
-});
+}, { marked: true });
+
+/**
+ * Finds a lease by its mark alone, for an engine that lost a create's result in a crash: the
+ * pool's records are scanned for the one holding this lease's mark.
+ */
+function findByMark(l: IpLeaseInputs): pulumi.dynamic.ReadResult {
+    const subnet = parseSubnet(l.subnet);
+    if (typeof subnet === "string" || !l.mark) return {};
+    const pool = leases(l.netns, l.pool);
+    const ip = pool.list().find((name) => pool.read(name) === l.mark);
+    if (!ip) return {};
+    const outs: IpLeaseOutputs = { ...l, ip, cidr: `${ip}/${subnet.prefixLength}`, family: subnet.family, scope: pool.dir, mark: l.mark };
+    return { id: `${l.pool}/${ip}`, props: outs, inputs: pick(outs, INPUT_KEYS) };
+}

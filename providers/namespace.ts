@@ -4,7 +4,7 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, chooseName, definedResults, diffProperties, ownerMark, type Props } from "./common";
+import { checkResult, chooseName, definedResults, diffProperties, markOf, type Props } from "./common";
 import { ipBatchCommand, runCommand } from "./host/command";
 import { isHostError } from "./host/errors";
 import { linkGet, netnsDelete, netnsExists } from "./host/ip";
@@ -13,6 +13,8 @@ import { checkNamespaceName } from "./host/validate";
 /** Inputs after `check`. */
 export interface NetworkNamespaceInputs {
     logicalName: string;
+    /** The ownership mark, chosen by check (see common.ts: definedResults). */
+    mark?: string;
     /** The namespace name (under /run/netns). */
     name: string;
 }
@@ -48,7 +50,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
      */
     async create(inputs: Props) {
         const { name, logicalName } = inputs as NetworkNamespaceInputs;
-        const alias = ownerMark(logicalName);
+        const alias = markOf(inputs);
         const steps = [
             ["netns", "add", name],
             ["netns", "exec", name, "ip", "link", "set", "lo", "alias", alias, "up"],
@@ -66,14 +68,15 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     },
 
     async read(id: string, props: Props) {
-        const { name, alias } = props as NetworkNamespaceOutputs;
+        const { name } = props as NetworkNamespaceOutputs;
+        const alias = props.alias ?? props.mark;
         if (!(await isOurs(name, alias))) return {};
-        return { id, props, inputs: { logicalName: props.logicalName, name } };
+        return { id: id || name, props: { ...props, alias }, inputs: { logicalName: props.logicalName, name, mark: alias } };
     },
 
     /** Equivalent to: `ip netns delete $name`, only when its loopback carries our mark. */
     async delete(_id: string, props: Props) {
-        const { name, alias } = props as NetworkNamespaceOutputs;
-        if (await isOurs(name, alias)) await netnsDelete(name);
+        const { name } = props as NetworkNamespaceOutputs;
+        if (await isOurs(name, props.alias ?? props.mark)) await netnsDelete(name);
     },
-});
+}, { marked: true });

@@ -4,7 +4,7 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, definedResults, diffProperties, ownerMark, pick, type Props } from "./common";
+import { checkResult, definedResults, diffProperties, markOf, pick, type Props } from "./common";
 import {
     type CheckFailure,
     checkInteger,
@@ -23,6 +23,8 @@ import { chainOf, iptablesBackend } from "./nat/iptables";
 /** Inputs after `check`. */
 export interface NatRuleInputs {
     logicalName: string;
+    /** The ownership mark, chosen by check (see common.ts: definedResults). */
+    mark?: string;
     type: NatType;
     source?: string;
     destination?: string;
@@ -46,9 +48,9 @@ export interface NatRuleOutputs extends NatRuleInputs {
     comment: string;
 }
 
-const INPUT_KEYS = ["logicalName", "type", "source", "destination", "outInterface", "inInterface", "protocol", "port", "toAddress", "toPort", "destinationLocal", "chain", "netns"] as const;
+const INPUT_KEYS = ["logicalName", "type", "source", "destination", "outInterface", "inInterface", "protocol", "port", "toAddress", "toPort", "destinationLocal", "chain", "netns", "mark"] as const;
 // `chain` is also an output (the chain the rule went to): left out of the program, it is the default.
-const rules = { replace: INPUT_KEYS.filter((k) => k !== "logicalName"), update: [], optional: ["chain"], deleteBeforeReplace: false } as const;
+const rules = { replace: INPUT_KEYS.filter((k) => k !== "logicalName" && k !== "mark"), update: [], optional: ["chain"], deleteBeforeReplace: false } as const;
 
 /** The backend in use. One today; the choice lives here so that the resource's API does not change. */
 function backendFor(_rule: NatRuleSpec): NatBackend {
@@ -132,7 +134,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     /** Equivalent to: `iptables -w -t nat -A POSTROUTING|PREROUTING <match> -m comment --comment $mark -j MASQUERADE|SNAT|DNAT`. */
     async create(props: Props) {
         const r = props as NatRuleInputs;
-        const comment = ownerMark(r.logicalName);
+        const comment = markOf(r);
         const spec = specOf(r, comment);
         await backendFor(spec).add(spec);
         const outs: NatRuleOutputs = { ...r, family: spec.family, table: "nat", chain: chainOf(r), comment };
@@ -141,14 +143,16 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
 
     /** Equivalent to: `iptables -w -t nat -C CHAIN <rule>`. */
     async read(id: string, props: Props) {
-        const spec = specOf(props as NatRuleInputs, props.comment);
+        const comment = props.comment ?? props.mark;
+        const spec = specOf(props as NatRuleInputs, comment);
         if ((await backendFor(spec).state(spec)) === "absent") return {};
-        return { id, props, inputs: pick(props, INPUT_KEYS) };
+        const outs: NatRuleOutputs = { ...(props as NatRuleInputs), family: spec.family, table: "nat", chain: chainOf(spec), comment };
+        return { id: id || comment, props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
 
     /** Equivalent to: `iptables -w -t nat -D CHAIN <rule>`; a rule or namespace already gone is success. */
     async delete(_id: string, props: Props) {
-        const spec = specOf(props as NatRuleInputs, props.comment);
+        const spec = specOf(props as NatRuleInputs, props.comment ?? props.mark);
         await backendFor(spec).remove(spec);
     },
-});
+}, { marked: true });

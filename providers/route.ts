@@ -68,6 +68,11 @@ function selector(r: RouteInputs): string[] {
     ];
 }
 
+/** The resource id: `netns/table/destination`. */
+function idOf(r: RouteInputs): string {
+    return `${r.netns ?? ""}/${r.table ?? "main"}/${r.destination}`;
+}
+
 function subject(r: RouteInputs): string {
     return `route to ${r.destination}${r.table !== undefined ? ` in table ${r.table}` : ""}`;
 }
@@ -128,13 +133,13 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         const family = routeFamily(r);
         await runCommand({ ...ipCommand(r.netns, [family === 4 ? "-4" : "-6", "route", "add", ...selector(r)]), subject: subject(r) });
         const outs: RouteOutputs = { ...r, family };
-        return { id: `${r.netns ?? ""}/${r.table ?? "main"}/${r.destination}`, outs };
+        return { id: idOf(r), outs };
     },
 
     /** Equivalent to: `ip -n $netns -j route show table $t`, looking for exactly this route. */
     async read(id: string, props: Props) {
         if (!(await findRoute(props as RouteInputs))) return {};
-        return { id, props, inputs: pick(props, INPUT_KEYS) };
+        return { id: id || idOf(props as RouteInputs), props: { ...props, family: routeFamily(props as RouteInputs) }, inputs: pick(props, INPUT_KEYS) };
     },
 
     /** Equivalent to: `ip -n $netns route del $destination via ... dev ... metric ... table ...`, when it is there. */

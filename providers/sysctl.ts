@@ -7,7 +7,7 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, definedResults, diffProperties, inNetns, ownerMark, pick, type Props } from "./common";
+import { checkResult, definedResults, diffProperties, inNetns, markOf, pick, type Props } from "./common";
 import { runCommand, toolCommand } from "./host/command";
 import { isHostError } from "./host/errors";
 import { netnsExists } from "./host/ip";
@@ -17,6 +17,8 @@ import { checkNamespaceName, checkSysctlKey, checkSysctlValue, isUnknown } from 
 /** Inputs after `check`: the value is kept as the kernel prints it (a string, single spaces). */
 export interface SysctlInputs {
     logicalName: string;
+    /** The ownership mark, chosen by check (see common.ts: definedResults). */
+    mark?: string;
     key: string;
     value: string;
     netns?: string;
@@ -33,7 +35,7 @@ export interface SysctlOutputs extends SysctlInputs {
 }
 
 const rules = { replace: ["key", "netns"], update: ["value"], deleteBeforeReplace: true } as const;
-const INPUT_KEYS = ["logicalName", "key", "value", "netns"] as const;
+const INPUT_KEYS = ["logicalName", "key", "value", "netns", "mark"] as const;
 
 /** Values compare as the kernel prints them: tabs and runs of spaces are one space. */
 export function normalizeSysctlValue(value: unknown): string {
@@ -83,7 +85,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
      */
     async create(props: Props) {
         const s = props as SysctlInputs;
-        const claimToken = ownerMark(s.logicalName);
+        const claimToken = markOf(s);
         const claims = new RecordDir("sysctl", netnsIdentity(s.netns));
         const claimScope = claims.dir;
         const previousValue = await claims.locked(async () => {
@@ -110,11 +112,19 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
 
     /** Equivalent to: `sysctl -n $key`; a changed value is reported, a gone namespace means gone. */
     async read(id: string, props: Props) {
-        const old = props as SysctlOutputs;
+        const old = { ...(props as SysctlOutputs) };
         if (old.netns !== undefined && !netnsExists(old.netns)) return {};
+        if (old.previousValue === undefined) {
+            // Only the inputs (an engine that lost a create's result): the host's record tells
+            // whether the create got through, and what the value was before.
+            const claims = new RecordDir("sysctl", netnsIdentity(old.netns));
+            const claim = readClaim(claims, old.key);
+            if (!claim || !old.mark || !claim.owners.includes(old.mark)) return {};
+            Object.assign(old, { previousValue: claim.original, claimScope: claims.dir, claimToken: old.mark });
+        }
         const value = await sysctlGet(old.netns, old.key);
         const outs: SysctlOutputs = { ...old, value };
-        return { id, props: outs, inputs: pick(outs, INPUT_KEYS) };
+        return { id: id || `${old.netns ?? ""}/${old.key}`, props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
 
     /** Equivalent to: `sysctl -w $key=$value`; refused while other resources share the key. */
@@ -158,7 +168,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
             }
         });
     },
-});
+}, { marked: true });
 
 /** What the host keeps for a key that one or more resources set. */
 interface SysctlClaim {

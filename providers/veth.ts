@@ -4,7 +4,7 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { autoName, checkResult, chooseName, definedResults, diffProperties, inNetns, logicalNameOf, ownerMark, pick, type Props } from "./common";
+import { autoName, checkResult, chooseName, definedResults, diffProperties, inNetns, logicalNameOf, markOf, pick, type Props } from "./common";
 import { HostCommandError } from "./host/errors";
 import { type LinkInfo, inOtherNetns, linkBatchShow, linkDeleteIfMarked, linkGet, linkIsUp } from "./host/ip";
 import { type CheckFailure, checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName, isUnknown } from "./host/validate";
@@ -18,6 +18,8 @@ export interface VethPeer {
 /** Inputs after `check`. */
 export interface VethPairInputs {
     logicalName: string;
+    /** The ownership mark, chosen by check (see common.ts: definedResults). */
+    mark?: string;
     name: string;
     netns?: string;
     peer: VethPeer;
@@ -40,7 +42,7 @@ export interface VethPairOutputs extends VethPairInputs {
 }
 
 const rules = { replace: ["name", "netns", "peer"], update: ["master", "mtu", "up"], optional: ["mtu"], deleteBeforeReplace: true } as const;
-const INPUT_KEYS = ["logicalName", "name", "netns", "peer", "master", "mtu", "up"] as const;
+const INPUT_KEYS = ["logicalName", "name", "netns", "peer", "master", "mtu", "up", "mark"] as const;
 
 function subject(v: VethPairInputs): string {
     return `veth "${v.name}"`;
@@ -61,6 +63,11 @@ function outputsOf(v: VethPairInputs, alias: string, end: LinkInfo, peer: LinkIn
         peerIfindex: peer.ifindex,
         alias,
     };
+}
+
+/** The resource id: `netns/name` of the first end. */
+function idOf(v: Pick<VethPairInputs, "netns" | "name">): string {
+    return `${v.netns ?? ""}/${v.name}`;
 }
 
 function sameNetns(v: VethPairInputs): boolean {
@@ -147,14 +154,14 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
      */
     async create(props: Props) {
         const v = props as VethPairInputs;
-        const alias = ownerMark(v.logicalName);
+        const alias = markOf(v);
         const mtu = v.mtu !== undefined ? ["mtu", String(v.mtu)] : [];
         const add = runsFromPeerSide(v)
             ? ["link", "add", "name", v.peer.name, ...mtu, "type", "veth", "peer", "name", v.name, "netns", v.netns!]
             : ["link", "add", "name", v.name, ...mtu, "type", "veth", "peer", "name", v.peer.name, ...(sameNetns(v) ? [] : ["netns", v.peer.netns!])];
         try {
             const { end, peer } = await configure(v, alias, add);
-            return { id: `${v.netns ?? ""}/${v.name}`, outs: outputsOf(v, alias, end, peer) };
+            return { id: idOf(v), outs: outputsOf(v, alias, end, peer) };
         } catch (err) {
             // Undo only what carries this create's mark: an end that was already there is not ours.
             // Deleting either end deletes the pair.
@@ -173,11 +180,12 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
             throw err;
         };
         const end = await linkGet(old.netns, old.name).catch(quiet);
-        if (!end || end.ifalias !== old.alias) return {};
+        const alias = old.alias ?? old.mark;
+        if (!end || end.ifalias !== alias) return {};
         const peer = await linkGet(old.peer.netns, old.peer.name).catch(quiet);
         if (!peer) return {};
-        const outs = outputsOf({ ...old, master: old.master === undefined && !end.master ? undefined : old.master }, old.alias, end, peer);
-        return { id, props: outs, inputs: pick(outs, INPUT_KEYS) };
+        const outs = outputsOf({ ...old, master: old.master === undefined && !end.master ? undefined : old.master }, alias, end, peer);
+        return { id: id || idOf(old), props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
 
     /** Equivalent to: `ip -n $netns link set $name [mtu] [master $m|nomaster] up|down` and the same for the peer. */
@@ -191,6 +199,6 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
 
     /** Equivalent to: `ip -n $netns link delete dev $name` (both ends go), only when its alias is our mark. */
     async delete(_id: string, props: Props) {
-        await linkDeleteIfMarked(props.netns, props.name, props.alias);
+        await linkDeleteIfMarked(props.netns, props.name, props.alias ?? props.mark);
     },
-});
+}, { marked: true });

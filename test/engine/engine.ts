@@ -46,6 +46,8 @@ export interface Result {
     outputs: Props;
     /** Error texts, the provider's own words first. */
     errors: string[];
+    /** Resources whose create a crash had cut off, found on the host by their mark and taken into the state. */
+    recovered: string[];
     /** The dynamic-provider server's peak memory (VmHWM), in KiB, where /proc tells it. */
     providerPeakRssKb?: number;
 }
@@ -163,9 +165,24 @@ async function runOnce(options: EngineOptions): Promise<Result> {
     });
     let host: ProviderHost | undefined;
     let providerPeakRssKb: number | undefined;
+    const recoveredNames: string[] = [];
     try {
         host = await hostReady;
         const provider = host;
+        if (!preview) {
+            // Creates a crash cut off: the object may be on the host; its mark (an input chosen by
+            // check) lets the provider find it. Found ones join the state; the rest are created anew.
+            for (const lost of old.pending ?? []) {
+                if (state.get(lost.urn)) continue; // a replacement's new half: left to the next diff
+                const found = await provider.read(lost.urn, "", lost.inputs, lost.inputs);
+                if (!found.id) continue;
+                const recovered = { ...lost, id: found.id, outputs: found.outputs, inputs: found.inputs ?? lost.inputs };
+                state.put(recovered);
+                old.resources.push(recovered);
+                recoveredNames.push(lost.name);
+                print(`~ recovered ${lost.type} ${lost.name} (created before the engine stopped)`);
+            }
+        }
         const deleteResource = async (r: ResourceState) => {
             if (r.custom && !preview) await provider.delete(r.urn, r.id ?? "", r.outputs);
             state.drop(r.urn);
@@ -220,7 +237,7 @@ async function runOnce(options: EngineOptions): Promise<Result> {
         for (const [k, v] of Object.entries(outputs)) print(`    ${k}: ${JSON.stringify(v)}`);
     }
     print(JSON.stringify(summary));
-    return { ok: errors.length === 0, summary, steps, outputs, errors, providerPeakRssKb };
+    return { ok: errors.length === 0, summary, steps, outputs, errors, recovered: recoveredNames, providerPeakRssKb };
 }
 
 /** A process's peak resident memory from /proc, in KiB. */
@@ -273,6 +290,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
         }
         const inputs = checked.inputs;
         if (!prior) {
+            if (!preview) state.pending({ ...base, inputs, outputs: {} });
             record({ op: "create", urn, type: reg.type, name: reg.name });
             if (preview) return { urn, id: "", outputs: inputs };
             const made = await host.create(urn, inputs);
@@ -304,6 +322,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             // Create-before-delete: the old one is deleted after the program ends.
             replaced.push(prior);
         }
+        state.pending({ ...base, inputs, outputs: {} });
         const made = await host.create(urn, inputs);
         state.put({ ...base, id: made.id, inputs, outputs: made.outputs });
         return { urn, id: made.id, outputs: made.outputs };

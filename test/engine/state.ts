@@ -28,9 +28,14 @@ export interface StackState {
     stack: string;
     resources: ResourceState[];
     outputs: Props;
+    /**
+     * Creates that were started but whose result was never recorded: the engine stopped in
+     * between (a crash). Only in a loaded state; the next operation recovers them.
+     */
+    pending?: ResourceState[];
 }
 
-type JournalEntry = { put: ResourceState } | { drop: string } | { outputs: Props };
+type JournalEntry = { put: ResourceState } | { drop: string } | { outputs: Props } | { pending: ResourceState };
 
 function journalOf(file: string): string {
     return `${file}.journal`;
@@ -42,6 +47,7 @@ export function loadState(file: string, project: string, stack: string): StackSt
     const journal = journalOf(file);
     if (!existsSync(journal)) return state;
     const byUrn = new Map(state.resources.map((r) => [r.urn, r]));
+    const pending = new Map<string, ResourceState>();
     for (const line of readFileSync(journal, "utf8").split("\n")) {
         let entry: JournalEntry;
         try {
@@ -49,11 +55,17 @@ export function loadState(file: string, project: string, stack: string): StackSt
         } catch {
             continue; // empty, or cut off by a crash
         }
-        if ("put" in entry) byUrn.set(entry.put.urn, entry.put);
-        else if ("drop" in entry) byUrn.delete(entry.drop);
+        if ("put" in entry) {
+            byUrn.set(entry.put.urn, entry.put);
+            pending.delete(entry.put.urn);
+        } else if ("drop" in entry) {
+            byUrn.delete(entry.drop);
+            pending.delete(entry.drop);
+        } else if ("pending" in entry) pending.set(entry.pending.urn, entry.pending);
         else state.outputs = entry.outputs;
     }
     state.resources = [...byUrn.values()];
+    state.pending = [...pending.values()];
     return state;
 }
 
@@ -93,6 +105,11 @@ export class StateStore {
         if (this.byUrn.delete(urn)) this.journal({ drop: urn });
     }
 
+    /** Notes a create about to start: if the engine stops before `put`, the next run recovers it. */
+    pending(resource: ResourceState): void {
+        this.journal({ pending: resource });
+    }
+
     setOutputs(outputs: Props): void {
         this.outputsValue = outputs;
         this.journal({ outputs });
@@ -101,7 +118,8 @@ export class StateStore {
     /** Writes the whole state (to a temporary file, then renamed) and clears the journal. */
     flush(): void {
         if (!this.persist) return;
-        const state: StackState = { ...this.base, resources: this.resources, outputs: this.outputsValue };
+        const { pending: _recovered, ...base } = this.base;
+        const state: StackState = { ...base, resources: this.resources, outputs: this.outputsValue };
         writeFileSync(`${this.file}.tmp`, JSON.stringify(state, null, 2));
         renameSync(`${this.file}.tmp`, this.file);
         rmSync(journalOf(this.file), { force: true });

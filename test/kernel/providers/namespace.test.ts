@@ -25,7 +25,7 @@ describeKernel("NetworkNamespace on the kernel", () => {
 
         const read = await provider.read!(id, outs);
         expect(read.props).toEqual(outs);
-        expect(read.inputs).toEqual({ logicalName: "c1", name });
+        expect(read.inputs).toEqual({ logicalName: "c1", name, mark: outs.alias });
 
         const renamed = sb.ns("c1b");
         const next = await replaced(provider, id, outs, { logicalName: "c1", name: renamed }, ["name"]);

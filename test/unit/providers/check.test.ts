@@ -72,7 +72,11 @@ describe("check copes with values unknown during preview", () => {
 
 describe("check fills in defaults and normalises", () => {
     it("bridge up and stp", async () => {
-        expect((await bridge.check!({}, { logicalName: "b", name: "br0" })).inputs).toEqual({ logicalName: "b", name: "br0", up: true, stp: false });
+        expect((await bridge.check!({}, { logicalName: "b", name: "br0" })).inputs).toEqual({ logicalName: "b", name: "br0", up: true, stp: false, mark: expect.stringMatching(/^pulumi-overlay:b:[0-9a-f]{8}$/) });
+    });
+    it("keeps the ownership mark once chosen", async () => {
+        const first = await bridge.check!({}, { logicalName: "b", name: "br0" });
+        expect((await bridge.check!(first.inputs, { logicalName: "b", name: "br0" })).inputs.mark).toBe(first.inputs.mark);
     });
     it("veth peer name", async () => {
         const { inputs } = await veth.check!({}, { logicalName: "c1", peer: { netns: "c1" } });
