@@ -4,7 +4,7 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { autoName, checkResult, chooseName, definedResults, diffProperties, inNetns, logicalNameOf, markOf, pick, type Props } from "./common";
+import { autoName, checkResult, chooseName, definedResults, diffProperties, logicalNameOf, markOf, pick, type Props } from "./common";
 import { HostCommandError } from "./host/errors";
 import { type LinkInfo, inOtherNetns, linkBatchShow, linkDeleteIfMarked, linkGet, linkIsUp } from "./host/ip";
 import { type CheckFailure, checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName, isUnknown } from "./host/validate";

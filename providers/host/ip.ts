@@ -105,14 +105,6 @@ export async function linkGet(netns: string | undefined, name: string): Promise<
 }
 
 /**
- * Lists all links of a namespace with their details.
- * Equivalent to: `ip -n $netns -j -d link show`.
- */
-export async function linkList(netns: string | undefined): Promise<LinkInfo[]> {
-    return (await namespaceState(netns)).links;
-}
-
-/**
  * Lists the addresses of one device, or undefined when the device does not exist.
  * Equivalent to: `ip -n $netns -j addr show dev $device`.
  */
