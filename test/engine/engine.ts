@@ -158,18 +158,20 @@ async function runOnce(options: EngineOptions): Promise<Result> {
     // steps in flight.
     const state = new StateStore(options.stateFile, old, !preview);
 
-    // The provider server starts while the program does; the first step waits for it.
     const hostReady = ProviderHost.start(programDir).then(async (h) => {
         await h.configure({});
         return h;
     });
+    hostReady.catch(() => {}); // awaited where it is needed; this keeps an early failure from going unhandled
     let host: ProviderHost | undefined;
     let providerPeakRssKb: number | undefined;
     const recoveredNames: string[] = [];
     try {
-        host = await hostReady;
-        const provider = host;
-        if (!preview) {
+        // The program starts while the provider server does (its first step waits for it); other
+        // operations, and recovery, need the server first.
+        if (options.operation !== "up" && options.operation !== "preview") host = await hostReady;
+        if (!preview && (old.pending?.length ?? 0) > 0) {
+            const provider = (host = await hostReady);
             // Creates a crash cut off: the object may be on the host; its mark (an input chosen by
             // check) lets the provider find it. Found ones join the state; the rest are created anew.
             for (const lost of old.pending ?? []) {
@@ -184,6 +186,7 @@ async function runOnce(options: EngineOptions): Promise<Result> {
             }
         }
         const deleteResource = async (r: ResourceState) => {
+            const provider = await hostReady;
             if (r.custom && !preview) await provider.delete(r.urn, r.id ?? "", r.outputs);
             state.drop(r.urn);
             if (r.type !== STACK_TYPE) record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
@@ -193,6 +196,7 @@ async function runOnce(options: EngineOptions): Promise<Result> {
             await deleteInOrder(old.resources, deleteResource).catch((err) => fail(providerErrorText(err)));
             if (errors.length === 0) state.setOutputs({});
         } else if (options.operation === "refresh") {
+            const provider = await hostReady;
             await Promise.all(
                 old.resources.filter((r) => r.custom).map(async (r) => {
                     try {
@@ -212,13 +216,13 @@ async function runOnce(options: EngineOptions): Promise<Result> {
                 }),
             );
         } else {
-            const { registered, replaced } = await runProgram({ options, project, preview, host: provider, old, state, record, fail });
+            const { registered, replaced } = await runProgram({ options, project, preview, host: hostReady, old, state, record, fail });
             if (errors.length === 0) {
                 // Resources the program no longer declares, and the old halves of replacements.
                 const dropped = old.resources.filter((r) => !registered.has(r.urn));
                 await deleteInOrder([...dropped, ...replaced], async (r) => {
                     if (replaced.includes(r)) {
-                        if (!preview) await provider.delete(r.urn, r.id ?? "", r.outputs);
+                        if (!preview) await (await hostReady).delete(r.urn, r.id ?? "", r.outputs);
                         return;
                     }
                     await deleteResource(r);
@@ -255,7 +259,7 @@ interface ProgramRun {
     options: EngineOptions;
     project: string;
     preview: boolean;
-    host: ProviderHost;
+    host: Promise<ProviderHost>;
     old: StackState;
     state: StateStore;
     record(step: Step): void;
@@ -267,7 +271,7 @@ interface ProgramRun {
  * program declared and the old halves of create-before-delete replacements, to delete after.
  */
 async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; replaced: ResourceState[] }> {
-    const { options, project, preview, host, old, state, record, fail } = ctx;
+    const { options, project, preview, old, state, record, fail } = ctx;
     const stack = options.stack;
     const byUrn = new Map(old.resources.map((r) => [r.urn, r]));
     const registered = new Set<string>();
@@ -278,6 +282,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
         registered.add(urn);
         const base = { urn, type: reg.type, name: reg.name, custom: reg.custom, parent: reg.parent || undefined, dependencies: [...new Set([...reg.dependencies, ...(reg.parent ? [reg.parent] : [])])] };
         const prior = byUrn.get(urn);
+        const host = await ctx.host;
         if (!reg.custom) {
             const outputs = prior && !prior.custom ? prior.outputs : {};
             state.put({ ...base, inputs: {}, outputs });
