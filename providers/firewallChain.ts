@@ -21,16 +21,23 @@ import {
     isUnknown,
 } from "./host/validate";
 
-/** What a rule matches and does. */
+/** One rule of a firewall chain: what it matches and what it does (the SDK's `FirewallRuleArgs`). */
 export interface FirewallRuleSpec {
+    /** Match packets from this network (CIDR). */
     source?: string;
+    /** Match packets to this network (CIDR). */
     destination?: string;
+    /** Match packets arriving on this interface. */
     inInterface?: string;
+    /** Match packets leaving through this interface. */
     outInterface?: string;
+    /** Match this protocol. */
     protocol?: "tcp" | "udp" | "sctp" | "icmp";
+    /** Match this destination port (needs protocol tcp, udp or sctp). */
     port?: number;
-    /** Connection tracking states to match: `new`, `established`, `related`, `dnat` (a flow a DNAT rule rewrote). */
+    /** Match these connection-tracking states; `dnat` is a flow a DNAT rule rewrote (a published port). */
     state?: ("new" | "established" | "related" | "dnat")[];
+    /** What to do with a matching packet. */
     action: "accept" | "drop" | "reject" | "return";
 }
 

@@ -20,23 +20,11 @@ import {
 import type { NatBackend, NatRuleSpec, NatType } from "./nat/backend";
 import { chainOf, iptablesBackend } from "./nat/iptables";
 
-/** Inputs after `check`. */
-export interface NatRuleInputs {
+/** Inputs after `check`: the rule, backend-neutral, without what create decides. */
+export interface NatRuleInputs extends Omit<NatRuleSpec, "family" | "comment"> {
     logicalName: string;
     /** The ownership mark, chosen by check (see common.ts: definedResults). */
     mark?: string;
-    type: NatType;
-    source?: string;
-    destination?: string;
-    outInterface?: string;
-    inInterface?: string;
-    protocol?: "tcp" | "udp" | "sctp";
-    port?: number;
-    toAddress?: string;
-    toPort?: number;
-    destinationLocal?: boolean;
-    chain?: "PREROUTING" | "OUTPUT" | "POSTROUTING";
-    netns?: string;
 }
 
 /** Outputs. */

@@ -1,25 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { FirewallRuleSpec } from "../providers/firewallChain";
 import { TYPE_MODULE, providerShim } from "./provider";
 
 /** One rule of a {@link FirewallChain}: what it matches and what it does. */
-export interface FirewallRuleArgs {
-    /** Match packets from this network (CIDR). */
-    source?: string;
-    /** Match packets to this network (CIDR). */
-    destination?: string;
-    /** Match packets arriving on this interface. */
-    inInterface?: string;
-    /** Match packets leaving through this interface. */
-    outInterface?: string;
-    /** Match this protocol. */
-    protocol?: "tcp" | "udp" | "sctp" | "icmp";
-    /** Match this destination port (needs protocol tcp, udp or sctp). */
-    port?: number;
-    /** Match these connection-tracking states; `dnat` is a flow a DNAT rule rewrote (a published port). */
-    state?: ("new" | "established" | "related" | "dnat")[];
-    /** What to do with a matching packet. */
-    action: "accept" | "drop" | "reject" | "return";
-}
+export type FirewallRuleArgs = FirewallRuleSpec;
 
 /** The rule in a built-in chain that sends packets to a {@link FirewallChain}. */
 export interface FirewallJumpArgs {

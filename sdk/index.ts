@@ -17,3 +17,4 @@ export * from "./firewallChain";
 export * from "./bridgeNetwork";
 export { renderDiagram, type Diagram, type DiagramAttachment, type DiagramModel } from "./diagram";
 export * from "./sandbox";
+export type { FirewallRuleSpec } from "../providers/firewallChain";
