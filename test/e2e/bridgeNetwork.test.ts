@@ -84,3 +84,30 @@ describeKernel("BridgeNetwork through the test engine", () => {
         });
     }
 });
+
+describeKernel("an IPv6 BridgeNetwork through the test engine", () => {
+    let sb: Sandbox;
+    let project: string;
+    beforeEach(async () => {
+        sb = await createSandbox();
+        project = makeProject({ copyFrom: path.join(REPO_ROOT, "test/e2e/programs/ipv6") });
+    });
+    afterEach(async () => {
+        await sb?.destroy();
+        removeProject(project);
+    });
+
+    it("leases IPv6 addresses, routes through the gateway, isolates with ip6tables, and cleans up", async () => {
+        const engine = engineFor(project, path.join(project, "state.json"), { hostNamespace: sb.hostNs, prefix: `${sb.prefix}-` });
+        const before = await snapshot(sb.hostNs);
+        const up = await engine("up");
+        expect(up.outputs.addresses).toEqual({ a: "fd00:10::2", b: "fd00:10::b", gateway: "fd00:10::1" });
+        expect(await ping(sb.ns("a"), "fd00:10::b")).toBe(true);
+        expect(await ping(sb.ns("b"), "fd00:10::1")).toBe(true);
+        const rules = (await runCommand(toolCommand(sb.hostNs, "ip6tables", ["-w", "-S", "FORWARD"]))).stdout;
+        expect(rules).toMatch(/-A FORWARD -o br6 .*-j OVL-/);
+        await engine("destroy");
+        expect(await snapshot(sb.hostNs)).toEqual(before);
+        expect((await runCommand(toolCommand(sb.hostNs, "ip6tables", ["-w", "-S", "FORWARD"]))).stdout).not.toContain("br6");
+    });
+});
