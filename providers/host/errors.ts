@@ -44,7 +44,7 @@ export interface HostCommandErrorFields {
     exitCode?: number;
     /** What the program wrote to stderr, trimmed. */
     stderr: string;
-    /** The underlying error (execa's), kept whole rather than flattened into the message. */
+    /** The underlying error (the spawn error, or the exit), kept whole rather than flattened into the message. */
     cause?: unknown;
     /** Words naming the object the command worked on, e.g. `bridge "br0"`, used in messages. */
     subject?: string;

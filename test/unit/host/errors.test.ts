@@ -46,7 +46,7 @@ describe("explainFailure", () => {
 
 describe("HostCommandError", () => {
     it("carries command, exit code, stderr and cause, and prints the command", () => {
-        const cause = new Error("execa failure");
+        const cause = new Error("ip exited with 1");
         const err = new HostCommandError({ command: ["ip", "link", "set", "a b", "up"], exitCode: 1, stderr: 'Cannot find device "a b"', cause });
         expect(err).toBeInstanceOf(Error);
         expect(err.kind).toBe("noDevice");
