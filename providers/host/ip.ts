@@ -88,6 +88,10 @@ export function namespaceState(netns: string | undefined): Promise<NamespaceStat
         const addrsByIndex = new Map(addrs.map((a) => [a.ifindex, a.addr_info]));
         return { links: links.map((l) => ({ ...l, addr_info: addrsByIndex.get(l.ifindex) ?? [] })), routes4 };
     })();
+    if (stateCache.size >= 64) {
+        // Old reads are of no use to anyone: keep the cache to the namespaces read just now.
+        for (const [k, v] of stateCache) if (v.generation !== generation || Date.now() - v.at >= STATE_TTL_MS) stateCache.delete(k);
+    }
     stateCache.set(key, { generation, at: Date.now(), state });
     state.catch(() => stateCache.delete(key));
     return state;
