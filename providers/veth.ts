@@ -150,7 +150,9 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
 
     /**
      * Equivalent to: `ip -n $netns link add $name [mtu $mtu] type veth peer name $peer netns $peerNetns;
-     * ip -n $netns link set $name alias $mark [master $master] up; ip -n $peerNetns link set $peer alias $mark up`.
+     * ip -n $netns link set $name alias $mark; ip -n $netns link set $name [master $master] up;
+     * ip -n $peerNetns link set $peer alias $mark up`, all in one `ip -batch` process (the peer's
+     * steps through `ip netns exec` inside it).
      */
     async create(props: Props) {
         const v = props as VethPairInputs;
