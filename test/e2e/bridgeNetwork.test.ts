@@ -9,19 +9,17 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { netnsList, runCommand, toolCommand } from "../../providers/host";
 import { engineFor, stepsOf } from "../support/engine";
 import { REPO_ROOT, makeProject, removeProject } from "../support/project";
-import { INTERNET, type Sandbox, createSandbox, ping, snapshot } from "../support/sandbox";
-import { describeKernel } from "../support/kernel";
+import { INTERNET, type Sandbox, ping, snapshot } from "../support/sandbox";
+import { describeKernel, useSandbox } from "../support/kernel";
 import { startTcpServer, tcpRequest } from "../support/tcp";
 
 describeKernel("BridgeNetwork through the test engine", () => {
-    let sb: Sandbox;
+    const sb = useSandbox();
     let project: string;
     beforeEach(async () => {
-        sb = await createSandbox();
         project = makeProject({ copyFrom: path.join(REPO_ROOT, "examples/bridge-network") });
     });
     afterEach(async () => {
-        await sb?.destroy();
         removeProject(project);
     });
 
@@ -86,14 +84,12 @@ describeKernel("BridgeNetwork through the test engine", () => {
 });
 
 describeKernel("an IPv6 BridgeNetwork through the test engine", () => {
-    let sb: Sandbox;
+    const sb = useSandbox();
     let project: string;
     beforeEach(async () => {
-        sb = await createSandbox();
         project = makeProject({ copyFrom: path.join(REPO_ROOT, "test/e2e/programs/ipv6") });
     });
     afterEach(async () => {
-        await sb?.destroy();
         removeProject(project);
     });
 

@@ -8,9 +8,9 @@ import * as path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { netnsList } from "../../providers/host";
 import { engineFor } from "../support/engine";
-import { describeKernel } from "../support/kernel";
+import { describeKernel, useSandbox } from "../support/kernel";
 import { REPO_ROOT, makeProject, removeProject } from "../support/project";
-import { INTERNET, type Sandbox, createSandbox, ping, snapshot } from "../support/sandbox";
+import { INTERNET, ping, snapshot } from "../support/sandbox";
 
 /** Starts `up` in its own process group and SIGKILLs the engine once it has begun `kills` creates. */
 async function upKilledAfter(args: string[], creates: number): Promise<string> {
@@ -40,14 +40,12 @@ async function upKilledAfter(args: string[], creates: number): Promise<string> {
 }
 
 describeKernel("crash: the engine killed during up", () => {
-    let sb: Sandbox;
+    const sb = useSandbox();
     let project: string;
     beforeEach(async () => {
-        sb = await createSandbox();
         project = makeProject({ copyFrom: path.join(REPO_ROOT, "bench/program") });
     });
     afterEach(async () => {
-        await sb?.destroy();
         removeProject(project);
     });
 

@@ -9,8 +9,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { natRules } from "../support/lifecycle";
 import { REPO_ROOT, makeProject, removeProject } from "../support/project";
-import { type Sandbox, createSandbox } from "../support/sandbox";
-import { describeKernel } from "../support/kernel";
+import { describeKernel, useSandbox } from "../support/kernel";
 
 const PROGRAM = `import * as pulumi from "@pulumi/pulumi";
 import { NatRule, NetworkNamespace } from "pulumi-overlay";
@@ -28,14 +27,12 @@ function engine(args: string[]): { status: number; lines: string[]; output: stri
 }
 
 describeKernel("the test engine's command line", () => {
-    let sb: Sandbox;
+    const sb = useSandbox();
     let project: string;
     beforeEach(async () => {
-        sb = await createSandbox();
         project = makeProject({ files: { "Pulumi.yaml": "name: cli-test\nruntime: nodejs\n", "index.ts": PROGRAM, "package.json": "{}" } });
     });
     afterEach(async () => {
-        await sb?.destroy();
         removeProject(project);
     });
 

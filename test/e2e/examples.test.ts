@@ -4,22 +4,18 @@
  * sandbox: preview, up, a second up, a config change, drift with refresh and repair, destroy.
  */
 import * as path from "node:path";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import { netnsList } from "../../providers/host";
 import { engineFor, stepsOf } from "../support/engine";
 import { ipOutOfBand, kernelLink } from "../support/lifecycle";
 import { REPO_ROOT, makeProject, removeProject } from "../support/project";
-import { INTERNET, type Sandbox, createSandbox, ping, snapshot } from "../support/sandbox";
-import { describeKernel } from "../support/kernel";
+import { INTERNET, ping, snapshot } from "../support/sandbox";
+import { describeKernel, useSandbox } from "../support/kernel";
 
 describeKernel("examples through the test engine", () => {
-    let sb: Sandbox;
+    const sb = useSandbox();
     let project: string;
-    beforeEach(async () => {
-        sb = await createSandbox();
-    });
     afterEach(async () => {
-        await sb?.destroy();
         if (project) removeProject(project);
     });
 

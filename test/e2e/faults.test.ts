@@ -4,14 +4,14 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import * as path from "node:path";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import { type Result, run } from "../engine/engine";
 import { linkGet, netnsAdd, netnsExists, netnsList, runCommand, toolCommand } from "../../providers/host";
 import { engineFor, stepsOf } from "../support/engine";
-import { describeKernel } from "../support/kernel";
+import { describeKernel, useSandbox } from "../support/kernel";
 import { ipOutOfBand, kernelLink, natRules, sysctlValue } from "../support/lifecycle";
 import { REPO_ROOT, makeProject, removeProject } from "../support/project";
-import { INTERNET, type Sandbox, createSandbox, ping, snapshot } from "../support/sandbox";
+import { INTERNET, ping, snapshot } from "../support/sandbox";
 
 /** A bad input and the property its refusal must name. */
 type BadCase = { kind: string; args: Record<string, unknown>; property: string };
@@ -51,18 +51,14 @@ const BAD_CASES: BadCase[] = [
 ];
 
 describeKernel("faults through the test engine", () => {
-    let sb: Sandbox;
+    const sb = useSandbox();
     const projects: string[] = [];
     const project = (dir: string) => {
         const made = makeProject({ copyFrom: path.join(REPO_ROOT, dir) });
         projects.push(made);
         return made;
     };
-    beforeEach(async () => {
-        sb = await createSandbox();
-    });
     afterEach(async () => {
-        await sb?.destroy();
         for (const dir of projects.splice(0)) removeProject(dir);
     });
 

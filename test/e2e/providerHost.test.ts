@@ -4,18 +4,17 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { ProviderHost, providerErrorText } from "../engine/providerHost";
 import { UNKNOWN } from "../engine/rpc";
 import { kernelLink } from "../support/lifecycle";
 import { makeProject, removeProject } from "../support/project";
-import { type Sandbox, createSandbox } from "../support/sandbox";
-import { describeKernel } from "../support/kernel";
+import { describeKernel, useSandbox } from "../support/kernel";
 
 describeKernel("the dynamic-provider server over gRPC", () => {
     let project: string;
     let host: ProviderHost;
-    let sb: Sandbox;
+    const sb = useSandbox();
     const serialized: Record<string, string> = {};
 
     beforeAll(async () => {
@@ -32,12 +31,6 @@ describeKernel("the dynamic-provider server over gRPC", () => {
     afterAll(async () => {
         await host?.stop();
         removeProject(project);
-    });
-    beforeEach(async () => {
-        sb = await createSandbox();
-    });
-    afterEach(async () => {
-        await sb?.destroy();
     });
 
     it("check, diff, create, read, update, delete a bridge", async () => {

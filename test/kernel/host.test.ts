@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import {
     HostCommandError,
     addrList,
@@ -15,17 +15,11 @@ import {
     runCommand,
     toolCommand,
 } from "../../providers/host";
-import { INTERNET, type Sandbox, createSandbox, ping } from "../support/sandbox";
-import { describeKernel } from "../support/kernel";
+import { INTERNET, ping } from "../support/sandbox";
+import { describeKernel, useSandbox } from "../support/kernel";
 
 describeKernel("host command layer on the kernel", () => {
-    let sb: Sandbox;
-    beforeEach(async () => {
-        sb = await createSandbox();
-    });
-    afterEach(async () => {
-        await sb?.destroy();
-    });
+    const sb = useSandbox();
 
     it("the sandbox reaches its fake internet and nothing else", async () => {
         expect(await ping(sb.hostNs, INTERNET.gateway)).toBe(true);

@@ -7,7 +7,7 @@
  *   [c2] eth0 10.0.0.3 ─┘
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { netnsExists, runCommand, toolCommand } from "../../providers/host";
 import { provider as address } from "../../providers/address";
 import { provider as bridge } from "../../providers/bridge";
@@ -17,8 +17,8 @@ import { provider as route } from "../../providers/route";
 import { provider as sysctl } from "../../providers/sysctl";
 import { provider as veth } from "../../providers/veth";
 import { created } from "../support/lifecycle";
-import { INTERNET, type Sandbox, createSandbox, ping, snapshot } from "../support/sandbox";
-import { describeKernel } from "../support/kernel";
+import { INTERNET, ping, snapshot } from "../support/sandbox";
+import { describeKernel, useSandbox } from "../support/kernel";
 
 type Made = { provider: pulumi.dynamic.ResourceProvider; id: string; outs: Record<string, any> };
 
@@ -30,13 +30,7 @@ async function echoRequestsFrom(internetNs: string, source: string): Promise<num
 }
 
 describeKernel("the tutorial's overlay, built from the providers", () => {
-    let sb: Sandbox;
-    beforeEach(async () => {
-        sb = await createSandbox();
-    });
-    afterEach(async () => {
-        await sb?.destroy();
-    });
+    const sb = useSandbox();
 
     it("connects two containers, reaches the internet only after forwarding and NAT, and tears down to the same host", async () => {
         const host = sb.hostNs;

@@ -1,9 +1,8 @@
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { beforeEach, expect, it } from "vitest";
 import { type LinkAddrs, addrList, ipCommand, runJson } from "../../../providers/host";
 import { provider } from "../../../providers/address";
 import { created, expectGone, ipOutOfBand, replaced } from "../../support/lifecycle";
-import { type Sandbox, createSandbox } from "../../support/sandbox";
-import { describeKernel } from "../../support/kernel";
+import { describeKernel, useSandbox } from "../../support/kernel";
 
 async function addressesOf(netns: string, device: string): Promise<string[]> {
     const [link] = await runJson<LinkAddrs[]>(ipCommand(netns, ["-j", "addr", "show", "dev", device]));
@@ -11,14 +10,10 @@ async function addressesOf(netns: string, device: string): Promise<string[]> {
 }
 
 describeKernel("Address on the kernel", () => {
-    let sb: Sandbox;
+    const sb = useSandbox();
     beforeEach(async () => {
-        sb = await createSandbox();
         await ipOutOfBand(sb.hostNs, "link", "add", "br0", "type", "bridge");
         await ipOutOfBand(sb.hostNs, "link", "set", "br0", "up");
-    });
-    afterEach(async () => {
-        await sb?.destroy();
     });
 
     it("create, read, replace, delete, delete again (IPv4)", async () => {

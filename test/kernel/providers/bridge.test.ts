@@ -1,17 +1,10 @@
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { provider } from "../../../providers/bridge";
 import { created, expectGone, ipOutOfBand, kernelLink, replaced, updated } from "../../support/lifecycle";
-import { type Sandbox, createSandbox } from "../../support/sandbox";
-import { describeKernel } from "../../support/kernel";
+import { describeKernel, useSandbox } from "../../support/kernel";
 
 describeKernel("Bridge on the kernel", () => {
-    let sb: Sandbox;
-    beforeEach(async () => {
-        sb = await createSandbox();
-    });
-    afterEach(async () => {
-        await sb?.destroy();
-    });
+    const sb = useSandbox();
 
     it("create, read, update in place, replace, delete, delete again", async () => {
         const { id, outs } = await created(provider, { logicalName: "br", name: "br0", netns: sb.hostNs, mtu: 1400 });

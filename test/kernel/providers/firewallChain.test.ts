@@ -1,22 +1,16 @@
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { runCommand, toolCommand } from "../../../providers/host";
 import { provider } from "../../../providers/firewallChain";
 import { created, expectGone, updated } from "../../support/lifecycle";
-import { type Sandbox, createSandbox } from "../../support/sandbox";
-import { describeKernel } from "../../support/kernel";
+import { type Sandbox } from "../../support/sandbox";
+import { describeKernel, useSandbox } from "../../support/kernel";
 
 async function filterRules(netns: string): Promise<string[]> {
     return (await runCommand(toolCommand(netns, "iptables", ["-w", "-S"]))).stdout.split("\n");
 }
 
 describeKernel("FirewallChain on the kernel", () => {
-    let sb: Sandbox;
-    beforeEach(async () => {
-        sb = await createSandbox();
-    });
-    afterEach(async () => {
-        await sb?.destroy();
-    });
+    const sb = useSandbox();
 
     const args = (s: Sandbox) => ({
         logicalName: "in",

@@ -1,17 +1,10 @@
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { provider } from "../../../providers/ipLease";
 import { created, expectGone } from "../../support/lifecycle";
-import { type Sandbox, createSandbox } from "../../support/sandbox";
-import { describeKernel } from "../../support/kernel";
+import { describeKernel, useSandbox } from "../../support/kernel";
 
 describeKernel("IpLease on the host", () => {
-    let sb: Sandbox;
-    beforeEach(async () => {
-        sb = await createSandbox();
-    });
-    afterEach(async () => {
-        await sb?.destroy();
-    });
+    const sb = useSandbox();
 
     it("leases the lowest free addresses, never the gateway, and keeps them when others go", async () => {
         const lease = (name: string, extra: object = {}) => created(provider, { logicalName: name, subnet: "10.0.0.0/29", pool: "br0", netns: sb.hostNs, ...extra });

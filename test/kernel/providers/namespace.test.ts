@@ -1,18 +1,11 @@
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { linkGet, netnsAdd, netnsDelete, netnsExists, netnsList } from "../../../providers/host";
 import { provider } from "../../../providers/namespace";
 import { created, expectGone, replaced } from "../../support/lifecycle";
-import { type Sandbox, createSandbox } from "../../support/sandbox";
-import { describeKernel } from "../../support/kernel";
+import { describeKernel, useSandbox } from "../../support/kernel";
 
 describeKernel("NetworkNamespace on the kernel", () => {
-    let sb: Sandbox;
-    beforeEach(async () => {
-        sb = await createSandbox();
-    });
-    afterEach(async () => {
-        await sb?.destroy();
-    });
+    const sb = useSandbox();
 
     it("create, read, replace, delete, delete again", async () => {
         const name = sb.ns("c1");

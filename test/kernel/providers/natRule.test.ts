@@ -1,18 +1,11 @@
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { runCommand, toolCommand } from "../../../providers/host";
 import { provider } from "../../../providers/natRule";
 import { created, expectGone, natRules, replaced } from "../../support/lifecycle";
-import { type Sandbox, createSandbox } from "../../support/sandbox";
-import { describeKernel } from "../../support/kernel";
+import { describeKernel, useSandbox } from "../../support/kernel";
 
 describeKernel("NatRule on the kernel", () => {
-    let sb: Sandbox;
-    beforeEach(async () => {
-        sb = await createSandbox();
-    });
-    afterEach(async () => {
-        await sb?.destroy();
-    });
+    const sb = useSandbox();
 
     it("create, read, replace, delete, delete again", async () => {
         const args = { logicalName: "egress", type: "masquerade", source: "10.0.0.0/24", outInterface: "uplink", netns: sb.hostNs };

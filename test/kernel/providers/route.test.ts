@@ -1,21 +1,16 @@
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { beforeEach, expect, it } from "vitest";
 import { routeList } from "../../../providers/host";
 import { provider } from "../../../providers/route";
 import { created, expectGone, ipOutOfBand, replaced } from "../../support/lifecycle";
-import { type Sandbox, createSandbox } from "../../support/sandbox";
-import { describeKernel } from "../../support/kernel";
+import { describeKernel, useSandbox } from "../../support/kernel";
 
 describeKernel("Route on the kernel", () => {
-    let sb: Sandbox;
+    const sb = useSandbox();
     beforeEach(async () => {
-        sb = await createSandbox();
         await ipOutOfBand(sb.hostNs, "link", "add", "br0", "type", "bridge");
         await ipOutOfBand(sb.hostNs, "addr", "add", "10.0.0.1/24", "dev", "br0");
         await ipOutOfBand(sb.hostNs, "addr", "add", "fd00::1/64", "dev", "br0", "nodad");
         await ipOutOfBand(sb.hostNs, "link", "set", "br0", "up");
-    });
-    afterEach(async () => {
-        await sb?.destroy();
     });
 
     it("create, read, replace, delete, delete again", async () => {

@@ -1,18 +1,11 @@
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { runCommand, toolCommand } from "../../../providers/host";
 import { provider } from "../../../providers/sysctl";
 import { created, expectGone, replaced, sysctlValue, updated } from "../../support/lifecycle";
-import { type Sandbox, createSandbox } from "../../support/sandbox";
-import { describeKernel } from "../../support/kernel";
+import { describeKernel, useSandbox } from "../../support/kernel";
 
 describeKernel("Sysctl on the kernel", () => {
-    let sb: Sandbox;
-    beforeEach(async () => {
-        sb = await createSandbox();
-    });
-    afterEach(async () => {
-        await sb?.destroy();
-    });
+    const sb = useSandbox();
 
     it("create, read, update, replace, delete restores, delete again", async () => {
         expect(await sysctlValue(sb.hostNs, "net.ipv4.ip_forward")).toBe("0");

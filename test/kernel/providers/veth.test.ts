@@ -1,22 +1,17 @@
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { beforeEach, expect, it } from "vitest";
 import { netnsAdd } from "../../../providers/host";
 import { provider } from "../../../providers/veth";
 import { created, expectGone, ipOutOfBand, kernelLink, replaced, updated } from "../../support/lifecycle";
-import { type Sandbox, createSandbox } from "../../support/sandbox";
-import { describeKernel } from "../../support/kernel";
+import { describeKernel, useSandbox } from "../../support/kernel";
 
 describeKernel("VethPair on the kernel", () => {
-    let sb: Sandbox;
+    const sb = useSandbox();
     let c1: string;
     beforeEach(async () => {
-        sb = await createSandbox();
         c1 = sb.ns("c1");
         await netnsAdd(c1);
         await ipOutOfBand(sb.hostNs, "link", "add", "br0", "type", "bridge");
         await ipOutOfBand(sb.hostNs, "link", "add", "br1", "type", "bridge");
-    });
-    afterEach(async () => {
-        await sb?.destroy();
     });
 
     it("create across namespaces, read, update in place, replace, delete, delete again", async () => {
