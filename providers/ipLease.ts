@@ -47,8 +47,55 @@ const INPUT_KEYS = ["logicalName", "subnet", "gateway", "pool", "address", "rese
 const rules = { replace: ["subnet", "pool", "address", "netns"], update: ["gateway", "reserved"], deleteBeforeReplace: true } as const;
 
 /** The folder of a pool's leases: one file per leased address. */
-function leases(netns: string | undefined, pool: string): RecordDir {
+export function leasePool(netns: string | undefined, pool: string): RecordDir {
     return new RecordDir("ipam", netnsIdentity(netns), pool);
+}
+
+/** What a lease asks for: the subnet, its gateway, and an address by hand or the reservations to skip. */
+export interface LeaseRequest {
+    subnet: string;
+    gateway: string;
+    address?: string;
+    reserved?: string[];
+}
+
+/** A claimed address. */
+export interface Leased {
+    ip: string;
+    cidr: string;
+    family: 4 | 6;
+}
+
+/**
+ * Claims the asked-for address, or the lowest free host address of the subnet (the gateway and
+ * the reserved addresses aside), by writing the mark into the pool's record of that address;
+ * throws a message that says what to do when the address is taken or the subnet is full.
+ */
+export function claimAddress(pool: RecordDir, l: LeaseRequest, mark: string): Leased {
+    const subnet = parseSubnet(l.subnet) as Subnet;
+    const leased = (ip: string): Leased => ({ ip, cidr: `${ip}/${subnet.prefixLength}`, family: subnet.family });
+    if (l.address !== undefined) {
+        if (!pool.claim(l.address, mark)) {
+            throw new Error(`address ${l.address} in ${l.subnet} is already leased (by ${pool.read(l.address)}); choose another, or leave address out to get a free one`);
+        }
+        return leased(l.address);
+    }
+    let tried = 0;
+    const reserved = new Set(l.reserved ?? []);
+    for (const candidate of hostAddresses(subnet, l.gateway)) {
+        tried += 1;
+        if (reserved.has(candidate)) continue;
+        if (pool.claim(candidate, mark)) return leased(candidate);
+    }
+    throw new Error(`subnet ${l.subnet} has no free address: all ${tried} host addresses (the gateway ${l.gateway} aside) are leased; use a larger subnet or remove an attachment`);
+}
+
+/** The address whose record holds this mark, for a create whose result was lost; undefined when none does. */
+export function leasedByMark(pool: RecordDir, subnetText: string, mark: string): Leased | undefined {
+    const subnet = parseSubnet(subnetText);
+    if (typeof subnet === "string") return undefined;
+    const ip = pool.list().find((name) => pool.read(name) === mark);
+    return ip === undefined ? undefined : { ip, cidr: `${ip}/${subnet.prefixLength}`, family: subnet.family };
 }
 
 export const provider: pulumi.dynamic.ResourceProvider = definedResults({
@@ -78,32 +125,10 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     /** Claims the asked-for address, or the lowest free host address of the subnet. */
     async create(props: Props) {
         const l = props as IpLeaseInputs;
-        const subnet = parseSubnet(l.subnet) as Subnet;
         const mark = markOf(l);
-        const pool = leases(l.netns, l.pool);
-        const scope = pool.dir;
-        let ip: string | undefined;
-        if (l.address !== undefined) {
-            if (!pool.claim(l.address, mark)) {
-                throw new Error(`address ${l.address} in ${l.subnet} is already leased (by ${pool.read(l.address)}); choose another, or leave address out to get a free one`);
-            }
-            ip = l.address;
-        } else {
-            let tried = 0;
-            const reserved = new Set(l.reserved ?? []);
-            for (const candidate of hostAddresses(subnet, l.gateway)) {
-                tried += 1;
-                if (reserved.has(candidate)) continue;
-                if (pool.claim(candidate, mark)) {
-                    ip = candidate;
-                    break;
-                }
-            }
-            if (!ip) {
-                throw new Error(`subnet ${l.subnet} has no free address: all ${tried} host addresses (the gateway ${l.gateway} aside) are leased; use a larger subnet or remove an attachment`);
-            }
-        }
-        const outs: IpLeaseOutputs = { ...l, ip, cidr: `${ip}/${subnet.prefixLength}`, family: subnet.family, scope, mark };
+        const pool = leasePool(l.netns, l.pool);
+        const { ip, cidr, family } = claimAddress(pool, l, mark);
+        const outs: IpLeaseOutputs = { ...l, ip, cidr, family, scope: pool.dir, mark };
         return { id: `${l.pool}/${ip}`, outs };
     },
 
@@ -137,11 +162,10 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
  * pool's records are scanned for the one holding this lease's mark.
  */
 function findByMark(l: IpLeaseInputs): pulumi.dynamic.ReadResult {
-    const subnet = parseSubnet(l.subnet);
-    if (typeof subnet === "string" || !l.mark) return {};
-    const pool = leases(l.netns, l.pool);
-    const ip = pool.list().find((name) => pool.read(name) === l.mark);
-    if (!ip) return {};
-    const outs: IpLeaseOutputs = { ...l, ip, cidr: `${ip}/${subnet.prefixLength}`, family: subnet.family, scope: pool.dir, mark: l.mark };
-    return { id: `${l.pool}/${ip}`, props: outs, inputs: pick(outs, INPUT_KEYS) };
+    if (!l.mark) return {};
+    const pool = leasePool(l.netns, l.pool);
+    const found = leasedByMark(pool, l.subnet, l.mark);
+    if (!found) return {};
+    const outs: IpLeaseOutputs = { ...l, ...found, scope: pool.dir, mark: l.mark };
+    return { id: `${l.pool}/${found.ip}`, props: outs, inputs: pick(outs, INPUT_KEYS) };
 }

@@ -13,6 +13,7 @@ export * from "./sysctl";
 export { HostCommandError, type HostCommandErrorFields, type HostErrorKind } from "../providers/host/errors";
 export { UNKNOWN, type CheckFailure } from "../providers/host/validate";
 export * from "./ipLease";
+export * from "./endpoint";
 export * from "./firewallChain";
 export * from "./bridgeNetwork";
 export { renderDiagram, type Diagram, type DiagramAttachment, type DiagramModel } from "./diagram";

@@ -6,13 +6,13 @@
  *
  * Compatibility contract: a shim loads `require("pulumi-overlay/dist/providers/<module>").provider`,
  * where `<module>` is one of `namespace`, `bridge`, `veth`, `address`, `route`, `natRule`,
- * `sysctl`, `ipLease`, `firewallChain`. These paths and the export name `provider` must stay stable across releases.
+ * `sysctl`, `ipLease`, `firewallChain`, `endpoint`. These paths and the export name `provider` must stay stable across releases.
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
 
 /** The provider modules under `dist/providers/`. */
-export type ProviderModule = "namespace" | "bridge" | "veth" | "address" | "route" | "natRule" | "sysctl" | "ipLease" | "firewallChain";
+export type ProviderModule = "namespace" | "bridge" | "veth" | "address" | "route" | "natRule" | "sysctl" | "ipLease" | "firewallChain" | "endpoint";
 
 const shims = new Map<ProviderModule, pulumi.dynamic.ResourceProvider>();
 

@@ -1,0 +1,85 @@
+import * as pulumi from "@pulumi/pulumi";
+import { TYPE_MODULE, providerShim } from "./provider";
+
+/** Arguments of an {@link Endpoint}. */
+export interface EndpointArgs {
+    /** The network namespace the endpoint makes (1-255 bytes). Omitted: the Pulumi name plus a random suffix. Changing it replaces the endpoint. */
+    namespace?: pulumi.Input<string>;
+    /** The bridge the host end joins (it must exist, e.g. a {@link Bridge}'s `name`). Updated in place. */
+    bridge: pulumi.Input<string>;
+    /** The namespace of the bridge (the host side); omitted: the root namespace. Changing it replaces the endpoint. */
+    netns?: pulumi.Input<string>;
+    /** The host end's interface name, 1-15 bytes. Omitted: derived from the Pulumi name. Changing it replaces the endpoint. */
+    hostInterface?: pulumi.Input<string>;
+    /** The interface name inside the namespace (default `eth0`). Changing it replaces the endpoint. */
+    interfaceName?: pulumi.Input<string>;
+    /** The subnet the address is leased from, IPv4 or IPv6: `10.0.0.0/24`, `fd00:1::/64`. Changing it replaces the endpoint. */
+    subnet: pulumi.Input<string>;
+    /** The default route's gateway (the bridge's address), never leased. Default: the subnet's first host address. Updated in place. */
+    gateway?: pulumi.Input<string>;
+    /** The address, inside the subnet (not its network, broadcast or gateway address). Omitted: the lowest free one. Changing it replaces the endpoint. */
+    address?: pulumi.Input<string>;
+    /** The lease pool: endpoints (and {@link IpLease}s) of one pool never get the same address. Default: the bridge's name. */
+    pool?: pulumi.Input<string>;
+    /** Addresses the search for a free one leaves alone (those other endpoints ask for by hand). Read at create only. */
+    reserved?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Add a default route via the gateway (default true). Updated in place. */
+    defaultRoute?: pulumi.Input<boolean>;
+    /** MTU of both veth ends. Omitted: the kernel's default, left as it is. Updated in place. */
+    mtu?: pulumi.Input<number>;
+}
+
+/**
+ * A network namespace plugged into a bridge, as one resource: the namespace, a veth pair with
+ * one end on the bridge and the other inside as `eth0`, the inside end's address (leased from a
+ * pool, as {@link IpLease} does, or given by hand) and a default route via the gateway. What
+ * CNI's bridge plugin does for a container, plus the namespace; {@link BridgeNetwork.attach}
+ * makes one per attachment.
+ *
+ * It does the work of a {@link NetworkNamespace}, a {@link VethPair}, an {@link Address} and a
+ * {@link Route} in one host process (the namespaces' steps as nested `ip -batch` runs), and
+ * costs Pulumi one resource instead of four: the shape for stacks of many containers.
+ * Everything it makes carries its ownership mark; refresh reports what changed out of band in
+ * `drift`, and the next up puts it back.
+ *
+ * Equivalent to: `ip netns add NS; ip -n NS link set lo up; ip -n NS link add eth0 type veth
+ * peer name HOST netns NETNS; ip -n NS link set eth0 up; ip -n NS addr add CIDR dev eth0;
+ * ip -n NS route add default via GATEWAY; ip -n NETNS link set HOST master BRIDGE up`.
+ *
+ * @example
+ * ```ts
+ * const br0 = new Bridge("br0", { name: "br0" });
+ * new Address("gateway", { device: br0.name, address: "10.0.0.1/24" });
+ * const c1 = new Endpoint("c1", { namespace: "c1", bridge: br0.name, subnet: "10.0.0.0/24" });
+ * export const c1Address = c1.ip; // 10.0.0.2
+ * ```
+ */
+export class Endpoint extends pulumi.dynamic.Resource {
+    /** The namespace's name: `ip netns exec <namespace> ...`. */
+    declare readonly namespace: pulumi.Output<string>;
+    /** The bridge the host end is a port of. */
+    declare readonly bridge: pulumi.Output<string>;
+    /** The host end's interface name. */
+    declare readonly hostInterface: pulumi.Output<string>;
+    /** The interface name inside the namespace. */
+    declare readonly interfaceName: pulumi.Output<string>;
+    /** The subnet. */
+    declare readonly subnet: pulumi.Output<string>;
+    /** The default route's gateway. */
+    declare readonly gateway: pulumi.Output<string>;
+    /** The address, e.g. `10.0.0.2`. */
+    declare readonly ip: pulumi.Output<string>;
+    /** The address with the subnet's prefix length, e.g. `10.0.0.2/24`. */
+    declare readonly cidr: pulumi.Output<string>;
+    /** 4 or 6. */
+    declare readonly family: pulumi.Output<number>;
+    /** The inside end's MAC address. */
+    declare readonly mac: pulumi.Output<string>;
+    /** What refresh found changed out of band, in words; empty when the endpoint is as made. */
+    declare readonly drift: pulumi.Output<string[]>;
+
+    constructor(name: string, args: EndpointArgs, opts?: pulumi.CustomResourceOptions) {
+        const props = { logicalName: name, ...args, ip: undefined, cidr: undefined, family: undefined, mac: undefined, drift: undefined, leaseScope: undefined, mark: undefined };
+        super(providerShim("endpoint"), name, props, opts, TYPE_MODULE, "Endpoint");
+    }
+}

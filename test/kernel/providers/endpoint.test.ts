@@ -1,0 +1,155 @@
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import { beforeEach, expect, it } from "vitest";
+import { netnsAdd, netnsExists, netnsList, runJson, ipCommand, type RouteInfo, type LinkAddrs } from "../../../providers/host";
+import { provider } from "../../../providers/endpoint";
+import { checked, created, expectGone, ipOutOfBand, kernelLink, updated } from "../../support/lifecycle";
+import { describeKernel, useSandbox } from "../../support/kernel";
+import { ping } from "../../support/sandbox";
+
+async function addressesOf(netns: string, dev: string): Promise<string[]> {
+    const links = await runJson<LinkAddrs[]>(ipCommand(netns, ["-j", "addr", "show", "dev", dev]));
+    return links.flatMap((l) => l.addr_info.filter((a) => a.scope === "global").map((a) => `${a.local}/${a.prefixlen}`));
+}
+
+async function defaultRoute(netns: string, family: 4 | 6 = 4): Promise<RouteInfo | undefined> {
+    return (await runJson<RouteInfo[]>(ipCommand(netns, [`-${family}`, "-j", "route", "show", "default"])))[0];
+}
+
+describeKernel("Endpoint on the kernel", () => {
+    const sb = useSandbox();
+    const args = (name: string, extra: object = {}) => ({ logicalName: name, namespace: sb.ns(name), bridge: "br0", netns: sb.hostNs, hostInterface: `h-${name}`, subnet: "10.0.0.0/24", ...extra });
+    beforeEach(async () => {
+        await ipOutOfBand(sb.hostNs, "link", "add", "br0", "type", "bridge");
+        await ipOutOfBand(sb.hostNs, "addr", "add", "10.0.0.1/24", "dev", "br0");
+        await ipOutOfBand(sb.hostNs, "link", "set", "br0", "up");
+    });
+
+    it("makes the namespace, the veth pair on the bridge, the leased address and the default route; reads, repairs drift, deletes", async () => {
+        const c1 = await created(provider, args("c1"));
+        const c2 = await created(provider, args("c2"));
+        const ns1 = sb.ns("c1");
+        expect(c1.id).toBe(ns1);
+        expect(c1.outs).toMatchObject({ ip: "10.0.0.2", cidr: "10.0.0.2/24", family: 4, gateway: "10.0.0.1", interfaceName: "eth0", pool: "br0", drift: [] });
+        expect(c2.outs.ip).toBe("10.0.0.3");
+        const mark = c1.outs.mark;
+        expect((await kernelLink(ns1, "lo"))?.ifalias).toBe(mark);
+        const inside = await kernelLink(ns1, "eth0");
+        expect(inside).toMatchObject({ ifalias: mark, address: c1.outs.mac });
+        expect(inside?.flags).toContain("UP");
+        const host = await kernelLink(sb.hostNs, "h-c1");
+        expect(host).toMatchObject({ ifalias: mark, master: "br0" });
+        expect(host?.linkinfo?.info_kind).toBe("veth");
+        expect(await addressesOf(ns1, "eth0")).toEqual(["10.0.0.2/24"]);
+        expect(await defaultRoute(ns1)).toMatchObject({ gateway: "10.0.0.1", dev: "eth0" });
+        expect(await ping(ns1, "10.0.0.1")).toBe(true);
+        expect(await ping(ns1, "10.0.0.3")).toBe(true);
+
+        expect((await provider.read!(c1.id, c1.outs)).props).toEqual(c1.outs);
+
+        // Out of band: the address goes, the host end leaves the bridge, the route goes.
+        await ipOutOfBand(ns1, "addr", "flush", "dev", "eth0");
+        await ipOutOfBand(sb.hostNs, "link", "set", "h-c1", "nomaster");
+        const drifted = (await provider.read!(c1.id, c1.outs)).props!;
+        expect(drifted.drift).toEqual(['"h-c1" is not a port of bridge "br0"', '"eth0" lacks its address 10.0.0.2/24', "the default route via 10.0.0.1 is gone"]);
+        const repaired = await updated(provider, c1.id, drifted, c1.inputs);
+        expect(repaired.drift).toEqual([]);
+        expect(await addressesOf(ns1, "eth0")).toEqual(["10.0.0.2/24"]);
+        expect((await kernelLink(sb.hostNs, "h-c1"))?.master).toBe("br0");
+        expect(await ping(ns1, "10.0.0.3")).toBe(true);
+
+        // The whole namespace goes: the lease is still the endpoint's, so it comes back as it was.
+        execFileSync("ip", ["netns", "delete", ns1]);
+        const gone = (await provider.read!(c1.id, repaired)).props!;
+        expect(gone.drift).toEqual([`namespace "${ns1}" is gone`]);
+        const back = await updated(provider, c1.id, gone, c1.inputs);
+        expect(back).toMatchObject({ ip: "10.0.0.2", drift: [] });
+        expect(await ping(ns1, "10.0.0.3")).toBe(true);
+
+        // In place: MTU on both ends.
+        const mtu = await updated(provider, c1.id, back, { ...args("c1"), mtu: 1400 });
+        expect((await kernelLink(ns1, "eth0"))?.mtu).toBe(1400);
+        expect((await kernelLink(sb.hostNs, "h-c1"))?.mtu).toBe(1400);
+
+        await provider.delete!(c1.id, mtu);
+        expect(netnsExists(ns1)).toBe(false);
+        expect(await kernelLink(sb.hostNs, "h-c1")).toBeUndefined();
+        await expectGone(provider, c1.id, mtu);
+        await provider.delete!(c1.id, mtu);
+        // Its address is free again.
+        expect((await created(provider, args("c3"))).outs.ip).toBe("10.0.0.2");
+    });
+
+    it("refuses a namespace or a host interface that is already there, leaves it alone, and undoes its own work", async () => {
+        const taken = sb.ns("c1");
+        await netnsAdd(taken);
+        const inputs = await checked(provider, args("c1"));
+        await expect(provider.create(inputs)).rejects.toThrow(`network namespace "${taken}" already exists in the root network namespace and was not made by this resource`);
+        expect(netnsExists(taken)).toBe(true);
+        expect(await kernelLink(taken, "eth0")).toBeUndefined();
+
+        await ipOutOfBand(sb.hostNs, "link", "add", "h-c2", "type", "bridge");
+        const other = await checked(provider, args("c2"));
+        await expect(provider.create(other)).rejects.toThrow(`interface "h-c2" already exists in network namespace "${sb.hostNs}"`);
+        expect(netnsExists(sb.ns("c2"))).toBe(false);
+        expect((await kernelLink(sb.hostNs, "h-c2"))?.linkinfo?.info_kind).toBe("bridge");
+
+        await expect(provider.create(await checked(provider, args("c4", { bridge: "nobr" })))).rejects.toThrow('device "nobr" does not exist');
+        expect(netnsExists(sb.ns("c4"))).toBe(false);
+        expect(await kernelLink(sb.hostNs, "h-c4")).toBeUndefined();
+
+        // None of the failed creates kept an address.
+        expect((await created(provider, args("c5"))).outs.ip).toBe("10.0.0.2");
+    });
+
+    it("is found again by its mark after a create whose result was lost", async () => {
+        const inputs = await checked(provider, args("c1"));
+        await provider.create(inputs);
+        const found = await provider.read!("", inputs);
+        expect(found.id).toBe(sb.ns("c1"));
+        expect(found.props).toMatchObject({ ip: "10.0.0.2", drift: [] });
+    });
+
+    it("IPv6, with an address given by hand", async () => {
+        await ipOutOfBand(sb.hostNs, "addr", "add", "fd00:1::1/64", "dev", "br0", "nodad");
+        const c1 = await created(provider, args("c1", { subnet: "fd00:1::/64", address: "fd00:1::10", pool: "br0-v6" }));
+        expect(c1.outs).toMatchObject({ ip: "fd00:1::10", cidr: "fd00:1::10/64", family: 6, gateway: "fd00:1::1" });
+        expect(await defaultRoute(sb.ns("c1"), 6)).toMatchObject({ gateway: "fd00:1::1", dev: "eth0" });
+        expect(await ping(sb.ns("c1"), "fd00:1::1")).toBe(true);
+        expect((await provider.read!(c1.id, c1.outs)).props).toEqual(c1.outs);
+        await provider.delete!(c1.id, c1.outs);
+        expect(netnsExists(sb.ns("c1"))).toBe(false);
+    });
+
+    it("with the host end in the provider's own namespace (the root namespace in real use)", () => {
+        // The provider runs inside the sandbox's host namespace, which is its root namespace.
+        const script = `
+            const { provider } = require(${JSON.stringify(path.resolve(__dirname, "../../../dist/providers/endpoint"))});
+            (async () => {
+                const { inputs } = await provider.check({}, ${JSON.stringify({ logicalName: "c1", namespace: sb.ns("c1"), bridge: "br0", hostInterface: "h-c1", subnet: "10.0.0.0/24" })});
+                const made = await provider.create(inputs);
+                const read = await provider.read(made.id, made.outs);
+                console.log(JSON.stringify({ ip: made.outs.ip, drift: read.props.drift }));
+                await provider.delete(made.id, made.outs);
+            })().catch((err) => { console.error(err); process.exit(1); });`;
+        const before = netnsList();
+        const out = execFileSync("ip", ["netns", "exec", sb.hostNs, process.execPath, "-e", script], { encoding: "utf8" });
+        expect(JSON.parse(out)).toEqual({ ip: "10.0.0.2", drift: [] });
+        expect(netnsList()).toEqual(before);
+    });
+
+    it("refuses bad input in check, naming the property", async () => {
+        const failures = async (news: object) => (await provider.check!({}, { logicalName: "x", subnet: "10.0.0.0/24", bridge: "br0", ...news })).failures?.map((f) => f.property);
+        expect(await failures({ bridge: undefined })).toEqual(["bridge"]);
+        expect(await failures({ subnet: undefined })).toEqual(["subnet"]);
+        expect(await failures({ subnet: "10.0.0.0/33" })).toEqual(["subnet"]);
+        expect(await failures({ address: "10.0.1.2" })).toEqual(["address"]);
+        expect(await failures({ gateway: "10.1.0.1" })).toEqual(["gateway"]);
+        expect(await failures({ namespace: "a/b" })).toEqual(["namespace"]);
+        expect(await failures({ hostInterface: "much-too-long-name" })).toEqual(["hostInterface"]);
+        expect(await failures({ interfaceName: "e th0" })).toEqual(["interfaceName"]);
+        expect(await failures({ hostInterface: "br0" })).toEqual(["hostInterface"]);
+        expect(await failures({ mtu: 20 })).toEqual(["mtu"]);
+        expect(await failures({ defaultRoute: "yes" })).toEqual(["defaultRoute"]);
+    });
+});
