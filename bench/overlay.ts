@@ -2,7 +2,8 @@
  * Benchmark: up plus destroy of an N-container tutorial overlay through the test engine, against
  * the same topology built and torn down by the tutorial's own commands (bench/tutorial-*.sh, one
  * `ip` process per step), in the same run, inside sandbox namespaces. Prints seconds and ratios.
- * Not a test: CI does not run it.
+ * Each N is measured twice: with every container declared as four resources (namespace, veth,
+ * address, route) and as one Endpoint. Not a test: CI does not run it.
  *
  *   sudo node -r ts-node/register/transpile-only bench/overlay.ts [N ...]      (default: 10 100 1000)
  */
@@ -32,23 +33,33 @@ function countLines(file: string): number {
     return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l !== "").length : 0;
 }
 
-async function measure(n: number, project: string) {
-    // Baseline: the tutorial's commands.
+/** How the program declares each container (bench/program/index.js). */
+type Shape = "resources" | "endpoints";
+
+/** The baseline: the tutorial's commands, one `ip` process per step. */
+async function measureShell(n: number) {
     const shellBox = await createSandbox();
     const shellPrefix = `${shellBox.prefix}-`;
     const args = [String(n), shellBox.hostNs, shellPrefix, shellBox.uplink];
-    const [shellUp] = await timed(() => execFileSync("bash", [path.join(__dirname, "tutorial-up.sh"), ...args]));
-    const [shellDown] = await timed(() => execFileSync("bash", [path.join(__dirname, "tutorial-down.sh"), ...args]));
-    await shellBox.destroy();
+    try {
+        const [shellUp] = await timed(() => execFileSync("bash", [path.join(__dirname, "tutorial-up.sh"), ...args]));
+        const [shellDown] = await timed(() => execFileSync("bash", [path.join(__dirname, "tutorial-down.sh"), ...args]));
+        return { shellUp, shellDown };
+    } finally {
+        await shellBox.destroy();
+    }
+}
 
-    // Ours, through the test engine.
+/** Ours, through the test engine. */
+async function measure(n: number, shape: Shape, project: string, shell: { shellUp: number; shellDown: number }) {
+    const { shellUp, shellDown } = shell;
     const box = await createSandbox();
-    const state = path.join(project, `state-${n}.json`);
-    const log = path.join(project, `commands-${n}.log`);
+    const state = path.join(project, `state-${n}-${shape}.json`);
+    const log = path.join(project, `commands-${n}-${shape}.log`);
     process.env.PULUMI_OVERLAY_COMMAND_LOG = log;
-    const config = { containers: String(n), hostNamespace: box.hostNs, prefix: `${box.prefix}-`, uplink: box.uplink };
+    const config = { containers: String(n), hostNamespace: box.hostNs, prefix: `${box.prefix}-`, uplink: box.uplink, shape };
     const engine = async (operation: Operation) => {
-        const result = await run({ operation, programDir: project, stack: `n${n}`, stateFile: state, config, print: () => {}, skipPreview: true });
+        const result = await run({ operation, programDir: project, stack: `n${n}${shape[0]}`, stateFile: state, config, print: () => {}, skipPreview: true });
         if (!result.ok) throw new Error(`${operation} failed: ${result.errors.join("\n")}`);
         return result;
     };
@@ -61,6 +72,7 @@ async function measure(n: number, project: string) {
         const [destroy, destroyResult] = await timed(() => engine("destroy"));
         return {
             n,
+            shape,
             shellUp,
             shellDown,
             up,
@@ -88,9 +100,11 @@ async function main(): Promise<void> {
     const rows = [];
     try {
         for (const n of sizes.length ? sizes : [10, 100, 1000]) {
-            const row = await measure(n, project);
-            rows.push(row);
-            console.error(`N=${n} done`);
+            const shell = await measureShell(n);
+            for (const shape of ["resources", "endpoints"] as const) {
+                rows.push(await measure(n, shape, project, shell));
+                console.error(`N=${n} ${shape} done`);
+            }
         }
     } finally {
         removeProject(project);
@@ -98,12 +112,12 @@ async function main(): Promise<void> {
         await removeNamespaces(process.env.OVERLAY_TEST_RUN_ID!);
     }
     console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${new Date().toISOString()}`);
-    console.log("| N | resources | shell up s | shell down s | ours up s | ours destroy s | ratio (up+destroy) | preview s (% of up) | host cmds in preview | refresh s (% of up) | host cmds in up (shell) | provider peak MB |");
-    console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    console.log("| N | declared as | resources | shell up s | shell down s | ours up s | ours destroy s | ratio (up+destroy) | preview s (% of up) | host cmds in preview | refresh s (% of up) | host cmds in up (shell) | provider peak MB |");
+    console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const r of rows) {
         const pct = (x: number) => `${((100 * x) / r.up).toFixed(0)}%`;
         console.log(
-            `| ${r.n} | ${r.resources} | ${r.shellUp.toFixed(2)} | ${r.shellDown.toFixed(2)} | ${r.up.toFixed(2)} | ${r.destroy.toFixed(2)} | ${r.ratio.toFixed(2)} | ${r.preview.toFixed(2)} (${pct(r.preview)}) | ${r.previewCommands} | ${r.refresh.toFixed(2)} (${pct(r.refresh)}) | ${r.upCommands} (${r.shellCommands}) | ${r.peakMb.toFixed(0)} |`,
+            `| ${r.n} | ${r.shape} | ${r.resources} | ${r.shellUp.toFixed(2)} | ${r.shellDown.toFixed(2)} | ${r.up.toFixed(2)} | ${r.destroy.toFixed(2)} | ${r.ratio.toFixed(2)} | ${r.preview.toFixed(2)} (${pct(r.preview)}) | ${r.previewCommands} | ${r.refresh.toFixed(2)} (${pct(r.refresh)}) | ${r.upCommands} (${r.shellCommands}) | ${r.peakMb.toFixed(0)} |`,
         );
     }
     if (netnsList().some((name) => name.startsWith(process.env.OVERLAY_TEST_RUN_ID!))) throw new Error("the benchmark left namespaces behind");

@@ -4,10 +4,8 @@ import { Address } from "./address";
 import { Bridge } from "./bridge";
 import { type Diagram, type DiagramModel, renderDiagram } from "./diagram";
 import { FirewallChain, type FirewallRuleArgs } from "./firewallChain";
-import { IpLease } from "./ipLease";
+import { Endpoint } from "./endpoint";
 import { NatRule } from "./natRule";
-import { NetworkNamespace } from "./namespace";
-import { Route } from "./route";
 import { Sysctl } from "./sysctl";
 import { VethPair } from "./veth";
 
@@ -205,24 +203,18 @@ export class BridgeNetwork extends pulumi.ComponentResource {
     }
 }
 
-/** A namespace attached to a {@link BridgeNetwork}; made by {@link BridgeNetwork.attach}. */
-export class Attachment extends pulumi.ComponentResource {
+/**
+ * A namespace attached to a {@link BridgeNetwork}; made by {@link BridgeNetwork.attach}. It is an
+ * {@link Endpoint} (the namespace, the veth pair from the bridge into it, the leased address and
+ * the default route via the gateway, as one resource) that can also publish ports.
+ */
+export class Attachment extends Endpoint {
     /** The attachment's name (as given to attach). */
     readonly name: string;
-    /** The namespace. */
-    readonly namespace: NetworkNamespace;
-    /** The namespace's name: `ip netns exec <netns> ...`. */
+    /** The namespace's name: `ip netns exec <netns> ...` (the same as `namespace`). */
     readonly netns: pulumi.Output<string>;
-    /** The address lease. */
-    readonly lease: IpLease;
-    /** The veth pair from the bridge into the namespace. */
-    readonly veth: VethPair;
-    /** The address, e.g. `10.0.0.2`. */
+    /** The address, e.g. `10.0.0.2` (the same as `ip`). */
     readonly address: pulumi.Output<string>;
-    /** The address with the prefix length, e.g. `10.0.0.2/24`. */
-    readonly cidr: pulumi.Output<string>;
-    /** The default route via the gateway. */
-    readonly route: Route;
     /** The published ports, as `hostPort->port/protocol`. */
     get ports(): pulumi.Output<string[]> {
         return pulumi.output(this.published.map((p) => `${p.hostPort}->${p.port}/${p.protocol ?? "tcp"}`));
@@ -233,24 +225,26 @@ export class Attachment extends pulumi.ComponentResource {
 
     /** @internal Use {@link BridgeNetwork.attach}. */
     constructor(network: BridgeNetwork, name: string, args: AttachArgs, namespacePrefix: string, mtu: pulumi.Input<number> | undefined) {
-        const base = `${network.name}-${name}`;
-        super("overlay:index:Attachment", base, {}, { parent: network });
+        super(
+            `${network.name}-${name}`,
+            {
+                namespace: args.namespace ?? `${namespacePrefix}${name}`,
+                bridge: network.bridgeName,
+                netns: network.netns,
+                interfaceName: args.interfaceName,
+                subnet: network.subnet,
+                gateway: network.gateway,
+                address: args.address,
+                reserved: args.address ? undefined : network.reserved,
+                mtu,
+            },
+            // The gateway address is not needed to make the endpoint, but traffic needs it once up is done.
+            { parent: network, dependsOn: [network.gatewayAddress] },
+        );
         this.network = network;
         this.name = name;
-        const child = { parent: this };
-        this.namespace = new NetworkNamespace(base, { name: args.namespace ?? `${namespacePrefix}${name}` }, child);
-        this.netns = this.namespace.name;
-        this.lease = new IpLease(
-            `${base}-ip`,
-            { subnet: network.subnet, gateway: network.gateway, pool: network.bridgeName, address: args.address, reserved: args.address ? undefined : network.reserved, netns: network.netns },
-            child,
-        );
-        this.veth = new VethPair(`${base}-veth`, { netns: network.netns, master: network.bridgeName, mtu, peer: { name: args.interfaceName ?? "eth0", netns: this.namespace.name } }, child);
-        const address = new Address(`${base}-address`, { device: this.veth.peerName, address: this.lease.cidr, netns: this.namespace.name }, child);
-        this.route = new Route(`${base}-default`, { destination: "default", gateway: network.gateway, netns: this.namespace.name }, { parent: this, dependsOn: [address, network.gatewayAddress] });
-        this.address = this.lease.ip;
-        this.cidr = this.lease.cidr;
-        this.registerOutputs({ netns: this.netns, address: this.address });
+        this.netns = this.namespace;
+        this.address = this.ip;
     }
 
     /**

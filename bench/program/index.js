@@ -1,7 +1,7 @@
 // The benchmark's overlay: the tutorial's topology with N containers, inside the host namespace
 // the benchmark gives. JavaScript, so that no TypeScript compile is timed.
 const pulumi = require("@pulumi/pulumi");
-const { Address, Bridge, NatRule, NetworkNamespace, Route, Sysctl, VethPair } = require("pulumi-overlay");
+const { Address, Bridge, Endpoint, NatRule, NetworkNamespace, Route, Sysctl, VethPair } = require("pulumi-overlay");
 
 const config = new pulumi.Config();
 const n = config.requireNumber("containers");
@@ -12,6 +12,9 @@ const prefix = config.require("prefix");
 const bridge = config.get("bridge") ?? "br0";
 const subnet = config.getNumber("subnet") ?? 0;
 const vethPrefix = config.get("vethPrefix") ?? "veth";
+// "resources": each container as a NetworkNamespace, a VethPair, an Address and a Route, as the
+// tutorial types them; "endpoints": each container as one Endpoint (the same kernel objects).
+const shape = config.get("shape") ?? "resources";
 const gatewayIp = `10.${subnet}.0.1`;
 
 const br0 = new Bridge("br0", { name: bridge, netns });
@@ -19,8 +22,13 @@ const gateway = new Address("br0-gateway", { device: br0.name, address: `${gatew
 new Sysctl("ip-forward", { key: "net.ipv4.ip_forward", value: 1, netns });
 new NatRule("masquerade", { type: "masquerade", source: `10.${subnet}.0.0/16`, outInterface: config.require("uplink"), netns });
 for (let i = 1; i <= n; i++) {
+    const address = `10.${subnet}.${Math.floor(i / 250)}.${(i % 250) + 2}`;
+    if (shape === "endpoints") {
+        new Endpoint(`c${i}`, { namespace: `${prefix}c${i}`, bridge: br0.name, netns, hostInterface: `${vethPrefix}${i}`, subnet: `10.${subnet}.0.0/16`, address, pool: bridge }, { dependsOn: [gateway] });
+        continue;
+    }
     const ns = new NetworkNamespace(`c${i}`, { name: `${prefix}c${i}` });
     const veth = new VethPair(`c${i}-veth`, { name: `${vethPrefix}${i}`, netns, master: br0.name, peer: { name: "eth0", netns: ns.name } });
-    const address = new Address(`c${i}-address`, { device: veth.peerName, address: `10.${subnet}.${Math.floor(i / 250)}.${(i % 250) + 2}/16`, netns: ns.name });
-    new Route(`c${i}-default`, { destination: "default", gateway: gatewayIp, netns: ns.name }, { dependsOn: [address, gateway] });
+    const addr = new Address(`c${i}-address`, { device: veth.peerName, address: `${address}/16`, netns: ns.name });
+    new Route(`c${i}-default`, { destination: "default", gateway: gatewayIp, netns: ns.name }, { dependsOn: [addr, gateway] });
 }

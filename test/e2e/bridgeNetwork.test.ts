@@ -74,6 +74,19 @@ describeKernel("BridgeNetwork through the test engine", () => {
                 expect(await ping(sb.ns("c4"), "10.0.0.2")).toBe(true);
                 const reuse = await engine("up", { allowFrontToBack: "true", extra: "c4,c5", dropC3: "true" });
                 expect(reuse.outputs.addresses).toMatchObject({ c4: "10.0.0.5", c5: "10.0.0.4" }); // the lowest free
+
+                // Drift: c2 loses its address and route, c4's namespace goes. Refresh says so; up repairs.
+                await runCommand(toolCommand(c2, "ip", ["addr", "flush", "dev", "eth0"]));
+                await runCommand({ argv: ["ip", "netns", "delete", sb.ns("c4")] });
+                const settings = { allowFrontToBack: "true", extra: "c4,c5", dropC3: "true" };
+                const refresh = await engine("refresh", settings);
+                expect(refresh.steps.filter((s) => s.op === "refresh" && s.type.endsWith(":Endpoint")).map((s) => `${s.name} [${s.keys}]`).sort()).toEqual(["front-c2 [drift]", "front-c4 [drift]"]);
+                const repair = await engine("up", settings);
+                expect(stepsOf(repair, "update")).toEqual(["Endpoint front-c2", "Endpoint front-c4"]);
+                expect(await ping(c2, "10.0.0.2")).toBe(true);
+                expect(await ping(sb.ns("c4"), INTERNET.gateway)).toBe(true);
+                const again = await engine("up", settings);
+                expect(again.summary).toMatchObject({ create: 0, update: 0, replace: 0, delete: 0 });
             }
 
             await engine("destroy");

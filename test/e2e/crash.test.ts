@@ -49,47 +49,57 @@ describeKernel("crash: the engine killed during up", () => {
         removeProject(project);
     });
 
-    it("converges on the next up after a SIGKILL at several points, and destroy leaves the host as before", async () => {
-        const config = { containers: "10", hostNamespace: sb.hostNs, prefix: `${sb.prefix}-`, uplink: sb.uplink };
-        const before = await snapshot(sb.hostNs);
-        const namespacesBefore = netnsList();
-        for (const killAt of [3, 15, 33]) {
-            const state = path.join(project, `state-${killAt}.json`);
-            const args = [project, "--stack", "test", "--state", state, ...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`])];
-            const partial = await upKilledAfter(args, killAt);
-            expect(partial).not.toMatch(/^\{"create"/m); // it did not get to the end
+    // Containers declared as four resources each (44 in all), and as one Endpoint each (14).
+    const shapes = [
+        { shape: "resources", total: 44, kills: [3, 15, 33], pending: 12 },
+        { shape: "endpoints", total: 14, kills: [3, 9], pending: 6 },
+    ];
 
+    for (const { shape, total, kills } of shapes) {
+        it(`converges on the next up after a SIGKILL at several points, and destroy leaves the host as before (${shape})`, async () => {
+            const config = { containers: "10", hostNamespace: sb.hostNs, prefix: `${sb.prefix}-`, uplink: sb.uplink, shape };
+            const before = await snapshot(sb.hostNs);
+            const namespacesBefore = netnsList();
+            for (const killAt of kills) {
+                const state = path.join(project, `state-${killAt}.json`);
+                const args = [project, "--stack", "test", "--state", state, ...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`])];
+                const partial = await upKilledAfter(args, killAt);
+                expect(partial).not.toMatch(/^\{"create"/m); // it did not get to the end
+
+                const engine = engineFor(project, state, config);
+                const up = await engine("up");
+                expect(up.summary.create + up.summary.same).toBe(total); // recovered ones count as unchanged
+                expect(await ping(sb.ns("c1"), "10.0.0.4")).toBe(true); // c1 -> c2
+                expect(await ping(sb.ns("c10"), INTERNET.gateway)).toBe(true);
+                expect((await engine("up")).summary.same).toBe(total);
+
+                await engine("destroy");
+                expect(netnsList()).toEqual(namespacesBefore);
+                expect(await snapshot(sb.hostNs)).toEqual(before);
+            }
+        });
+    }
+
+    for (const { shape, pending } of shapes) {
+        it(`finds again, by their marks, objects whose creates finished after the engine stopped (${shape})`, async () => {
+            // The moment a SIGKILL may or may not hit, made certain: every create finished on the host,
+            // but the state only has them as started (pending in the journal), not as done.
+            const config = { containers: "2", hostNamespace: sb.hostNs, prefix: `${sb.prefix}-`, uplink: sb.uplink, shape };
+            const state = path.join(project, "state.json");
             const engine = engineFor(project, state, config);
+            const before = await snapshot(sb.hostNs);
+            await engine("up");
+            const saved = JSON.parse(readFileSync(state, "utf8"));
+            const lost = saved.resources.filter((r: { custom: boolean }) => r.custom);
+            writeFileSync(state, JSON.stringify({ ...saved, resources: saved.resources.filter((r: { custom: boolean }) => !r.custom) }));
+            writeFileSync(`${state}.journal`, lost.map((r: object) => JSON.stringify({ pending: { ...r, id: undefined, outputs: {} } })).join("\n") + "\n");
+
             const up = await engine("up");
-            expect(up.summary.create + up.summary.same).toBe(44); // recovered ones count as unchanged
-            expect(await ping(sb.ns("c1"), "10.0.0.4")).toBe(true); // c1 -> c2
-            expect(await ping(sb.ns("c10"), INTERNET.gateway)).toBe(true);
-            expect((await engine("up")).summary.same).toBe(44);
-
+            expect(up.recovered.sort()).toEqual(lost.map((r: { name: string }) => r.name).sort());
+            expect(up.summary).toEqual({ create: 0, update: 0, replace: 0, delete: 0, same: pending });
+            expect(await ping(sb.ns("c1"), "10.0.0.4")).toBe(true);
             await engine("destroy");
-            expect(netnsList()).toEqual(namespacesBefore);
             expect(await snapshot(sb.hostNs)).toEqual(before);
-        }
-    });
-
-    it("finds again, by their marks, objects whose creates finished after the engine stopped", async () => {
-        // The moment a SIGKILL may or may not hit, made certain: every create finished on the host,
-        // but the state only has them as started (pending in the journal), not as done.
-        const config = { containers: "2", hostNamespace: sb.hostNs, prefix: `${sb.prefix}-`, uplink: sb.uplink };
-        const state = path.join(project, "state.json");
-        const engine = engineFor(project, state, config);
-        const before = await snapshot(sb.hostNs);
-        await engine("up");
-        const saved = JSON.parse(readFileSync(state, "utf8"));
-        const lost = saved.resources.filter((r: { custom: boolean }) => r.custom);
-        writeFileSync(state, JSON.stringify({ ...saved, resources: saved.resources.filter((r: { custom: boolean }) => !r.custom) }));
-        writeFileSync(`${state}.journal`, lost.map((r: object) => JSON.stringify({ pending: { ...r, id: undefined, outputs: {} } })).join("\n") + "\n");
-
-        const up = await engine("up");
-        expect(up.recovered.sort()).toEqual(lost.map((r: { name: string }) => r.name).sort());
-        expect(up.summary).toEqual({ create: 0, update: 0, replace: 0, delete: 0, same: 12 });
-        expect(await ping(sb.ns("c1"), "10.0.0.4")).toBe(true);
-        await engine("destroy");
-        expect(await snapshot(sb.hostNs)).toEqual(before);
-    });
+        });
+    }
 });

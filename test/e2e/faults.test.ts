@@ -47,6 +47,11 @@ const BAD_CASES: BadCase[] = [
     { kind: "Sysctl", args: { key: "net.ipv4.ip_forward;reboot", value: 1 }, property: "key" },
     { kind: "Sysctl", args: { key: "net.ipv4.ip_forward", value: "1\n0" }, property: "value" },
     { kind: "IpLease", args: { subnet: "10.0.0.5/24", pool: "p" }, property: "subnet" },
+    { kind: "Endpoint", args: { bridge: "br0", subnet: "10.0.0.0/24", namespace: "../etc" }, property: "namespace" },
+    { kind: "Endpoint", args: { subnet: "10.0.0.0/24" }, property: "bridge" },
+    { kind: "Endpoint", args: { bridge: "br0", subnet: "10.0.0.0/24", address: "10.0.0.0" }, property: "address" },
+    { kind: "Endpoint", args: { bridge: "br0", subnet: "10.0.0.0/24", hostInterface: "h c1" }, property: "hostInterface" },
+    { kind: "Endpoint", args: { bridge: "br0", subnet: "fd00::/64", gateway: "10.0.0.1" }, property: "gateway" },
     { kind: "FirewallChain", args: { jump: { from: "FORWARD", position: "first" }, rules: [{ action: "allow" }] }, property: "rules[0].action" },
 ];
 
@@ -157,7 +162,7 @@ describeKernel("faults through the test engine", () => {
         await engine("destroy");
     });
 
-    it("two stacks in one host namespace go up and down in parallel without interfering", async () => {
+    it("two stacks in one host namespace go up and down in parallel without interfering (one declares containers as four resources each, the other as Endpoints)", async () => {
         const before = await snapshot(sb.hostNs);
         const stacks = ["a", "b"].map((s, i) => {
             const dir = project("bench/program");
@@ -169,10 +174,11 @@ describeKernel("faults through the test engine", () => {
                 bridge: `br-${s}`,
                 subnet: String(i + 1),
                 vethPrefix: `v${s}`,
+                shape: i === 0 ? "resources" : "endpoints",
             });
         });
         const ups = await Promise.all(stacks.map((engine) => engine("up")));
-        expect(ups.map((r) => r.summary.create)).toEqual([20, 20]);
+        expect(ups.map((r) => r.summary.create)).toEqual([20, 8]);
         expect(await ping(sb.ns("ac1"), "10.1.0.6")).toBe(true); // a's c1 -> a's c4
         expect(await ping(sb.ns("bc2"), "10.2.0.1")).toBe(true); // b's c2 -> its gateway
         expect(await ping(sb.ns("bc3"), INTERNET.gateway)).toBe(true);

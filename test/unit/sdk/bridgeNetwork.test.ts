@@ -11,8 +11,7 @@ beforeAll(async () => {
             newResource: (args) => {
                 registered.push({ type: args.type, name: args.name, inputs: args.inputs });
                 const state: Record<string, unknown> = { ...args.inputs };
-                if (args.type.endsWith(":IpLease")) Object.assign(state, { ip: args.inputs.address ?? "10.0.0.9", cidr: `${args.inputs.address ?? "10.0.0.9"}/24` });
-                if (args.type.endsWith(":VethPair")) Object.assign(state, { peerName: args.inputs.peer.name });
+                if (args.type.endsWith(":Endpoint")) Object.assign(state, { ip: args.inputs.address ?? "10.0.0.9", cidr: `${args.inputs.address ?? "10.0.0.9"}/24` });
                 return { id: `${args.name}-id`, state };
             },
             call: () => ({}),
@@ -28,17 +27,18 @@ function value<T>(o: pulumi.Output<T>): Promise<T> {
 }
 
 describe("BridgeNetwork", () => {
-    it("declares a bridge, the gateway, isolation chains, egress, and per attachment a namespace, lease, veth, address and route", async () => {
+    it("declares a bridge, the gateway, isolation chains, egress, and per attachment one Endpoint", async () => {
         const net = new BridgeNetwork("lab", { subnet: "10.0.0.0/24", bridge: { name: "br0" }, egress: { outInterface: "eth0" }, namespacePrefix: "t-" });
         const c1 = net.attach("c1").publish({ hostPort: 8080, port: 80 });
         net.attach("c2", { address: "10.0.0.3" });
         expect(await value(c1.netns)).toBe("t-c1");
+        expect(await value(c1.address)).toBe("10.0.0.9");
         expect(await value(net.reserved)).toEqual(["10.0.0.3"]);
         const picture = await value(net.diagram());
         expect(picture.mermaid).toContain("bridge br0<br/>10.0.0.1 (gateway)<br/>10.0.0.0/24");
         expect(picture.mermaid).toContain("published 8080->80/tcp");
         expect(picture.dot).toContain("br_br0 -- ns_t_c1;");
-        await value(c1.route.urn); // registered once its dependencies resolve
+        await value(c1.urn); // registered once its dependencies resolve
         const names = registered.map((r) => `${r.type.split(":").at(-1)} ${r.name}`);
         expect(names).toEqual(
             expect.arrayContaining([
@@ -49,17 +49,16 @@ describe("BridgeNetwork", () => {
                 "FirewallChain lab-out",
                 "Sysctl lab-forwarding",
                 "NatRule lab-masquerade",
-                "Attachment lab-c1",
-                "NetworkNamespace lab-c1",
-                "IpLease lab-c1-ip",
-                "VethPair lab-c1-veth",
-                "Address lab-c1-address",
-                "Route lab-c1-default",
+                "Endpoint lab-c1",
+                "Endpoint lab-c2",
                 "NatRule lab-c1-tcp8080-in",
                 "NatRule lab-c1-tcp8080-local",
             ]),
         );
         expect(names.filter((n) => n.startsWith("Sysctl"))).toHaveLength(1);
+        const endpoint = registered.find((r) => r.name === "lab-c1")!;
+        expect(endpoint.inputs).toMatchObject({ namespace: "t-c1", bridge: "br0", subnet: "10.0.0.0/24", gateway: "10.0.0.1", reserved: ["10.0.0.3"] });
+        expect(registered.find((r) => r.name === "lab-c2")!.inputs).toMatchObject({ address: "10.0.0.3" });
         const chain = registered.find((r) => r.name === "lab-in")!;
         expect(chain.inputs.rules.at(-1)).toEqual({ action: "drop" });
         expect(registered.find((r) => r.name === "lab-c1-tcp8080-local")!.inputs).toMatchObject({ type: "dnat", chain: "OUTPUT", port: 8080, toPort: 80, destinationLocal: true });
