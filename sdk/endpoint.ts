@@ -79,7 +79,7 @@ export class Endpoint extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: EndpointArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = { logicalName: name, ...args, ip: undefined, cidr: undefined, family: undefined, mac: undefined, drift: undefined, leaseScope: undefined, mark: undefined };
+        const props = { logicalName: name, ...args, ip: undefined, cidr: undefined, family: undefined, mac: undefined, drift: undefined };
         super(providerShim("endpoint"), name, props, opts, TYPE_MODULE, "Endpoint");
     }
 }

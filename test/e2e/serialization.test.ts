@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeProject, removeProject } from "../support/project";
 
-const MODULES = ["namespace", "bridge", "veth", "address", "route", "natRule", "sysctl"] as const;
+const MODULES = ["namespace", "bridge", "veth", "address", "route", "natRule", "sysctl", "ipLease", "firewallChain", "endpoint"] as const;
 
 // Valid inputs for each provider's check, and one bad input it must refuse.
 const INPUTS: Record<(typeof MODULES)[number], { good: object; bad: object; property: string }> = {
@@ -20,6 +20,9 @@ const INPUTS: Record<(typeof MODULES)[number], { good: object; bad: object; prop
     route: { good: { destination: "default", gateway: "10.0.0.1" }, bad: { destination: "10.0.0.0/24" }, property: "gateway" },
     natRule: { good: { type: "masquerade", source: "10.0.0.0/24" }, bad: { type: "snat" }, property: "toAddress" },
     sysctl: { good: { key: "net.ipv4.ip_forward", value: 1 }, bad: { key: "../x", value: 1 }, property: "key" },
+    ipLease: { good: { subnet: "10.0.0.0/24", pool: "br0" }, bad: { subnet: "10.0.0.5/24", pool: "br0" }, property: "subnet" },
+    firewallChain: { good: { jump: { from: "FORWARD", position: "first" }, rules: [{ action: "accept" }] }, bad: { jump: { from: "FORWARD", position: "first" }, rules: [{ action: "allow" }] }, property: "rules[0].action" },
+    endpoint: { good: { bridge: "br0", subnet: "10.0.0.0/24" }, bad: { subnet: "10.0.0.0/24" }, property: "bridge" },
 };
 
 describe("provider serialization from the packed package", () => {
