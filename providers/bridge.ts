@@ -2,6 +2,7 @@
  * The Bridge provider: a Linux bridge (`ip link add NAME type bridge`), marked with an alias.
  * @module
  */
+import { randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { checkResult, chooseName, definedResults, diffProperties, inNetns, markOf, pick, type Props } from "./common";
 import { HostCommandError } from "./host/errors";
@@ -55,6 +56,18 @@ function outputsOf(inputs: BridgeInputs, alias: string, link: LinkInfo): BridgeO
     };
 }
 
+/**
+ * A random locally administered unicast MAC address. A bridge whose address is set explicitly
+ * keeps it; otherwise Linux gives it the lowest address among its ports, so the gateway's MAC
+ * would change each time a container comes or goes (stale ARP caches in the containers, and a
+ * refresh reporting a change nobody made). Docker pins its bridges the same way.
+ */
+export function randomMac(): string {
+    const bytes = randomBytes(6);
+    bytes[0] = (bytes[0] & 0xfe) | 0x02;
+    return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
+}
+
 /** `link set` arguments for the properties that change in place. */
 function setSteps(b: BridgeInputs): string[][] {
     return [["link", "set", "dev", b.name, ...(b.mtu !== undefined ? ["mtu", String(b.mtu)] : []), b.up ? "up" : "down", "type", "bridge", "stp_state", b.stp ? "1" : "0"]];
@@ -83,13 +96,14 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     },
 
     /**
-     * Equivalent to: `ip -n $netns link add $name [mtu $mtu] type bridge stp_state 0|1;
-     * ip -n $netns link set $name alias $mark up`, in one `ip -batch` process.
+     * Equivalent to: `ip -n $netns link add $name address $randomMac [mtu $mtu] type bridge
+     * stp_state 0|1; ip -n $netns link set $name alias $mark up`, in one `ip -batch` process. The
+     * explicit address keeps the bridge's MAC from following its ports (see {@link randomMac}).
      */
     async create(props: Props) {
         const b = props as BridgeInputs;
         const alias = markOf(b);
-        const add = ["link", "add", "name", b.name, ...(b.mtu !== undefined ? ["mtu", String(b.mtu)] : []), "type", "bridge", "stp_state", b.stp ? "1" : "0"];
+        const add = ["link", "add", "name", b.name, "address", randomMac(), ...(b.mtu !== undefined ? ["mtu", String(b.mtu)] : []), "type", "bridge", "stp_state", b.stp ? "1" : "0"];
         let link: LinkInfo;
         try {
             // The mark is its own step right after the add, so a failed create can tell what it made.

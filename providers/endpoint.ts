@@ -249,7 +249,8 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
             interfaceName: news.interfaceName ?? "eth0",
             defaultRoute: news.defaultRoute ?? true,
         };
-        inputs.pool ??= inputs.bridge;
+        // The pool defaults to the bridge's name at create, and stays: moving to another bridge keeps the lease.
+        inputs.pool ??= typeof olds.pool === "string" ? olds.pool : inputs.bridge;
         const failures: (CheckFailure | undefined)[] = [
             checkNamespaceName("namespace", inputs.namespace),
             inputs.bridge === undefined ? { property: "bridge", reason: "bridge is required: the name of the bridge the host end joins" } : checkInterfaceName("bridge", inputs.bridge),

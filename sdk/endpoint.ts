@@ -19,7 +19,7 @@ export interface EndpointArgs {
     gateway?: pulumi.Input<string>;
     /** The address, inside the subnet (not its network, broadcast or gateway address). Omitted: the lowest free one. Changing it replaces the endpoint. */
     address?: pulumi.Input<string>;
-    /** The lease pool: endpoints (and {@link IpLease}s) of one pool never get the same address. Default: the bridge's name. */
+    /** The lease pool: endpoints (and {@link IpLease}s) of one pool never get the same address. Default: the bridge's name when the endpoint is made (kept if the bridge changes). */
     pool?: pulumi.Input<string>;
     /** Addresses the search for a free one leaves alone (those other endpoints ask for by hand). Read at create only. */
     reserved?: pulumi.Input<pulumi.Input<string>[]>;

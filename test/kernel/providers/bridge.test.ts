@@ -49,6 +49,17 @@ describeKernel("Bridge on the kernel", () => {
         expect(diff2).toMatchObject({ changes: true, replaces: [] });
     });
 
+    it("keeps its MAC address when ports come and go (Linux would give it its lowest port's)", async () => {
+        const { id, outs } = await created(provider, { logicalName: "br", name: "br0", netns: sb.hostNs });
+        expect(outs.mac).toMatch(/^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/); // locally administered, unicast
+        // A port whose address sorts below the bridge's: an unpinned bridge would take it.
+        await ipOutOfBand(sb.hostNs, "link", "add", "p0", "address", "02:00:00:00:00:01", "type", "veth", "peer", "name", "p1");
+        await ipOutOfBand(sb.hostNs, "link", "set", "p0", "master", "br0", "up");
+        expect((await kernelLink(sb.hostNs, "br0"))?.address).toBe(outs.mac);
+        await ipOutOfBand(sb.hostNs, "link", "del", "p0");
+        expect((await provider.read!(id, outs)).props).toEqual(outs);
+    });
+
     it("reports a bridge removed out of band as gone", async () => {
         const { id, outs } = await created(provider, { logicalName: "br", name: "br0", netns: sb.hostNs });
         await ipOutOfBand(sb.hostNs, "link", "del", "br0");

@@ -71,11 +71,18 @@ describeKernel("Endpoint on the kernel", () => {
         expect((await kernelLink(ns1, "eth0"))?.mtu).toBe(1400);
         expect((await kernelLink(sb.hostNs, "h-c1"))?.mtu).toBe(1400);
 
-        await provider.delete!(c1.id, mtu);
+        // In place: another bridge, and no default route.
+        await ipOutOfBand(sb.hostNs, "link", "add", "br1", "type", "bridge");
+        const moved = await updated(provider, c1.id, mtu, { ...args("c1"), mtu: 1400, bridge: "br1", defaultRoute: false });
+        expect((await kernelLink(sb.hostNs, "h-c1"))?.master).toBe("br1");
+        expect(await defaultRoute(ns1)).toBeUndefined();
+        expect((await provider.read!(c1.id, moved)).props!.drift).toEqual([]);
+
+        await provider.delete!(c1.id, moved);
         expect(netnsExists(ns1)).toBe(false);
         expect(await kernelLink(sb.hostNs, "h-c1")).toBeUndefined();
-        await expectGone(provider, c1.id, mtu);
-        await provider.delete!(c1.id, mtu);
+        await expectGone(provider, c1.id, moved);
+        await provider.delete!(c1.id, moved);
         // Its address is free again.
         expect((await created(provider, args("c3"))).outs.ip).toBe("10.0.0.2");
     });
