@@ -5,7 +5,10 @@
  * Each N is measured twice: with every container declared as four resources (namespace, veth,
  * address, route) and as one Endpoint. Not a test: CI does not run it.
  *
- *   sudo node -r ts-node/register/transpile-only bench/overlay.ts [N ...]      (default: 10 100 1000)
+ *   sudo node -r ts-node/register/transpile-only bench/overlay.ts [N ...] [--repeat K]
+ *
+ * N defaults to 10 100 1000; with --repeat K every number is the median of K runs (the ratio is
+ * the median of the runs' ratios).
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -56,6 +59,7 @@ async function measure(n: number, shape: Shape, project: string, shell: { shellU
     const box = await createSandbox();
     const state = path.join(project, `state-${n}-${shape}.json`);
     const log = path.join(project, `commands-${n}-${shape}.log`);
+    rmSync(log, { force: true }); // counted per run
     process.env.PULUMI_OVERLAY_COMMAND_LOG = log;
     const config = { containers: String(n), hostNamespace: box.hostNs, prefix: `${box.prefix}-`, uplink: box.uplink, shape };
     const engine = async (operation: Operation) => {
@@ -93,25 +97,43 @@ async function measure(n: number, shape: Shape, project: string, shell: { shellU
     }
 }
 
+/** The median of each numeric field over repeated measurements of one row. */
+function median<T extends Record<string, unknown>>(runs: T[]): T {
+    const mid = (values: number[]) => {
+        const sorted = [...values].sort((a, b) => a - b);
+        return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    };
+    return Object.fromEntries(Object.keys(runs[0]).map((k) => [k, typeof runs[0][k] === "number" ? mid(runs.map((r) => r[k] as number)) : runs[0][k]])) as T;
+}
+
 async function main(): Promise<void> {
-    const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+    const args = process.argv.slice(2);
+    const repeatAt = args.indexOf("--repeat");
+    const repeat = repeatAt >= 0 ? Math.max(1, Number(args.splice(repeatAt, 2)[1]) || 1) : 1;
+    const sizes = args.map(Number).filter((n) => n > 0);
     process.env.OVERLAY_TEST_TARBALL = packPackage();
     const project = makeProject({ copyFrom: path.join(REPO_ROOT, "bench/program") });
     const rows = [];
     try {
         for (const n of sizes.length ? sizes : [10, 100, 1000]) {
-            const shell = await measureShell(n);
-            for (const shape of ["resources", "endpoints"] as const) {
-                rows.push(await measure(n, shape, project, shell));
-                console.error(`N=${n} ${shape} done`);
+            // Each repetition measures the shell script and both shapes again, in turn, so that
+            // a slow spell of the machine weighs on all three alike.
+            const runs: Record<string, Awaited<ReturnType<typeof measure>>[]> = { resources: [], endpoints: [] };
+            for (let i = 0; i < repeat; i++) {
+                const shell = await measureShell(n);
+                for (const shape of ["resources", "endpoints"] as const) {
+                    runs[shape].push(await measure(n, shape, project, shell));
+                    console.error(`N=${n} ${shape} run ${i + 1}/${repeat} done`);
+                }
             }
+            rows.push(median(runs.resources), median(runs.endpoints));
         }
     } finally {
         removeProject(project);
         rmSync(process.env.OVERLAY_TEST_TARBALL, { force: true });
         await removeNamespaces(process.env.OVERLAY_TEST_RUN_ID!);
     }
-    console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${new Date().toISOString()}`);
+    console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${new Date().toISOString()}${repeat > 1 ? `; medians of ${repeat} runs` : ""}`);
     console.log("| N | declared as | resources | shell up s | shell down s | ours up s | ours destroy s | ratio (up+destroy) | preview s (% of up) | host cmds in preview | refresh s (% of up) | host cmds in up (shell) | provider peak MB |");
     console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const r of rows) {

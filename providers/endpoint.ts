@@ -12,10 +12,10 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { checkResult, chooseName, definedResults, diffProperties, logicalNameOf, markOf, pick, type Props } from "./common";
-import { ipBatchCommand, parseJsonLines, runCommand, writeBatchFile } from "./host/command";
+import { ipBatchCommand, parseJsonLines, runCommand } from "./host/command";
 import { HostCommandError, isHostError } from "./host/errors";
 import { type LinkAddrs, type LinkInfo, type RouteInfo, inOtherNetns, linkDeleteIfMarked, linkGet, linkIsUp, namespaceState, netnsDelete, netnsExists, routeList } from "./host/ip";
-import { RecordDir } from "./host/store";
+import { RecordDir, writeBatchFile } from "./host/store";
 import { type CheckFailure, checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName, checkString, isUnknown } from "./host/validate";
 import { type Leased, claimAddress, leasePool, leasedByMark } from "./ipLease";
 import { defaultGateway, explicitAddressProblem, parseSubnet } from "./ipam";

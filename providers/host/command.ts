@@ -8,9 +8,7 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import { appendFileSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
+import { appendFileSync } from "node:fs";
 import { HostCommandError } from "./errors";
 
 /** A program to run, already built as an argument vector. */
@@ -71,30 +69,9 @@ export function ipBatchCommand(
     return { ...ipCommand(netns, [...globalOptions, "-batch", "-"], subject), input: batchText(steps) };
 }
 
-/** The batch steps as ip's batch parser reads them, one line each. */
-function batchText(steps: readonly (readonly string[])[]): string {
+/** The batch steps as ip's batch parser reads them, one line each (see {@link quoteBatchArg}). */
+export function batchText(steps: readonly (readonly string[])[]): string {
     return steps.map((step) => step.map(quoteBatchArg).join(" ")).join("\n") + "\n";
-}
-
-let batchDir: string | undefined;
-let batchFiles = 0;
-
-/**
- * Writes `ip` steps to a file, for an `ip -batch FILE` that another batch starts in a second
- * namespace (`netns exec NS ip -batch FILE`, see host/ip.ts): one process serves two namespaces.
- * The file lives in a private folder (mode 0700) of this process, removed when it exits; call
- * `remove` once the batch has run.
- */
-export function writeBatchFile(steps: readonly (readonly string[])[]): { path: string; remove(): void } {
-    if (batchDir === undefined) {
-        const dir = mkdtempSync(path.join(tmpdir(), "pulumi-overlay-"));
-        batchDir = dir;
-        process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-    }
-    batchFiles += 1;
-    const file = path.join(batchDir, `${batchFiles}.batch`);
-    writeFileSync(file, batchText(steps), { mode: 0o600 });
-    return { path: file, remove: () => unlinkSync(file) };
 }
 
 /**

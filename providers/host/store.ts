@@ -5,8 +5,9 @@
  * taken with exclusive creates, so two providers never get the same record.
  * @module
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import * as path from "node:path";
+import { batchText } from "./command";
 import { NETNS_RUN_DIR } from "./ip";
 
 /** The state directory: `$PULUMI_OVERLAY_STATE_DIR`, or `/run/pulumi-overlay`. */
@@ -134,4 +135,40 @@ function removeEmptyFolders(dir: string): void {
             return; // not empty, or gone
         }
     }
+}
+
+let batchFiles = 0;
+let batchDirReady = false;
+
+/** True when a process with this id runs. */
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/**
+ * Writes `ip` steps to a file, for an `ip -batch FILE` that another batch starts in a second
+ * namespace (`netns exec NS ip -batch FILE`, see the Endpoint provider): one process serves
+ * several namespaces. The files live in `<state dir>/batch/` (mode 0700), named after this
+ * process; call `remove` once the batch has run. Files left by a process that died mid-batch are
+ * removed the first time another process writes one.
+ */
+export function writeBatchFile(steps: readonly (readonly string[])[]): { path: string; remove(): void } {
+    const dir = path.join(stateDir(), "batch");
+    if (!batchDirReady) {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        for (const name of readdirSync(dir)) {
+            const pid = Number(name.split("-")[0]);
+            if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) rmSync(path.join(dir, name), { force: true });
+        }
+        batchDirReady = true;
+    }
+    batchFiles += 1;
+    const file = path.join(dir, `${process.pid}-${batchFiles}.batch`);
+    writeFileSync(file, batchText(steps), { mode: 0o600 });
+    return { path: file, remove: () => unlinkSync(file) };
 }

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
 import * as path from "node:path";
 import { beforeEach, expect, it } from "vitest";
 import { netnsAdd, netnsExists, netnsList, runJson, ipCommand, type RouteInfo, type LinkAddrs } from "../../../providers/host";
@@ -14,6 +15,11 @@ async function addressesOf(netns: string, dev: string): Promise<string[]> {
 
 async function defaultRoute(netns: string, family: 4 | 6 = 4): Promise<RouteInfo | undefined> {
     return (await runJson<RouteInfo[]>(ipCommand(netns, [`-${family}`, "-j", "route", "show", "default"])))[0];
+}
+
+/** Batch files this process left under the state directory (none, once every batch has run). */
+function leftBatchFiles(): string[] {
+    return readdirSync(path.join(process.env.PULUMI_OVERLAY_STATE_DIR!, "batch")).filter((name) => name.startsWith(`${process.pid}-`));
 }
 
 describeKernel("Endpoint on the kernel", () => {
@@ -85,6 +91,7 @@ describeKernel("Endpoint on the kernel", () => {
         await provider.delete!(c1.id, moved);
         // Its address is free again.
         expect((await created(provider, args("c3"))).outs.ip).toBe("10.0.0.2");
+        expect(leftBatchFiles()).toEqual([]);
     });
 
     it("refuses a namespace or a host interface that is already there, leaves it alone, and undoes its own work", async () => {
@@ -105,8 +112,9 @@ describeKernel("Endpoint on the kernel", () => {
         expect(netnsExists(sb.ns("c4"))).toBe(false);
         expect(await kernelLink(sb.hostNs, "h-c4")).toBeUndefined();
 
-        // None of the failed creates kept an address.
+        // None of the failed creates kept an address, or left a batch file.
         expect((await created(provider, args("c5"))).outs.ip).toBe("10.0.0.2");
+        expect(leftBatchFiles()).toEqual([]);
     });
 
     it("is found again by its mark after a create whose result was lost", async () => {
