@@ -10,8 +10,9 @@
  * and the lease record.
  * @module
  */
+import { randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, chooseName, definedResults, diffProperties, logicalNameOf, markOf, pick, type Props } from "./common";
+import { autoName, checkResult, chooseName, definedResults, diffProperties, logicalNameOf, markOf, pick, type Props } from "./common";
 import { ipBatchCommand, parseJsonLines, runCommand } from "./host/command";
 import { HostCommandError, isHostError } from "./host/errors";
 import { type LinkAddrs, type LinkInfo, type RouteInfo, inOtherNetns, linkDeleteIfMarked, linkGet, linkIsUp, namespaceState, netnsDelete, netnsExists, routeList } from "./host/ip";
@@ -240,12 +241,23 @@ function releaseIfOurs(pool: RecordDir, ip: string, mark: string): void {
     if (pool.read(ip) === mark) pool.release(ip);
 }
 
+/**
+ * The host end's default name: `<pulumi name>-h-<4 hex digits>` when that fits in 15 bytes
+ * whole; otherwise Docker's form, `veth` and 11 random hex digits. A shortened readable name
+ * would leave many endpoints with long names differing only in 16 random bits (a collision in
+ * 7% of stacks of 100).
+ */
+export function hostInterfaceName(logicalName: string): string {
+    const readable = autoName(`${logicalName}-h`);
+    return readable.slice(0, -5) === `${logicalName}-h`.toLowerCase() ? readable : `veth${randomBytes(6).toString("hex").slice(0, 11)}`;
+}
+
 export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     async check(olds: Props, news: Props) {
         const inputs: Props = {
             ...pick(news, INPUT_KEYS),
             namespace: chooseName(olds, news, "namespace", 64),
-            hostInterface: chooseName(olds, { ...news, logicalName: `${logicalNameOf(news)}-h` }, "hostInterface"),
+            hostInterface: news.hostInterface ?? (typeof olds.hostInterface === "string" ? olds.hostInterface : hostInterfaceName(logicalNameOf(news))),
             interfaceName: news.interfaceName ?? "eth0",
             defaultRoute: news.defaultRoute ?? true,
         };

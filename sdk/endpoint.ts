@@ -9,7 +9,7 @@ export interface EndpointArgs {
     bridge: pulumi.Input<string>;
     /** The namespace of the bridge (the host side); omitted: the root namespace. Changing it replaces the endpoint. */
     netns?: pulumi.Input<string>;
-    /** The host end's interface name, 1-15 bytes. Omitted: derived from the Pulumi name. Changing it replaces the endpoint. */
+    /** The host end's interface name, 1-15 bytes. Omitted: `<Pulumi name>-h-<4 hex digits>` when that fits, else `veth<11 hex digits>`. Changing it replaces the endpoint. */
     hostInterface?: pulumi.Input<string>;
     /** The interface name inside the namespace (default `eth0`). Changing it replaces the endpoint. */
     interfaceName?: pulumi.Input<string>;
