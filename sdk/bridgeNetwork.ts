@@ -4,7 +4,7 @@ import { Address } from "./address";
 import { Bridge } from "./bridge";
 import { type Diagram, type DiagramModel, renderDiagram } from "./diagram";
 import { FirewallChain, type FirewallRuleArgs } from "./firewallChain";
-import { Endpoint } from "./endpoint";
+import { Endpoint, type EndpointArgs } from "./endpoint";
 import { NatRule } from "./natRule";
 import { Sysctl } from "./sysctl";
 import { VethPair } from "./veth";
@@ -225,19 +225,17 @@ export class Attachment extends Endpoint {
 
     /** @internal Use {@link BridgeNetwork.attach}. */
     constructor(network: BridgeNetwork, name: string, args: AttachArgs, namespacePrefix: string, mtu: pulumi.Input<number> | undefined) {
+        // Only the arguments that are set: each property, even an undefined one, costs the program
+        // an output with its promises.
+        const endpoint: EndpointArgs = { namespace: args.namespace ?? `${namespacePrefix}${name}`, bridge: network.bridgeName, subnet: network.subnet, gateway: network.gateway };
+        if (network.netns !== undefined) endpoint.netns = network.netns;
+        if (args.interfaceName !== undefined) endpoint.interfaceName = args.interfaceName;
+        if (args.address !== undefined) endpoint.address = args.address;
+        else endpoint.reserved = network.reserved;
+        if (mtu !== undefined) endpoint.mtu = mtu;
         super(
             `${network.name}-${name}`,
-            {
-                namespace: args.namespace ?? `${namespacePrefix}${name}`,
-                bridge: network.bridgeName,
-                netns: network.netns,
-                interfaceName: args.interfaceName,
-                subnet: network.subnet,
-                gateway: network.gateway,
-                address: args.address,
-                reserved: args.address ? undefined : network.reserved,
-                mtu,
-            },
+            endpoint,
             // The gateway address is not needed to make the endpoint, but traffic needs it once up is done.
             { parent: network, dependsOn: [network.gatewayAddress] },
         );
