@@ -2,10 +2,16 @@
  * The iptables NAT backend: one rule in the `nat` table, POSTROUTING for masquerade and SNAT,
  * PREROUTING (or OUTPUT, for the host's own packets) for DNAT, carrying `-m comment --comment <mark>`. `-w` waits for the xtables lock,
  * so parallel steps never fail on it.
+ *
+ * Rules of one namespace and family that are added or deleted at the same moment (the engine
+ * runs independent steps in parallel) go in one `iptables-restore --noflush`, and reads share one
+ * `iptables-save -t nat` until the next command that may change the kernel: K rules cost a few
+ * processes, not one or two each.
  * @module
  */
-import { runCommand, toolCommand } from "../host/command";
+import { kernelWriteGeneration, runCommand, toolCommand } from "../host/command";
 import { isHostError } from "../host/errors";
+import { parseAddress, parseCidr } from "../host/validate";
 import type { NatBackend, NatRuleSpec, RuleState } from "./backend";
 
 /** The chain each kind of rule lives in. */
@@ -66,31 +72,174 @@ async function ruleExists(rule: NatRuleSpec, withComment: boolean): Promise<bool
     }
 }
 
+/** An address or network as iptables-save prints it: with its prefix length, IPv6 compressed. */
+function savedNetwork(text: string): string {
+    const cidr = parseCidr(text);
+    if (cidr) return `${cidr.address.toString()}/${cidr.prefixLength}`;
+    const address = parseAddress(text);
+    return address ? `${address.toString()}/${address.kind() === "ipv4" ? 32 : 128}` : text;
+}
+
+/** `ADDR[:PORT]` of a SNAT or DNAT target as iptables-save prints it (`[v6]:port`). */
+function savedTarget(text: string): string {
+    const v6 = /^\[(.+)\](:\d+)?$/.exec(text);
+    if (v6) return `[${parseAddress(v6[1])?.toString() ?? v6[1]}]${v6[2] ?? ""}`;
+    return parseAddress(text)?.toString() ?? text;
+}
+
+/**
+ * The rule as `iptables-save` prints it (`-A CHAIN ...`), without `-A CHAIN` when `withChain` is
+ * false: the same arguments, with host addresses as /32 or /128, IPv6 compressed and the comment
+ * quoted. Also the line `iptables-restore` reads. Pure.
+ */
+export function savedRule(rule: NatRuleSpec, withComment = true): string {
+    const args = iptablesRuleArgs(rule, withComment);
+    const out = args.map((arg, i) => {
+        const option = args[i - 1];
+        if (option === "-s" || option === "-d") return savedNetwork(arg);
+        if (option === "--comment") return `"${arg}"`;
+        if (option === "--to-destination" || option === "--to-source") return savedTarget(arg);
+        return arg;
+    });
+    return `-A ${chainOf(rule)} ${out.join(" ")}`;
+}
+
+/** One namespace's nat table, by family. */
+function key(rule: Pick<NatRuleSpec, "netns" | "family">): string {
+    return `${rule.family}:${rule.netns ?? ""}`;
+}
+
+const saved = new Map<string, { generation: number; at: number; lines: Promise<string[] | undefined> }>();
+const SAVED_TTL_MS = 1000;
+
+/**
+ * The `-A` lines of a namespace's nat table (`iptables-save -t nat`), shared by the reads that
+ * come within a second and before any command that may change the kernel; undefined when the
+ * namespace does not exist.
+ */
+function natTable(rule: Pick<NatRuleSpec, "netns" | "family">): Promise<string[] | undefined> {
+    const k = key(rule);
+    const generation = kernelWriteGeneration();
+    const cached = saved.get(k);
+    if (cached && cached.generation === generation && Date.now() - cached.at < SAVED_TTL_MS) return cached.lines;
+    const lines = (async () => {
+        try {
+            const program = rule.family === 6 ? "ip6tables-save" : "iptables-save";
+            const { stdout } = await runCommand({ ...toolCommand(rule.netns, program, ["-t", "nat"]), readOnly: true });
+            return stdout.split("\n").filter((line) => line.startsWith("-A "));
+        } catch (err) {
+            if (isHostError(err, "noNamespace")) return undefined;
+            throw err;
+        }
+    })();
+    if (saved.size >= 64) for (const [k2, v] of saved) if (v.generation !== generation || Date.now() - v.at >= SAVED_TTL_MS) saved.delete(k2);
+    saved.set(k, { generation, at: Date.now(), lines });
+    lines.catch(() => saved.delete(k));
+    return lines;
+}
+
+/** A rule's target (`-j MASQUERADE`, ...) and chain, to find rules that could be the same as it. */
+function sameKind(line: string, rule: NatRuleSpec): boolean {
+    return line.startsWith(`-A ${chainOf(rule)} `) && line.includes(` -j ${rule.type.toUpperCase()}`);
+}
+
+/** A change waiting to go in the next `iptables-restore` of its namespace and family. */
+interface Pending {
+    rule: NatRuleSpec;
+    op: "-A" | "-D";
+    done: (err?: unknown) => void;
+}
+
+const queues = new Map<string, Pending[]>();
+
+/**
+ * Queues a change; the changes queued in the same turn of the event loop for one namespace and
+ * family go in one `iptables-restore -w --noflush` (all or nothing). When that fails, each is
+ * run on its own, so that each gets its own answer (a rule already gone is then success).
+ * Equivalent to: `iptables-restore -w --noflush <<< "*nat\n-A ...\n-D ...\nCOMMIT"`.
+ */
+function change(rule: NatRuleSpec, op: "-A" | "-D"): Promise<void> {
+    const k = key(rule);
+    return new Promise<void>((resolve, reject) => {
+        const done = (err?: unknown) => (err === undefined ? resolve() : reject(err));
+        const queue = queues.get(k);
+        if (queue) {
+            queue.push({ rule, op, done });
+            return;
+        }
+        queues.set(k, [{ rule, op, done }]);
+        setImmediate(() => {
+            const batch = queues.get(k)!;
+            queues.delete(k);
+            void flush(batch);
+        });
+    });
+}
+
+async function flush(batch: Pending[]): Promise<void> {
+    const { family, netns } = batch[0].rule;
+    if (batch.length > 1) {
+        const text = ["*nat", ...batch.map((p) => `${p.op} ${savedRule(p.rule).slice(3)}`), "COMMIT", ""].join("\n");
+        try {
+            const program = family === 6 ? "ip6tables-restore" : "iptables-restore";
+            await runCommand({ ...toolCommand(netns, program, ["-w", "--noflush"], `${batch.length} nat rules`), input: text });
+            for (const p of batch) p.done();
+            return;
+        } catch {
+            // One of them was refused (or already gone): the table is as it was; ask one by one.
+        }
+    }
+    await Promise.all(batch.map(async (p) => p.done(await one(p).then(() => undefined, (err: unknown) => err ?? new Error("failed")))));
+}
+
+/** One change on its own. Equivalent to: `iptables -w -t nat -A|-D CHAIN <rule>`; deleting a rule that is gone is success. */
+async function one(p: Pending): Promise<void> {
+    try {
+        await runCommand(iptables(p.rule, p.op));
+    } catch (err) {
+        if (p.op === "-D" && isHostError(err, "notFound", "noNamespace")) return;
+        throw err;
+    }
+}
+
 /** The iptables backend. */
 export const iptablesBackend: NatBackend = {
-    /** Equivalent to: `iptables -w -t nat -C CHAIN <rule without mark>` (refuse if found), then `-A CHAIN <rule>`. */
+    /**
+     * Refuses when an identical rule without our mark is there (read from the shared
+     * `iptables-save`; asked of `iptables -C` when a rule of the same kind is there but reads
+     * differently), then appends. Equivalent to: `iptables -w -t nat -C CHAIN <rule without
+     * mark>`, then `-A CHAIN <rule>`.
+     */
     async add(rule) {
-        if (await ruleExists(rule, false)) {
+        const lines = await natTable(rule);
+        const bare = savedRule(rule, false);
+        const others = (lines ?? []).filter((line) => sameKind(line, rule) && !line.includes(`--comment "${rule.comment}"`));
+        const identical = others.includes(bare) || (others.some((line) => !line.includes("--comment")) && (await ruleExists(rule, false)));
+        if (identical) {
             throw new Error(
                 `an identical ${rule.type} rule without a pulumi-overlay mark already exists in the nat table's ${chainOf(rule)} chain ` +
                     `(${rule.netns === undefined ? "root namespace" : `network namespace "${rule.netns}"`}); it is not ours: remove it, or leave this NatRule out`,
             );
         }
-        await runCommand(iptables(rule, "-A"));
+        await change(rule, "-A");
     },
 
-    /** Equivalent to: `iptables -w -t nat -C CHAIN <rule>`. */
+    /**
+     * Present when the shared `iptables-save` holds exactly this rule with our mark; asked of
+     * `iptables -C` when a line carries our mark but reads differently.
+     * Equivalent to: `iptables -w -t nat -C CHAIN <rule>`.
+     */
     async state(rule): Promise<RuleState> {
+        const lines = await natTable(rule);
+        if (lines === undefined) return "absent";
+        const ours = lines.filter((line) => line.includes(`--comment "${rule.comment}"`));
+        if (ours.length === 0) return "absent";
+        if (ours.includes(savedRule(rule))) return "present";
         return (await ruleExists(rule, true)) ? "present" : "absent";
     },
 
-    /** Equivalent to: `iptables -w -t nat -D CHAIN <rule>`. */
+    /** Equivalent to: `iptables -w -t nat -D CHAIN <rule>`; a rule or namespace already gone is success. */
     async remove(rule) {
-        try {
-            await runCommand(iptables(rule, "-D"));
-        } catch (err) {
-            if (isHostError(err, "notFound", "noNamespace")) return;
-            throw err;
-        }
+        await change(rule, "-D");
     },
 };
