@@ -131,12 +131,32 @@ class Slots {
 
 const slots = new Slots();
 
-/** Counts commands that may have changed the kernel's state; cached reads are good only within one count. */
+/** Counts commands that may have changed the kernel's state; shared reads are good only within one count. */
 let writeGeneration = 0;
 
-/** The number of commands so far that may have changed the kernel's state. */
-export function kernelWriteGeneration(): number {
-    return writeGeneration;
+/**
+ * Reads shared by the callers that ask within a second of each other and before the next command
+ * that may change the kernel (a failed read is not kept): a refresh of many resources in one
+ * namespace costs one process, not one per resource. At most 64 keys are kept; older reads are
+ * dropped when they could no longer be used.
+ */
+export class SharedReads<T> {
+    private readonly reads = new Map<string, { generation: number; at: number; value: Promise<T> }>();
+
+    constructor(private readonly ttlMs = 1000) {}
+
+    /** The shared read of `key`, made with `read` when there is none that may still be used. */
+    get(key: string, read: () => Promise<T>): Promise<T> {
+        const generation = writeGeneration;
+        const usable = (r: { generation: number; at: number }) => r.generation === generation && Date.now() - r.at < this.ttlMs;
+        const cached = this.reads.get(key);
+        if (cached && usable(cached)) return cached.value;
+        if (this.reads.size >= 64) for (const [k, r] of this.reads) if (!usable(r)) this.reads.delete(k);
+        const value = read();
+        this.reads.set(key, { generation, at: Date.now(), value });
+        value.catch(() => this.reads.delete(key));
+        return value;
+    }
 }
 
 async function runNow(cmd: HostCommand): Promise<CommandOutput> {

@@ -4,7 +4,7 @@
  * @module
  */
 import { existsSync, readdirSync } from "node:fs";
-import { ipBatchCommand, ipCommand, kernelWriteGeneration, parseJsonLines, runCommand, runJson } from "./command";
+import { SharedReads, ipBatchCommand, ipCommand, parseJsonLines, runCommand, runJson } from "./command";
 import { inNetnsWords } from "./errors";
 import { isHostError } from "./errors";
 
@@ -67,34 +67,21 @@ interface NamespaceState {
     routes4: RouteInfo[];
 }
 
-const STATE_TTL_MS = 1000;
-const stateCache = new Map<string, { generation: number; at: number; state: Promise<NamespaceState> }>();
+const states = new SharedReads<NamespaceState>();
 
 /**
  * Reads a namespace's links (with details and addresses) and IPv4 routes of every table in one
- * `ip -batch` process, and shares that read among the reads that come within a second and before
- * any command that may change the kernel: a refresh of many resources in one namespace costs
- * one process, not one per resource.
+ * `ip -batch` process, shared by the reads that come within a second and before any command that
+ * may change the kernel ({@link SharedReads}).
  * Equivalent to: `ip -n $netns -j -d -batch -` of `link show`, `addr show`, `route show table all`.
  */
 export function namespaceState(netns: string | undefined): Promise<NamespaceState> {
-    const key = netns ?? "";
-    const cached = stateCache.get(key);
-    const generation = kernelWriteGeneration();
-    if (cached && cached.generation === generation && Date.now() - cached.at < STATE_TTL_MS) return cached.state;
-    const state = (async () => {
+    return states.get(netns ?? "", async () => {
         const cmd = ipBatchCommand(netns, [["link", "show"], ["addr", "show"], ["route", "show", "table", "all"]], undefined, ["-j", "-d"]);
         const [links, addrs, routes4] = parseJsonLines<unknown[]>((await runCommand({ ...cmd, readOnly: true })).stdout) as [LinkInfo[], LinkAddrs[], RouteInfo[]];
         const addrsByIndex = new Map(addrs.map((a) => [a.ifindex, a.addr_info]));
         return { links: links.map((l) => ({ ...l, addr_info: addrsByIndex.get(l.ifindex) ?? [] })), routes4 };
-    })();
-    if (stateCache.size >= 64) {
-        // Old reads are of no use to anyone: keep the cache to the namespaces read just now.
-        for (const [k, v] of stateCache) if (v.generation !== generation || Date.now() - v.at >= STATE_TTL_MS) stateCache.delete(k);
-    }
-    stateCache.set(key, { generation, at: Date.now(), state });
-    state.catch(() => stateCache.delete(key));
-    return state;
+    });
 }
 
 /**

@@ -9,7 +9,7 @@
  * processes, not one or two each.
  * @module
  */
-import { kernelWriteGeneration, runCommand, toolCommand } from "../host/command";
+import { SharedReads, runCommand, toolCommand } from "../host/command";
 import { isHostError } from "../host/errors";
 import { parseAddress, parseCidr } from "../host/validate";
 import type { NatBackend, NatRuleSpec, RuleState } from "./backend";
@@ -109,8 +109,7 @@ function key(rule: Pick<NatRuleSpec, "netns" | "family">): string {
     return `${rule.family}:${rule.netns ?? ""}`;
 }
 
-const saved = new Map<string, { generation: number; at: number; lines: Promise<string[] | undefined> }>();
-const SAVED_TTL_MS = 1000;
+const tables = new SharedReads<string[] | undefined>();
 
 /**
  * The `-A` lines of a namespace's nat table (`iptables-save -t nat`), shared by the reads that
@@ -118,11 +117,7 @@ const SAVED_TTL_MS = 1000;
  * namespace does not exist.
  */
 function natTable(rule: Pick<NatRuleSpec, "netns" | "family">): Promise<string[] | undefined> {
-    const k = key(rule);
-    const generation = kernelWriteGeneration();
-    const cached = saved.get(k);
-    if (cached && cached.generation === generation && Date.now() - cached.at < SAVED_TTL_MS) return cached.lines;
-    const lines = (async () => {
+    return tables.get(key(rule), async () => {
         try {
             const program = rule.family === 6 ? "ip6tables-save" : "iptables-save";
             const { stdout } = await runCommand({ ...toolCommand(rule.netns, program, ["-t", "nat"]), readOnly: true });
@@ -131,11 +126,7 @@ function natTable(rule: Pick<NatRuleSpec, "netns" | "family">): Promise<string[]
             if (isHostError(err, "noNamespace")) return undefined;
             throw err;
         }
-    })();
-    if (saved.size >= 64) for (const [k2, v] of saved) if (v.generation !== generation || Date.now() - v.at >= SAVED_TTL_MS) saved.delete(k2);
-    saved.set(k, { generation, at: Date.now(), lines });
-    lines.catch(() => saved.delete(k));
-    return lines;
+    });
 }
 
 /** A rule's target (`-j MASQUERADE`, ...) and chain, to find rules that could be the same as it. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ipBatchCommand, ipCommand, quoteBatchArg, toolCommand } from "../../../providers/host";
+import { SharedReads, ipBatchCommand, ipCommand, quoteBatchArg, runCommand, toolCommand } from "../../../providers/host";
 
 describe("argument vectors", () => {
     it("targets a namespace with ip -n, or none for the root namespace", () => {
@@ -28,5 +28,20 @@ describe("argument vectors", () => {
             expect(() => quoteBatchArg(bad)).toThrow(/cannot be passed to ip -batch/);
         }
         expect(quoteBatchArg("")).toBe('""');
+    });
+});
+
+describe("shared reads", () => {
+    it("share a read until a command that may change the kernel runs, and never keep a failed one", async () => {
+        const reads = new SharedReads<number>();
+        let made = 0;
+        const read = async () => ++made;
+        expect(await Promise.all([reads.get("a", read), reads.get("a", read), reads.get("b", read)])).toEqual([1, 1, 2]);
+        await runCommand({ argv: ["true"], readOnly: true });
+        expect(await reads.get("a", read)).toBe(1); // a read-only command changes nothing
+        await runCommand({ argv: ["true"] });
+        expect(await reads.get("a", read)).toBe(3);
+        await expect(reads.get("c", async () => Promise.reject(new Error("no")))).rejects.toThrow("no");
+        expect(await reads.get("c", read)).toBe(4);
     });
 });
