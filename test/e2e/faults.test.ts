@@ -191,7 +191,7 @@ describeKernel("faults through the test engine", () => {
         expect(await snapshot(sb.hostNs)).toEqual(before);
     });
 
-    it("names and values with shell metacharacters are refused or passed as plain arguments, never run", async () => {
+    it("names and values with shell metacharacters are refused or passed as plain arguments, never run (Bridge, Sysctl, NetworkNamespace, Endpoint)", async () => {
         const dir = project("test/e2e/programs/cases");
         const marker = path.join(dir, "pwned");
         const metachar = ["br;id", "x>pwned", "`id`$(id)", "a|b&c'", "*?[]"];
@@ -212,6 +212,15 @@ describeKernel("faults through the test engine", () => {
             { kind: "Sysctl", args: { key: "net.ipv4.ip_forward$(touch pwned)", value: 1 } },
         ], dir);
         expect(refused.errors.filter((e) => e.includes("check failed"))).toHaveLength(4);
+        expect(existsSync(marker)).toBe(false);
+
+        // An Endpoint's names travel through nested ip batch files: still literal.
+        await ipOutOfBand(sb.hostNs, "link", "add", "br-e", "type", "bridge");
+        const namespace = `${sb.prefix}-e;id>pwned$(id)`;
+        const endpoint = await upCases([{ kind: "Endpoint", args: { namespace, bridge: "br-e", hostInterface: "h`id`|x>y", subnet: "10.9.0.0/24", netns: sb.hostNs } }], dir);
+        expect(endpoint.errors).toEqual([]);
+        expect(netnsExists(namespace)).toBe(true);
+        expect(await kernelLink(sb.hostNs, "h`id`|x>y")).toMatchObject({ master: "br-e" });
         expect(existsSync(marker)).toBe(false);
     });
 });
