@@ -12,14 +12,14 @@
  */
 import { randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
-import { autoName, checkResult, chooseName, definedResults, diffProperties, logicalNameOf, markOf, pick, type Props } from "./common";
+import { autoName, checkResult, chooseName, inNetns, definedResults, diffProperties, logicalNameOf, markOf, pick, type Props } from "./common";
 import { ipBatchCommand, parseJsonLines, runCommand } from "./host/command";
 import { HostCommandError, isHostError } from "./host/errors";
 import { type LinkAddrs, type LinkInfo, type RouteInfo, inOtherNetns, linkDeleteIfMarked, linkGet, linkIsUp, namespaceState, netnsDelete, netnsExists, routeList } from "./host/ip";
 import { RecordDir, writeBatchFile } from "./host/store";
 import { type CheckFailure, checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName, checkString, isUnknown } from "./host/validate";
-import { type Leased, claimAddress, leasePool, leasedByMark } from "./ipLease";
-import { defaultGateway, explicitAddressProblem, parseSubnet } from "./ipam";
+import { type Leased, checkLeaseRequest, claimAddress, leasePool, leasedByMark } from "./ipLease";
+import { parseSubnet } from "./ipam";
 
 /** Inputs after `check`. */
 export interface EndpointInputs {
@@ -91,10 +91,6 @@ const NOTHING: Observed = { namespace: false };
 
 function subject(e: EndpointInputs): string {
     return `endpoint "${e.namespace}"`;
-}
-
-function where(netns: string | undefined): string {
-    return netns === undefined ? "the root namespace" : `namespace "${netns}"`;
 }
 
 /**
@@ -213,7 +209,7 @@ function driftOf(e: EndpointInputs, lease: Leased, seen: Observed, leaseHeld: bo
         return drift;
     }
     if (!linkIsUp(seen.inside)) drift.push(`"${e.interfaceName}" is down`);
-    if (!linkIsUp(seen.host)) drift.push(`"${e.hostInterface}" is down in ${where(e.netns)}`);
+    if (!linkIsUp(seen.host)) drift.push(`"${e.hostInterface}" is down ${inNetns(e.netns)}`);
     if (seen.host.master !== e.bridge) drift.push(`"${e.hostInterface}" is not a port of bridge "${e.bridge}"`);
     if (e.mtu !== undefined && (seen.inside.mtu !== e.mtu || seen.host.mtu !== e.mtu)) drift.push(`the MTU is not ${e.mtu}`);
     const [ip, len] = lease.cidr.split("/");
@@ -276,21 +272,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         if (inputs.hostInterface === inputs.bridge && !isUnknown(inputs.bridge)) {
             failures.push({ property: "hostInterface", reason: `hostInterface '${inputs.hostInterface}' is the bridge's own name; give the host end another name` });
         }
-        if (typeof inputs.subnet === "string" && !isUnknown(inputs.subnet)) {
-            const subnet = parseSubnet(inputs.subnet);
-            if (typeof subnet === "string") failures.push({ property: "subnet", reason: `subnet ${subnet}` });
-            else {
-                inputs.gateway ??= defaultGateway(subnet);
-                const gatewayProblem = isUnknown(inputs.gateway) ? undefined : explicitAddressProblem(subnet, "", inputs.gateway);
-                if (gatewayProblem) failures.push({ property: "gateway", reason: `gateway: ${gatewayProblem}` });
-                if (inputs.address !== undefined && !isUnknown(inputs.address)) {
-                    const problem = explicitAddressProblem(subnet, inputs.gateway, inputs.address);
-                    if (problem) failures.push({ property: "address", reason: `address: ${problem}` });
-                }
-            }
-        } else if (inputs.subnet === undefined) failures.push({ property: "subnet", reason: "subnet is required, e.g. 10.0.0.0/24" });
-        else failures.push(checkString("subnet", inputs.subnet));
-        return checkResult(inputs, failures);
+        return checkResult(inputs, [...failures, ...checkLeaseRequest(inputs)]);
     },
 
     async diff(_id: string, olds: Props, news: Props) {
@@ -341,8 +323,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         const lease: Leased | undefined = o.ip !== undefined ? { ip: o.ip, cidr: o.cidr, family: o.family } : leasedByMark(pool, o.subnet, mark);
         const seen = await observe(o, mark, lease?.family ?? (parseSubnet(o.subnet) as { family: 4 | 6 }).family);
         const leaseHeld = lease !== undefined && pool.read(lease.ip) === mark;
-        if (!seen.namespace && !leaseHeld) return {};
-        if (!lease) return {};
+        if (!lease || (!seen.namespace && !leaseHeld)) return {};
         const outs = outputsOf(o, lease, pool.dir, seen.inside?.address ?? o.mac ?? "", driftOf(o, lease, seen, leaseHeld));
         return { id: id || o.namespace, props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
@@ -355,15 +336,15 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         if (e.gateway === lease.ip) {
             throw new Error(`gateway ${e.gateway} is the address of ${subject(e)}; choose another gateway, or give that endpoint another address`);
         }
+        const seen = await observe(e, o.mark!, lease.family);
+        if (!seen.namespace && netnsExists(e.namespace)) {
+            throw new Error(`network namespace "${e.namespace}" exists but was not made by ${subject(e)}; remove it, or give the endpoint another namespace`);
+        }
         const pool = RecordDir.at(o.leaseScope);
         const holder = pool.read(lease.ip);
         if (holder !== o.mark && !pool.claim(lease.ip, o.mark!)) {
             throw new Error(`${subject(e)}: its address ${lease.ip} is now leased by ${holder}; replace the endpoint (change its address) or remove the other lease`);
         }
-        if (netnsExists(e.namespace) && !(await observe(e, o.mark!, lease.family)).namespace) {
-            throw new Error(`network namespace "${e.namespace}" exists but was not made by ${subject(e)}; remove it, or give the endpoint another namespace`);
-        }
-        const seen = await observe(e, o.mark!, lease.family);
         // A host end without its inside end (its namespace just went, and the kernel removes the
         // pair in the background) is in the way of the new pair.
         if (!seen.inside) await linkDeleteIfMarked(e.netns, e.hostInterface, o.mark!);

@@ -59,6 +59,27 @@ export interface LeaseRequest {
     reserved?: string[];
 }
 
+/**
+ * Checks the lease part of a resource's inputs (`subnet`, `gateway`, `address`), and fills in the
+ * default gateway (the subnet's first host address). Pure.
+ */
+export function checkLeaseRequest(inputs: Props): CheckFailure[] {
+    if (inputs.subnet === undefined) return [{ property: "subnet", reason: "subnet is required, e.g. 10.0.0.0/24" }];
+    if (typeof inputs.subnet !== "string") return [checkString("subnet", inputs.subnet)!];
+    if (isUnknown(inputs.subnet)) return [];
+    const subnet = parseSubnet(inputs.subnet);
+    if (typeof subnet === "string") return [{ property: "subnet", reason: `subnet ${subnet}` }];
+    inputs.gateway ??= defaultGateway(subnet);
+    const failures: CheckFailure[] = [];
+    const gatewayProblem = isUnknown(inputs.gateway) ? undefined : explicitAddressProblem(subnet, "", inputs.gateway);
+    if (gatewayProblem) failures.push({ property: "gateway", reason: `gateway: ${gatewayProblem}` });
+    if (inputs.address !== undefined && !isUnknown(inputs.address)) {
+        const problem = explicitAddressProblem(subnet, inputs.gateway, inputs.address);
+        if (problem) failures.push({ property: "address", reason: `address: ${problem}` });
+    }
+    return failures;
+}
+
 /** A claimed address. */
 export interface Leased {
     ip: string;
@@ -102,20 +123,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     async check(_olds: Props, news: Props) {
         const inputs = pick(news, INPUT_KEYS);
         const failures: (CheckFailure | undefined)[] = [checkString("pool", inputs.pool), inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns)];
-        if (typeof inputs.subnet === "string" && !isUnknown(inputs.subnet)) {
-            const subnet = parseSubnet(inputs.subnet);
-            if (typeof subnet === "string") failures.push({ property: "subnet", reason: `subnet ${subnet}` });
-            else {
-                inputs.gateway ??= defaultGateway(subnet);
-                const gatewayProblem = isUnknown(inputs.gateway) ? undefined : explicitAddressProblem(subnet, "", inputs.gateway);
-                if (gatewayProblem) failures.push({ property: "gateway", reason: `gateway: ${gatewayProblem}` });
-                if (inputs.address !== undefined && !isUnknown(inputs.address)) {
-                    const problem = explicitAddressProblem(subnet, inputs.gateway, inputs.address);
-                    if (problem) failures.push({ property: "address", reason: `address: ${problem}` });
-                }
-            }
-        } else if (inputs.subnet === undefined) failures.push({ property: "subnet", reason: "subnet is required, e.g. 10.0.0.0/24" });
-        return checkResult(inputs, failures);
+        return checkResult(inputs, [...failures, ...checkLeaseRequest(inputs)]);
     },
 
     async diff(_id: string, olds: Props, news: Props) {
