@@ -23,6 +23,8 @@ export interface HostCommand {
     subject?: string;
     /** True for commands that only read; any other command may change the kernel's state. */
     readOnly?: boolean;
+    /** Batch files the command runs (`ip -batch FILE` nested in it), by path, for the command log. */
+    files?: Record<string, string>;
 }
 
 /** What a successful command printed. */
@@ -74,17 +76,33 @@ export function batchText(steps: readonly (readonly string[])[]): string {
     return steps.map((step) => step.map(quoteBatchArg).join(" ")).join("\n") + "\n";
 }
 
+/** An argument that no quoting can carry through `ip -batch` exactly as it is. */
+export class BatchQuoteError extends Error {
+    constructor(readonly argument: string, why: string) {
+        super(`argument ${JSON.stringify(argument)} cannot be passed to ip -batch: ${why}`);
+        this.name = "BatchQuoteError";
+    }
+}
+
 /**
- * Quotes one argument for `ip -batch`. ip's batch parser (makeargs) splits on spaces and tabs,
- * groups double-quoted text, knows no escapes, and drops everything after a `#` (even inside
- * quotes); a newline would start a new command. So an argument holding a double quote, a
- * backslash, a `#` or a line break cannot be passed safely and is refused.
+ * Quotes one argument so that ip's batch parser reads it back exactly, or refuses it. The parser
+ * (iproute2's getcmdline and makeargs) cuts each line at its first `#`, joins a line ending in a
+ * backslash to the next, splits words on space, tab, CR and LF, and reads a word that STARTS with
+ * `'` or `"` up to the next same quote, with no escapes. So: `#`, CR, LF and NUL can never be
+ * carried; an argument that is empty, holds a space or a tab, or starts with a quote is wrapped in
+ * a quote character it does not contain (refused when it holds both); anything else goes bare.
+ * Equivalent to what `ip -batch` reads: `link add name "a b" type bridge`.
  */
 export function quoteBatchArg(arg: string): string {
-    if (/["#\n\r\0\\]/.test(arg)) {
-        throw new Error(`argument ${JSON.stringify(arg)} cannot be passed to ip -batch (it holds a quote, backslash, #, line break or NUL)`);
+    const unsafe = /[#\r\n\0]/.exec(arg);
+    if (unsafe) {
+        const what = unsafe[0] === "#" ? "'#' starts a comment" : "a line break or NUL ends the command";
+        throw new BatchQuoteError(arg, `${what} in the batch parser`);
     }
-    return arg === "" || /\s/.test(arg) ? `"${arg}"` : arg;
+    if (arg !== "" && !/[ \t]/.test(arg) && arg[0] !== '"' && arg[0] !== "'") return arg;
+    if (!arg.includes('"')) return `"${arg}"`;
+    if (!arg.includes("'")) return `'${arg}'`;
+    throw new BatchQuoteError(arg, "it needs quoting and holds both quote characters");
 }
 
 /**
@@ -161,7 +179,7 @@ export class SharedReads<T> {
 
 async function runNow(cmd: HostCommand): Promise<CommandOutput> {
     if (!cmd.readOnly) writeGeneration += 1;
-    logCommand(cmd.argv);
+    logCommand(cmd);
     const [file, ...args] = cmd.argv;
     return new Promise<CommandOutput>((resolve, reject) => {
         // No shell: the program gets exactly these arguments.
@@ -195,12 +213,48 @@ async function runNow(cmd: HostCommand): Promise<CommandOutput> {
 }
 
 /**
- * Appends each command to the file named by `$PULUMI_OVERLAY_COMMAND_LOG`, one JSON argument vector
- * a line: an audit of what ran on the host (the benchmark counts them; a preview must add none).
+ * Appends each command to the file named by `$PULUMI_OVERLAY_COMMAND_LOG`, one JSON object a line:
+ * `{"argv": [...]}`, with `"input"` for what the program reads on stdin (the steps of
+ * `ip -batch -`, the rules of `iptables-restore`) and `"files"` for batch files it runs. An audit
+ * of what ran on the host (the benchmark counts the lines; a preview must add none). Values
+ * registered with {@link redactInLog} never reach it.
  */
-function logCommand(argv: readonly string[]): void {
+function logCommand(cmd: HostCommand): void {
     const file = process.env.PULUMI_OVERLAY_COMMAND_LOG;
-    if (file) appendFileSync(file, `${JSON.stringify(argv)}\n`);
+    if (!file) return;
+    const entry: { argv: readonly string[]; input?: string; files?: Record<string, string> } = { argv: cmd.argv };
+    if (cmd.input !== undefined) entry.input = cmd.input;
+    if (cmd.files) entry.files = cmd.files;
+    appendFileSync(file, `${redacted(JSON.stringify(entry))}\n`);
+}
+
+const secrets = new Set<string>();
+
+/** Keeps a value (a key, a password) out of the command log: it is written as `[secret]`. */
+export function redactInLog(value: string): void {
+    if (value.length >= 4) secrets.add(JSON.stringify(value).slice(1, -1));
+}
+
+function redacted(line: string): string {
+    let out = line;
+    for (const secret of secrets) out = out.split(secret).join("[secret]");
+    return out;
+}
+
+/**
+ * Parses JSON as `ip -j` prints it. iproute2 writes control characters in names raw (a link
+ * named with \x01, made by anyone), which is not valid JSON; they are escaped before a second
+ * try, so one odd link cannot make a whole namespace unreadable.
+ */
+export function parseIpJson<T>(text: string): T {
+    try {
+        return JSON.parse(text) as T;
+    } catch (err) {
+        // `ip -j` prints compact JSON: no raw control character stands outside a string.
+        const escaped = text.replace(/[\u0000-\u001f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+        if (escaped === text) throw err;
+        return JSON.parse(escaped) as T;
+    }
 }
 
 /**
@@ -210,11 +264,11 @@ export function parseJsonLines<T>(stdout: string): T[] {
     return stdout
         .split("\n")
         .filter((line) => line.trim() !== "")
-        .map((line) => JSON.parse(line) as T);
+        .map((line) => parseIpJson<T>(line));
 }
 
 /** Runs a command and parses its stdout as JSON (for `ip -j`); empty output reads as `[]`. */
 export async function runJson<T>(cmd: HostCommand): Promise<T> {
     const { stdout } = await runCommand(cmd);
-    return (stdout.trim() === "" ? [] : JSON.parse(stdout)) as T;
+    return (stdout.trim() === "" ? [] : parseIpJson<T>(stdout)) as T;
 }

@@ -23,11 +23,17 @@ describe("argument vectors", () => {
         expect(cmd.argv).toEqual(["ip", "-n", "lab", "-batch", "-"]);
         expect(cmd.input).toBe('link add br0 type bridge\nlink set br0 alias "pulumi-overlay:lab bridge" up\n');
     });
-    it("refuses batch arguments that ip's batch parser would misread", () => {
-        for (const bad of ['a"b', "a\nlink del eth0", "a#b", "a\\b", "a\0"]) {
-            expect(() => quoteBatchArg(bad)).toThrow(/cannot be passed to ip -batch/);
-        }
+    it("quotes batch arguments so that ip's batch parser reads them back whole, or refuses them", () => {
+        expect(quoteBatchArg("br0")).toBe("br0");
+        expect(quoteBatchArg('a"b')).toBe('a"b'); // a quote inside a word is plain text to the parser
+        expect(quoteBatchArg("a\\b")).toBe("a\\b");
         expect(quoteBatchArg("")).toBe('""');
+        expect(quoteBatchArg("a b")).toBe('"a b"');
+        expect(quoteBatchArg("'x''sh''-c''id>f'")).toBe(`"'x''sh''-c''id>f'"`); // a leading quote starts quoting
+        expect(quoteBatchArg('"x y')).toBe(`'"x y'`);
+        for (const bad of ["a\nlink del eth0", "a#b", "a\rb", "a\0", `'a "b'`]) {
+            expect(() => quoteBatchArg(bad), JSON.stringify(bad)).toThrow(/cannot be passed to ip -batch/);
+        }
     });
 });
 
