@@ -42,15 +42,15 @@ export function normalizeSysctlValue(value: unknown): string {
     return String(value).trim().split(/\s+/).join(" ");
 }
 
-/** Equivalent to: `ip netns exec $netns sysctl -n $key`. */
+/** Equivalent to: `ip netns exec $netns sysctl -n -- $key` (`--`: a key is never read as an option). */
 async function sysctlGet(netns: string | undefined, key: string): Promise<string> {
-    const { stdout } = await runCommand(toolCommand(netns, "sysctl", ["-n", key], `sysctl "${key}"`));
+    const { stdout } = await runCommand(toolCommand(netns, "sysctl", ["-n", "--", key], `sysctl "${key}"`));
     return normalizeSysctlValue(stdout);
 }
 
-/** Equivalent to: `ip netns exec $netns sysctl -q -w $key=$value`. */
+/** Equivalent to: `ip netns exec $netns sysctl -q -w -- $key=$value`. */
 async function sysctlSet(netns: string | undefined, key: string, value: string): Promise<void> {
-    await runCommand(toolCommand(netns, "sysctl", ["-q", "-w", `${key}=${value}`], `sysctl "${key}"`));
+    await runCommand(toolCommand(netns, "sysctl", ["-q", "-w", "--", `${key}=${value}`], `sysctl "${key}"`));
 }
 
 /** Writes and reads back; the kernel may refuse or clamp a value, and that must not pass silently. */
@@ -68,7 +68,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         const valueFailure = checkSysctlValue("value", inputs.value);
         if (!valueFailure && inputs.value !== undefined && !isUnknown(inputs.value)) inputs.value = normalizeSysctlValue(inputs.value);
         return checkResult(inputs, [
-            checkSysctlKey("key", inputs.key),
+            checkSysctlKey("key", inputs.key, inputs.netns),
             inputs.value === undefined ? { property: "value", reason: "value is required, e.g. 1" } : valueFailure,
             inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
         ]);

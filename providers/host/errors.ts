@@ -141,10 +141,9 @@ export function explainFailure(fields: HostCommandErrorFields): { kind: HostErro
     }
     const noKey = /cannot stat \/proc\/sys\/(\S+): No such file or directory/.exec(stderr);
     if (noKey) {
-        return {
-            kind: "failed",
-            summary: `sysctl "${noKey[1].replace(/\//g, ".")}" does not exist in ${where(netns)}: check the key (sysctl -a lists them)`,
-        };
+        // The subject names the key as it was written; the path is sysctl's reading of it.
+        const key = subject ?? `sysctl "${noKey[1].replace(/\//g, ".")}"`;
+        return { kind: "failed", summary: `${key} does not exist in ${where(netns)}: check the key (sysctl -a lists them)` };
     }
     const noDev = /Cannot find device "([^"]*)"|Device "([^"]*)" does not exist|argument "([^"]*)" is wrong: Device does not exist/.exec(stderr);
     if (noDev) {

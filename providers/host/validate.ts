@@ -26,8 +26,10 @@ export function isUnknown(value: unknown): boolean {
 /** Linux's IFNAMSIZ less the terminating NUL. */
 export const MAX_INTERFACE_NAME_BYTES = 15;
 
+/** A value for a message: strings in quotes, with what is not printable ASCII escaped as JSON does. */
 function show(value: unknown): string {
-    return typeof value === "string" ? `'${value}'` : JSON.stringify(value) ?? String(value);
+    if (typeof value !== "string") return JSON.stringify(value) ?? String(value);
+    return /^[\x20-\x7e]*$/.test(value) ? `'${value}'` : JSON.stringify(value);
 }
 
 /** Failure unless the value is a string (or unknown). */
@@ -37,55 +39,102 @@ export function checkString(property: string, value: unknown): CheckFailure | un
 }
 
 /**
- * A Linux interface name: 1 to 15 bytes, no `/`, `:`, whitespace or NUL, not `.` or `..`
- * (the kernel's dev_valid_name, plus `:` which ifconfig-era tools read as an alias), no
- * leading `-`, which command-line tools would read as an option, and no `"`, `#` or `\`, which
- * `ip -batch` cannot carry.
+ * The characters a kernel object's name may hold: ASCII letters, digits, `_`, `.` and `-`, and
+ * not first a `.` or `-`. An allow-list, because every other character means something to one of
+ * the programs a name passes through: whitespace, quotes and `#` to ip's batch parser, `+` (a
+ * wildcard) and `!` (negation) to iptables and nftables, `%` (a name template such as `eth%d`)
+ * to the kernel, `/` and `:` to the kernel and ifconfig, a leading `-` to every option parser,
+ * control characters to `ip -j` (invalid JSON), and bytes above 0x7f include ones the kernel
+ * reads as spaces (0xA0, inside many UTF-8 characters).
  */
-export function checkInterfaceName(property: string, value: unknown): CheckFailure | undefined {
+const NAME_RULE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** Why one character may not stand in a name, for messages. */
+function whyNotInName(name: string): string {
+    if (name.startsWith("-")) return "starts with '-', which tools read as an option";
+    if (name.startsWith(".")) return "starts with '.'";
+    const bad = [...name].find((c) => !/[A-Za-z0-9_.-]/.test(c))!;
+    const shown = bad === " " ? "a space" : /[\x21-\x7e]/.test(bad) ? `'${bad}'` : `U+${bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+    const meaning: Record<string, string> = {
+        "+": "iptables and nftables read a trailing '+' as a wildcard",
+        "!": "iptables reads '!' as negation",
+        "%": "the kernel reads '%d' as a name template",
+        "'": "ip's batch parser reads a leading quote as quoting",
+        '"': "ip's batch parser reads a leading quote as quoting",
+        "#": "ip's batch parser reads '#' as a comment",
+        "/": "it separates paths",
+        ":": "it marks an alias to ifconfig-era tools",
+        "*": "it is a pattern to many tools",
+    };
+    return `holds ${shown}${meaning[bad] ? ` (${meaning[bad]})` : ""}`;
+}
+
+/** Failure unless `name` is 1 to `maxBytes` of the allowed characters ({@link NAME_RULE}). */
+function checkName(property: string, value: unknown, what: string, maxBytes: number): CheckFailure | undefined {
     const notString = checkString(property, value);
     if (notString || isUnknown(value)) return notString;
     const name = value as string;
-    const bytes = Buffer.byteLength(name, "utf8");
-    if (bytes === 0) return { property, reason: `${property} is empty; Linux interface names are 1 to 15 bytes` };
-    if (bytes > MAX_INTERFACE_NAME_BYTES) {
-        return { property, reason: `${property} ${show(name)} is ${bytes} bytes; Linux interface names are at most 15` };
-    }
-    if (name === "." || name === "..") return { property, reason: `${property} ${show(name)} is not allowed as an interface name` };
-    if (name.startsWith("-")) return { property, reason: `${property} ${show(name)} starts with '-', which tools read as an option` };
-    const bad = /[/:\s\0"#\\]/.exec(name);
-    if (bad) {
-        return { property, reason: `${property} ${show(name)} contains ${JSON.stringify(bad[0])}; interface names may not contain '/', ':', whitespace, NUL, '"', '#' or '\\'` };
-    }
+    const rule = `${what} names are 1 to ${maxBytes} of ASCII letters, digits, '_', '.' and '-', not starting with '.' or '-'`;
+    if (name === "") return { property, reason: `${property} is empty; ${rule}` };
+    if (!NAME_RULE.test(name)) return { property, reason: `${property} ${show(name)} ${whyNotInName(name)}; ${rule}` };
+    if (name.length > maxBytes) return { property, reason: `${property} ${show(name)} is ${name.length} bytes; ${rule}` };
     return undefined;
 }
 
 /**
- * A network namespace name as `ip netns add` accepts it (a file name under /run/netns): 1 to 255
- * bytes, no `/` or NUL, not `.` or `..`. Whitespace is refused too: `ip netns list` output cannot
- * carry it unambiguously, and so is a leading `-`.
+ * A Linux interface name: 1 to 15 bytes (IFNAMSIZ less the NUL) of the allowed characters
+ * ({@link NAME_RULE}), e.g. `br0`, `veth-c1`, `eth0.100`.
  */
-export function checkNamespaceName(property: string, value: unknown): CheckFailure | undefined {
-    const notString = checkString(property, value);
-    if (notString || isUnknown(value)) return notString;
-    const name = value as string;
-    const bytes = Buffer.byteLength(name, "utf8");
-    if (bytes === 0) return { property, reason: `${property} is empty; network namespace names are 1 to 255 bytes` };
-    if (bytes > 255) return { property, reason: `${property} is ${bytes} bytes; network namespace names are at most 255` };
-    if (name === "." || name === "..") return { property, reason: `${property} ${show(name)} is not allowed as a network namespace name` };
-    if (name.startsWith("-")) return { property, reason: `${property} ${show(name)} starts with '-', which tools read as an option` };
-    const bad = /[/\s\0"#\\]/.exec(name);
-    if (bad) {
-        return { property, reason: `${property} ${show(name)} contains ${JSON.stringify(bad[0])}; network namespace names may not contain '/', whitespace, NUL, '"', '#' or '\\'` };
-    }
-    return undefined;
+export function checkInterfaceName(property: string, value: unknown): CheckFailure | undefined {
+    return checkName(property, value, "interface", MAX_INTERFACE_NAME_BYTES);
 }
 
-/** Parses a plain IP address strictly (four-part dotted decimal for v4); undefined if it is not one. */
+/**
+ * The name of an interface to create: an interface name ({@link checkInterfaceName}) other than
+ * `lo`, the loopback that every namespace has already.
+ */
+export function checkNewInterfaceName(property: string, value: unknown): CheckFailure | undefined {
+    const failure = checkInterfaceName(property, value);
+    if (failure || value !== "lo") return failure;
+    return { property, reason: `${property} 'lo' is the loopback interface every network namespace already has; choose another name` };
+}
+
+/**
+ * A network namespace name (a file under /run/netns): 1 to 255 bytes of the allowed characters
+ * ({@link NAME_RULE}), and not `all`, which `ip netns delete` and `ip netns exec` read as every
+ * namespace on the host.
+ */
+export function checkNamespaceName(property: string, value: unknown): CheckFailure | undefined {
+    const failure = checkName(property, value, "network namespace", 255);
+    if (failure || value !== "all") return failure;
+    return { property, reason: `${property} 'all' is not allowed: 'ip netns delete all' and 'ip netns exec all' mean every namespace on the host` };
+}
+
+/**
+ * The name of a folder of records (an IPAM pool): 1 to 64 of the allowed characters
+ * ({@link NAME_RULE}), so that it stays one folder inside the state directory.
+ */
+export function checkRecordName(property: string, value: unknown): CheckFailure | undefined {
+    return checkName(property, value, "pool", 64);
+}
+
+/**
+ * Parses a plain IP address strictly; undefined if it is not one. IPv4 is four decimal parts
+ * without leading zeros (iproute2 reads `010` as octal 8), also where it ends an IPv6 address
+ * (`::ffff:10.0.0.1`); IPv6 zones (`%eth0`) are refused.
+ */
 export function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
     if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
-    if (!text.includes("%") && ipaddr.IPv6.isValid(text)) return ipaddr.IPv6.parse(text);
-    return undefined;
+    if (text.includes("%") || !/^[0-9A-Fa-f:.]+$/.test(text) || !ipaddr.IPv6.isValid(text)) return undefined;
+    const dotted = /:([^:]*\.[^:]*)$/.exec(text);
+    if (dotted && !ipaddr.IPv4.isValidFourPartDecimal(dotted[1])) return undefined;
+    return ipaddr.IPv6.parse(text);
+}
+
+/** True when two address texts name the same address (`::ffff:10.0.0.1` and `::ffff:a00:1`). */
+export function sameAddress(a: string, b: string): boolean {
+    const [x, y] = [parseAddress(a), parseAddress(b)];
+    return x !== undefined && y !== undefined && x.kind() === y.kind() && x.toNormalizedString() === y.toNormalizedString();
 }
 
 /** A parsed CIDR: the address as written and its prefix length. */
@@ -97,7 +146,8 @@ export interface Cidr {
 
 /** Parses `ADDRESS/PREFIX` strictly; undefined if it is not one. */
 export function parseCidr(text: string): Cidr | undefined {
-    const match = /^([^/]+)\/(\d{1,3})$/.exec(text);
+    // No leading zeros: iproute2 reads a prefix length of `010` as octal 8.
+    const match = /^([^/]+)\/(0|[1-9]\d{0,2})$/.exec(text);
     if (!match) return undefined;
     const address = parseAddress(match[1]);
     const prefixLength = Number(match[2]);
@@ -123,12 +173,30 @@ export function checkAddress(property: string, value: unknown): CheckFailure | u
     return { property, reason: `${property} ${show(value)} is not an IPv4 or IPv6 address (e.g. 10.0.0.1 or fd00::1)` };
 }
 
-/** An interface address in CIDR form, v4 or v6, host bits allowed (e.g. `10.0.0.2/24`). */
+/**
+ * An interface address in CIDR form, v4 or v6, host bits allowed (e.g. `10.0.0.2/24`), and a
+ * unicast one: the kernel takes `0.0.0.0/0` without error and configures nothing.
+ */
 export function checkInterfaceCidr(property: string, value: unknown): CheckFailure | undefined {
     const notString = checkString(property, value);
     if (notString || isUnknown(value)) return notString;
-    if (parseCidr(value as string)) return undefined;
-    return { property, reason: `${property} ${show(value)} is not an address with a prefix length (e.g. 10.0.0.2/24 or fd00::2/64)` };
+    const cidr = parseCidr(value as string);
+    if (!cidr) return { property, reason: `${property} ${show(value)} is not an address with a prefix length (e.g. 10.0.0.2/24 or fd00::2/64)` };
+    return notUnicast(property, value as string, cidr.address);
+}
+
+/** Failure when the address is not one a host can hold: unspecified, multicast or broadcast. */
+function notUnicast(property: string, text: string, address: ipaddr.IPv4 | ipaddr.IPv6): CheckFailure | undefined {
+    const range = address.range();
+    if (range !== "unspecified" && range !== "multicast" && range !== "broadcast") return undefined;
+    return { property, reason: `${property} ${show(text)} is a${range === "unspecified" ? "n" : ""} ${range} address; it must be a unicast address a host can hold` };
+}
+
+/** A unicast IP address without prefix (a gateway, a NAT target): not unspecified, multicast or broadcast. */
+export function checkUnicastAddress(property: string, value: unknown): CheckFailure | undefined {
+    const failure = checkAddress(property, value);
+    if (failure || isUnknown(value)) return failure;
+    return notUnicast(property, value as string, parseAddress(value as string)!);
 }
 
 /**
@@ -188,18 +256,29 @@ export function checkOneOf(property: string, value: unknown, allowed: readonly s
 /**
  * A sysctl key in dotted form (`net.ipv4.ip_forward`, `net.ipv4.conf.br0.forwarding`) or slash
  * form (`net/ipv4/conf/eth0.100/forwarding`, for interface names that hold dots). Segments are
- * letters, digits, `_`, `-` (and `.` in slash form); no empty or `..` segments, so a key can never
- * leave /proc/sys.
+ * ASCII letters, digits, `_` and `-`, never first a `-` (sysctl would read `-p/file` as an option);
+ * dots in slash form only in an interface's place (after `conf` or `neigh`), since a key that mixes
+ * the two forms names no key. With `netns`, only `net.*` keys: the others (`kernel.*`, `vm.*`,
+ * `fs.*`) are not per network namespace, and setting them "in" one changes the whole machine.
  */
-export function checkSysctlKey(property: string, value: unknown): CheckFailure | undefined {
+export function checkSysctlKey(property: string, value: unknown, netns?: unknown): CheckFailure | undefined {
     const notString = checkString(property, value);
     if (notString || isUnknown(value)) return notString;
     const key = value as string;
     const slashForm = key.includes("/");
     const segments = key.split(slashForm ? "/" : ".");
-    const segmentRule = slashForm ? /^[A-Za-z0-9_.@-]+$/ : /^[A-Za-z0-9_@-]+$/;
-    if (segments.length < 2 || segments.some((s) => !segmentRule.test(s) || s === "." || s === "..")) {
-        return { property, reason: `${property} ${show(key)} is not a sysctl key like net.ipv4.ip_forward (letters, digits, '_', '-' between dots)` };
+    const segment = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
+    const interfacePlace = (i: number) => i >= 3 && (segments[i - 1] === "conf" || segments[i - 1] === "neigh");
+    const bad = segments.findIndex((s, i) => !segment.test(s) && !(slashForm && interfacePlace(i) && NAME_RULE.test(s)));
+    if (segments.length < 2 || bad >= 0) {
+        const mixed = slashForm && bad >= 0 && segments[bad].includes(".");
+        const why = mixed
+            ? "mixes '/' and '.' (a dot belongs only to an interface's name in slash form); write net.ipv4.ip_forward or net/ipv4/ip_forward"
+            : "is not a sysctl key like net.ipv4.ip_forward (ASCII letters, digits, '_' and '-' between dots, not starting with '-')";
+        return { property, reason: `${property} ${show(key)} ${why}` };
+    }
+    if (netns !== undefined && segments[0] !== "net") {
+        return { property, reason: `${property} ${show(key)} is not per network namespace: with netns set only net.* keys can be set, since this one would change the whole machine` };
     }
     return undefined;
 }
@@ -212,7 +291,3 @@ export function checkSysctlValue(property: string, value: unknown): CheckFailure
     return { property, reason: `${property} ${show(value)} must be a number or a one-line string, like 1 or "4096 87380 6291456"` };
 }
 
-/** Collects the failures of several checks, skipping the passes. */
-export function failures(...results: (CheckFailure | undefined)[]): CheckFailure[] {
-    return results.filter((r): r is CheckFailure => r !== undefined);
-}
