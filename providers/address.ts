@@ -1,14 +1,18 @@
 /**
  * The Address provider: an IPv4 or IPv6 address on a device (`ip addr add CIDR dev DEV`). It owns
- * exactly the address and prefix it added on that device, and deletes only that.
+ * exactly the address and prefix it added, on the very link it added it to: the link's identity
+ * (namespace and ifindex) is kept, and once a link of that name is another one (the bridge was
+ * deleted and made again by hand, say), the address there is not this resource's and is never
+ * read as it nor deleted. An address has no mark of its own: one deleted and added again by hand
+ * on the same link cannot be told from ours (iproute2 before 6.3 cannot set an address's protocol).
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, definedResults, diffProperties, pick, type Props } from "./common";
+import { checkResult, definedResults, diffProperties, inNetns, leftBehind, pick, type Props } from "./common";
 import { ipCommand, runCommand } from "./host/command";
 import { isHostError } from "./host/errors";
-import { addrList } from "./host/ip";
-import { checkInterfaceCidr, checkInterfaceName, checkNamespaceName, isUnknown, parseCidr } from "./host/validate";
+import { type LinkAddrs, linkBatchShow, linkIdentity, namespaceState } from "./host/ip";
+import { checkInterfaceCidr, checkInterfaceName, checkNamespaceName, isUnknown, parseCidr, sameAddress } from "./host/validate";
 
 /** Inputs after `check`. */
 export interface AddressInputs {
@@ -25,6 +29,8 @@ export interface AddressOutputs extends AddressInputs {
     /** The address without its prefix length. */
     ip: string;
     prefixLength: number;
+    /** The link the address was added to (see {@link linkIdentity}); absent in stacks made before 0.2. */
+    deviceIdentity?: string;
 }
 
 const rules = { replace: ["device", "address", "netns"], update: [], deleteBeforeReplace: true } as const;
@@ -36,9 +42,9 @@ function idOf(a: AddressInputs): string {
 }
 
 /** The outputs: the inputs and the address taken apart. */
-function outputsOf(a: AddressInputs): AddressOutputs {
+function outputsOf(a: AddressInputs, deviceIdentity: string | undefined): AddressOutputs {
     const cidr = parseCidr(a.address)!;
-    return { ...a, family: cidr.family, ip: cidr.address.toString(), prefixLength: cidr.prefixLength };
+    return { ...a, family: cidr.family, ip: cidr.address.toString(), prefixLength: cidr.prefixLength, deviceIdentity };
 }
 
 function subject(a: AddressInputs): string {
@@ -51,14 +57,21 @@ function canonical(address: string): string {
     return cidr ? `${cidr.address.toString()}/${cidr.prefixLength}` : address;
 }
 
-/** Whether the device carries exactly this address; undefined when the device or namespace is gone. */
-async function present(a: AddressInputs): Promise<boolean> {
-    const cidr = parseCidr(a.address)!;
-    const addrs = await addrList(a.netns, a.device).catch((err) => {
+/**
+ * What is on the host of this address: `ours` (on the link it was added to), `gone` (the
+ * address, its device or its namespace is gone), or `otherLink` (a link of that name that is not
+ * the one it was added to: whatever it holds is someone else's).
+ */
+async function presence(a: AddressOutputs): Promise<"ours" | "gone" | "otherLink"> {
+    const state = await namespaceState(a.netns).catch((err) => {
         if (isHostError(err, "noNamespace")) return undefined;
         throw err;
     });
-    return (addrs ?? []).some((x) => x.local === cidr.address.toString() && x.prefixlen === cidr.prefixLength);
+    const link: LinkAddrs | undefined = state?.links.find((l) => l.ifname === a.device) as LinkAddrs | undefined;
+    if (!link) return "gone";
+    if (a.deviceIdentity !== undefined && linkIdentity(a.netns, link) !== a.deviceIdentity) return "otherLink";
+    const cidr = parseCidr(a.address)!;
+    return (link.addr_info ?? []).some((x) => sameAddress(x.local, cidr.address.toString()) && x.prefixlen === cidr.prefixLength) ? "ours" : "gone";
 }
 
 export const provider: pulumi.dynamic.ResourceProvider = definedResults({
@@ -78,25 +91,33 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
 
     /**
      * Equivalent to: `ip -n $netns addr add $address dev $device` (IPv6 with `nodad`, so the
-     * address is usable at once). An address already on the device is refused ("File exists").
+     * address is usable at once), and `ip -n $netns link show dev $device` for the link's
+     * identity, in one `ip -batch` process. An address already on the device is refused ("File exists").
      */
     async create(props: Props) {
         const a = props as AddressInputs;
         const cidr = parseCidr(a.address)!;
-        const args = ["addr", "add", a.address, "dev", a.device, ...(cidr.family === 6 ? ["nodad"] : [])];
-        await runCommand({ ...ipCommand(a.netns, args), subject: subject(a) });
-        return { id: idOf(a), outs: outputsOf(a) };
+        const add = ["addr", "add", a.address, "dev", a.device, ...(cidr.family === 6 ? ["nodad"] : [])];
+        const [link] = await linkBatchShow(a.netns, [add], [a.device], subject(a));
+        return { id: idOf(a), outs: outputsOf(a, linkIdentity(a.netns, link)) };
     },
 
-    /** Equivalent to: `ip -n $netns -j addr show dev $device`, looking for exactly this address. */
+    /** Equivalent to: `ip -n $netns -j addr show dev $device`, looking for exactly this address on the same link. */
     async read(id: string, props: Props) {
-        if (!(await present(props as AddressInputs))) return {};
-        return { id: id || idOf(props as AddressInputs), props: outputsOf(props as AddressInputs), inputs: pick(props, INPUT_KEYS) };
+        const a = props as AddressOutputs;
+        if ((await presence(a)) !== "ours") return {};
+        return { id: id || idOf(a), props: outputsOf(a, a.deviceIdentity), inputs: pick(props, INPUT_KEYS) };
     },
 
-    /** Equivalent to: `ip -n $netns addr del $address dev $device`; gone (or device gone) is success. */
+    /**
+     * Equivalent to: `ip -n $netns addr del $address dev $device`; gone (or device gone) is
+     * success, and an address on another link of that name is left alone.
+     */
     async delete(_id: string, props: Props) {
-        const a = props as AddressInputs;
+        const a = props as AddressOutputs;
+        const now = await presence(a);
+        if (now === "otherLink") leftBehind(subject(a), `device "${a.device}" ${inNetns(a.netns)} is not the link it was added to (it was deleted and made again)`);
+        if (now !== "ours") return;
         try {
             await runCommand({ ...ipCommand(a.netns, ["addr", "del", a.address, "dev", a.device]), subject: subject(a) });
         } catch (err) {
@@ -106,4 +127,3 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         }
     },
 });
-

@@ -4,10 +4,10 @@
  */
 import { randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, chooseName, definedResults, diffProperties, inNetns, markOf, pick, type Props } from "./common";
+import { checkResult, chooseName, definedResults, diffProperties, inNetns, leftBehind, markOf, pick, type Props } from "./common";
 import { HostCommandError } from "./host/errors";
-import { type LinkInfo, linkBatchShow, linkDeleteIfMarked, linkGet, linkIsUp } from "./host/ip";
-import { checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName } from "./host/validate";
+import { type LinkInfo, linkBatchShow, linkDeleteIfMarked, linkFindMarked, linkIsUp } from "./host/ip";
+import { checkBoolean, checkMtu, checkNamespaceName, checkNewInterfaceName } from "./host/validate";
 
 /** Inputs after `check`. */
 export interface BridgeInputs {
@@ -83,7 +83,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     async check(olds: Props, news: Props) {
         const inputs: Props = { ...pick(news, INPUT_KEYS), name: chooseName(olds, news), up: news.up ?? true, stp: news.stp ?? false };
         return checkResult(inputs, [
-            checkInterfaceName("name", inputs.name),
+            checkNewInterfaceName("name", inputs.name),
             inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
             inputs.mtu === undefined ? undefined : checkMtu("mtu", inputs.mtu),
             checkBoolean("up", inputs.up),
@@ -96,18 +96,22 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     },
 
     /**
-     * Equivalent to: `ip -n $netns link add $name address $randomMac [mtu $mtu] type bridge
-     * stp_state 0|1; ip -n $netns link set $name alias $mark up`, in one `ip -batch` process. The
-     * explicit address keeps the bridge's MAC from following its ports (see {@link randomMac}).
+     * Equivalent to: `ip -n $netns link add $name address $randomMac type bridge stp_state 0|1;
+     * ip -n $netns link set $name alias $mark; ip -n $netns link set $name [mtu $mtu] up`, in one
+     * `ip -batch` process. The explicit address keeps the bridge's MAC from following its ports
+     * (see {@link randomMac}); the MTU is set after the add, as a change, since only an MTU set
+     * that way is kept when a port with a larger one joins (given to `link add`, the kernel
+     * raises it to the first port's).
      */
     async create(props: Props) {
         const b = props as BridgeInputs;
         const alias = markOf(b);
-        const add = ["link", "add", "name", b.name, "address", randomMac(), ...(b.mtu !== undefined ? ["mtu", String(b.mtu)] : []), "type", "bridge", "stp_state", b.stp ? "1" : "0"];
+        const add = ["link", "add", "name", b.name, "address", randomMac(), "type", "bridge", "stp_state", b.stp ? "1" : "0"];
+        const mtu = b.mtu !== undefined ? ["mtu", String(b.mtu)] : [];
         let link: LinkInfo;
         try {
             // The mark is its own step right after the add, so a failed create can tell what it made.
-            link = await applyAndShow(b, [add, ["link", "set", "dev", b.name, "alias", alias], ["link", "set", "dev", b.name, b.up ? "up" : "down"]]);
+            link = await applyAndShow(b, [add, ["link", "set", "dev", b.name, "alias", alias], ["link", "set", "dev", b.name, ...mtu, b.up ? "up" : "down"]]);
         } catch (err) {
             await linkDeleteIfMarked(b.netns, b.name, alias);
             throw err;
@@ -118,16 +122,19 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         return { id: idOf(b), outs: outputsOf(b, alias, link) };
     },
 
-    /** Equivalent to: `ip -n $netns -j -d link show dev $name`. */
+    /**
+     * Equivalent to: `ip -n $netns -j -d link show dev $name`. A bridge renamed by hand is still
+     * found by its mark, and reported under its new name (the next up replaces it).
+     */
     async read(id: string, props: Props) {
         const old = props as BridgeOutputs;
-        const link = await linkGet(old.netns, old.name).catch((err) => {
+        const alias = old.alias ?? old.mark;
+        const link = await linkFindMarked(old.netns, old.name, alias).catch((err) => {
             if (err instanceof HostCommandError && err.kind === "noNamespace") return undefined;
             throw err;
         });
-        const alias = old.alias ?? old.mark;
-        if (!link || link.ifalias !== alias) return {};
-        const outs = outputsOf(old, alias, link);
+        if (!link) return {};
+        const outs = outputsOf({ ...old, name: link.ifname }, alias, link);
         return { id: id || idOf(old), props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
 
@@ -140,6 +147,8 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
 
     /** Equivalent to: `ip -n $netns link delete dev $name`, only when its alias is our mark. */
     async delete(_id: string, props: Props) {
-        await linkDeleteIfMarked(props.netns, props.name, props.alias ?? props.mark);
+        if ((await linkDeleteIfMarked(props.netns, props.name, props.alias ?? props.mark)) === "notOurs") {
+            leftBehind(subject(props.name), `it does not carry this resource's mark ${inNetns(props.netns)}`);
+        }
     },
 }, { marked: true });

@@ -96,6 +96,15 @@ export function chooseName(olds: Props, news: Props, key = "name", maxBytes = 15
 
 export { inNetnsWords as inNetns } from "./host/errors";
 
+/**
+ * Says that a delete left an object in place because it is no longer this resource's (its mark
+ * is gone, or its link is another one now). Written to the provider's stderr, which Pulumi shows
+ * as a diagnostic of the operation: destroy finishes, and the user learns what it did not remove.
+ */
+export function leftBehind(what: string, why: string): void {
+    process.stderr.write(`warning: pulumi-overlay left ${what} in place: ${why}\n`);
+}
+
 /** Keeps only the listed keys whose values are defined. */
 export function pick(props: Props, keys: readonly string[]): Props {
     return Object.fromEntries(keys.filter((k) => props[k] !== undefined).map((k) => [k, props[k]]));

@@ -12,13 +12,13 @@
  */
 import { randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
-import { autoName, checkResult, chooseName, inNetns, definedResults, diffProperties, logicalNameOf, markOf, pick, type Props } from "./common";
+import { autoName, checkResult, chooseName, inNetns, definedResults, diffProperties, leftBehind, logicalNameOf, markOf, pick, type Props } from "./common";
 import { ipBatchCommand, parseJsonLines, runCommand } from "./host/command";
 import { HostCommandError, isHostError } from "./host/errors";
 import { type LinkAddrs, type LinkInfo, type RouteInfo, inOtherNetns, linkDeleteIfMarked, linkGet, linkIsUp, namespaceState, netnsDelete, netnsExists, routeList } from "./host/ip";
-import { RecordDir, writeBatchFile } from "./host/store";
-import { type CheckFailure, checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName, checkString, isUnknown } from "./host/validate";
-import { type Leased, checkLeaseRequest, claimAddress, leasePool, leasedByMark } from "./ipLease";
+import { RecordDir, namespaceJournal, writeBatchFile } from "./host/store";
+import { type CheckFailure, checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName, checkNewInterfaceName, checkRecordName, isUnknown } from "./host/validate";
+import { type Leased, addressesInUse, checkLeaseRequest, claimAddress, leasePool, leasedByMark } from "./ipLease";
 import { parseSubnet } from "./ipam";
 
 /** Inputs after `check`. */
@@ -80,8 +80,10 @@ interface Step {
 
 /** What is on the host of one endpoint. */
 interface Observed {
-    /** The namespace exists and its loopback carries the mark. */
+    /** The namespace exists and is ours: its loopback carries the mark, or a create of ours made it and was cut off before marking it. */
     namespace: boolean;
+    /** The namespace's loopback carries the mark. */
+    marked?: boolean;
     inside?: LinkInfo & Partial<LinkAddrs>;
     host?: LinkInfo;
     route?: RouteInfo;
@@ -102,16 +104,18 @@ function steps(e: EndpointInputs, mark: string, lease: Leased, seen: Observed, r
     const mtu = e.mtu !== undefined ? ["mtu", String(e.mtu)] : [];
     const add: Step[] = [];
     const inside: Step[] = [];
-    if (!seen.namespace) {
-        add.push({ argv: ["netns", "add", e.namespace], subject: `network namespace "${e.namespace}"` });
-        inside.push({ argv: ["link", "set", "dev", "lo", "alias", mark, "up"], subject: `network namespace "${e.namespace}"`, netns: e.namespace });
-    }
+    if (!seen.namespace) add.push({ argv: ["netns", "add", e.namespace], subject: `network namespace "${e.namespace}"` });
+    if (!seen.marked) inside.push({ argv: ["link", "set", "dev", "lo", "alias", mark, "up"], subject: `network namespace "${e.namespace}"`, netns: e.namespace });
     if (!seen.inside || !seen.host) {
+        // The inside end without its host end (moved away by hand): deleting it deletes the pair.
+        if (seen.inside) inside.push({ argv: ["link", "delete", "dev", e.interfaceName], subject: `interface "${e.interfaceName}"`, netns: e.namespace });
         // The host end is made from inside, straight into the host side's namespace: by name, or
         // for the root namespace by the pid of this process, which lives there.
         const hostRef = e.netns ?? String(process.pid);
         inside.push({
-            argv: ["link", "add", e.interfaceName, ...mtu, "type", "veth", "peer", "name", e.hostInterface, "netns", hostRef],
+            argv: ["link", "add", "name", e.interfaceName, ...mtu, "type", "veth", "peer", "name", e.hostInterface, "netns", hostRef],
+            // Inside, only this endpoint's own end can stand in the way, and it was deleted above:
+            // a name taken is the host end's.
             subject: `interface "${e.hostInterface}"`,
             netns: e.netns,
         });
@@ -148,8 +152,9 @@ async function run(e: EndpointInputs, plan: { add: Step[]; inside: Step[]; host:
         inOtherNetns(e.namespace, ["-batch", insideFile.path], opts),
         ...(hostFile ? [inOtherNetns(e.netns!, ["-batch", hostFile.path], opts)] : plan.host.map((s) => s.argv)),
     ];
+    const files = Object.fromEntries([insideFile, ...(hostFile ? [hostFile] : [])].map((f) => [f.path, f.text]));
     try {
-        const { stdout } = await runCommand(ipBatchCommand(undefined, outer, subject(e), opts));
+        const { stdout } = await runCommand({ ...ipBatchCommand(undefined, outer, subject(e), opts), files });
         const [inside, host] = parseJsonLines<LinkInfo[]>(stdout).slice(-2).map((rows) => rows[0]);
         if (!inside || !host) throw new Error(`${subject(e)}: its veth ends were not found right after they were configured`);
         return { inside, host };
@@ -187,16 +192,18 @@ async function observe(e: EndpointInputs, mark: string, family: 4 | 6, insideOnl
         if (isHostError(err, "noNamespace")) return undefined;
         throw err;
     });
-    if (!state || state.links.find((l) => l.ifname === "lo")?.ifalias !== mark) return NOTHING;
+    const loAlias = state?.links.find((l) => l.ifname === "lo")?.ifalias;
+    const marked = loAlias === mark;
+    if (!state || !(marked || (loAlias === undefined && namespaceJournal.cutOff(e.namespace, mark)))) return NOTHING;
     const inside = state.links.find((l) => l.ifname === e.interfaceName && l.ifalias === mark);
-    if (insideOnly) return { namespace: true, inside };
+    if (insideOnly) return { namespace: true, marked, inside };
     const host = await linkGet(e.netns, e.hostInterface).catch((err) => {
         if (isHostError(err, "noNamespace")) return undefined;
         throw err;
     });
     const routes = family === 4 ? state.routes4.filter((r) => (r.table ?? "main") === "main") : await routeList(e.namespace, 6);
     const route = routes.find((r) => r.dst === "default" && r.dev === e.interfaceName);
-    return { namespace: true, inside, host: host?.ifalias === mark ? host : undefined, route };
+    return { namespace: true, marked, inside, host: host?.ifalias === mark ? host : undefined, route };
 }
 
 /** What differs between the host and the declaration, in words (empty: nothing). */
@@ -263,9 +270,9 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
             checkNamespaceName("namespace", inputs.namespace),
             inputs.bridge === undefined ? { property: "bridge", reason: "bridge is required: the name of the bridge the host end joins" } : checkInterfaceName("bridge", inputs.bridge),
             inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
-            checkInterfaceName("hostInterface", inputs.hostInterface),
-            checkInterfaceName("interfaceName", inputs.interfaceName),
-            inputs.pool === undefined ? undefined : checkString("pool", inputs.pool),
+            checkNewInterfaceName("hostInterface", inputs.hostInterface),
+            checkNewInterfaceName("interfaceName", inputs.interfaceName),
+            inputs.pool === undefined ? undefined : checkRecordName("pool", inputs.pool),
             inputs.mtu === undefined ? undefined : checkMtu("mtu", inputs.mtu),
             checkBoolean("defaultRoute", inputs.defaultRoute),
         ];
@@ -295,16 +302,23 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         const mark = markOf(e);
         const pool = leasePool(e.netns, e.pool);
         // A lease with this mark is this endpoint's from a create whose result was lost.
-        const lease = leasedByMark(pool, e.subnet, mark) ?? claimAddress(pool, e, mark);
+        const inUse = e.address === undefined ? await addressesInUse(e.netns, e.bridge, pool, e.subnet) : undefined;
+        const lease = leasedByMark(pool, e.subnet, mark) ?? claimAddress(pool, e, mark, inUse);
+        // A namespace this endpoint made before a crash (marked, or cut off before its mark) is taken up again.
+        const seen = netnsExists(e.namespace) ? await observe(e, mark, lease.family) : NOTHING;
+        if (!seen.namespace) namespaceJournal.begin(e.namespace, mark);
         try {
-            const { inside } = await run(e, steps(e, mark, lease, NOTHING, false));
+            const { inside } = await run(e, steps(e, mark, lease, seen, false));
+            namespaceJournal.end(e.namespace);
             return { id: e.namespace, outs: outputsOf(e, lease, pool.dir, inside.address ?? "", []) };
         } catch (err) {
             // Undo what this create made: the namespace unless `netns add` itself failed (then it
             // was someone else's, or never made), and with it the veth pair; then the lease.
-            const madeNamespace = !(isHostError(err) && (err.batchLine === undefined || err.batchLine <= 1));
-            const marked = !madeNamespace && netnsExists(e.namespace) ? (await observe(e, mark, lease.family).catch(() => NOTHING)).namespace : false;
-            if ((madeNamespace || marked) && netnsExists(e.namespace)) await remove(e, true).catch(() => netnsDelete(e.namespace));
+            const addFailed = !seen.namespace && isHostError(err) && (err.batchLine === undefined || err.batchLine <= 1);
+            // When `netns add` failed, the namespace is someone else's unless it carries our mark.
+            const ours = !addFailed || (netnsExists(e.namespace) && (await observe(e, mark, lease.family).catch(() => NOTHING)).marked === true);
+            if (ours && netnsExists(e.namespace)) await remove(e, true).catch(() => netnsDelete(e.namespace));
+            namespaceJournal.end(e.namespace);
             releaseIfOurs(pool, lease.ip, mark);
             throw err;
         }
@@ -357,6 +371,8 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         const o = props as EndpointOutputs;
         const seen = await observe(o, o.mark!, o.family, true);
         if (seen.namespace) await remove(o, seen.inside !== undefined);
+        else if (netnsExists(o.namespace)) leftBehind(`network namespace "${o.namespace}"`, "its loopback does not carry this endpoint's mark");
+        namespaceJournal.end(o.namespace);
         if (o.leaseScope && o.ip) releaseIfOurs(RecordDir.at(o.leaseScope), o.ip, o.mark!);
     },
 }, { marked: true });

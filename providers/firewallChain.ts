@@ -74,6 +74,16 @@ export interface FirewallChainOutputs extends FirewallChainInputs {
 }
 
 const INPUT_KEYS = ["logicalName", "name", "family", "netns", "jump", "rules", "mark"] as const;
+
+/**
+ * Names a user chain may not take: iptables' built-in chains and its targets, which a rule would
+ * read as the target instead of the chain (`-j DROP`), whatever their case.
+ */
+const RESERVED_CHAIN_NAMES = [
+    "INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING",
+    "ACCEPT", "DROP", "REJECT", "RETURN", "QUEUE", "NFQUEUE", "LOG", "NFLOG", "MASQUERADE", "SNAT", "DNAT", "REDIRECT",
+    "MARK", "CONNMARK", "CT", "NOTRACK", "TRACE", "CHECKSUM", "TCPMSS", "CLASSIFY", "TPROXY", "AUDIT", "TEE",
+];
 const rules = { replace: ["name", "family", "netns", "jump"], update: ["rules"], deleteBeforeReplace: true } as const;
 const ACTION = { accept: "ACCEPT", drop: "DROP", reject: "REJECT", return: "RETURN" } as const;
 
@@ -132,6 +142,19 @@ function stateOf(lines: string[], c: FirewallChainInputs, comment: string) {
     return { exists, ruleLines, jump };
 }
 
+/**
+ * Refuses to rewrite or remove a chain that holds rules someone else added (rewriting it would
+ * erase them), naming them and what to do.
+ */
+function refuseForeignRules(c: FirewallChainInputs, ruleLines: string[], comment: string): void {
+    const foreign = ruleLines.filter((l) => !l.includes(comment));
+    if (foreign.length === 0) return;
+    throw new Error(
+        `firewall chain "${c.name}" ${inNetns(c.netns)} holds ${foreign.length} rule(s) that are not this resource's (${foreign.join("; ")}); ` +
+            "pulumi-overlay does not erase them: remove them by hand (or move them to a chain of your own), then run again",
+    );
+}
+
 export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     async check(olds: Props, news: Props) {
         const inputs = pick(news, INPUT_KEYS);
@@ -141,8 +164,10 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
             checkOneOf("family", String(inputs.family), ["4", "6"]),
             inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
         ];
-        if (!isUnknown(inputs.name) && (typeof inputs.name !== "string" || !/^[A-Za-z0-9_-]{1,28}$/.test(inputs.name))) {
-            failures.push({ property: "name", reason: `name '${inputs.name}' is not a chain name: 1 to 28 letters, digits, '_' or '-'` });
+        if (!isUnknown(inputs.name) && (typeof inputs.name !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9_-]{0,27}$/.test(inputs.name))) {
+            failures.push({ property: "name", reason: `name '${inputs.name}' is not a chain name: 1 to 28 ASCII letters, digits, '_' or '-', not starting with '-'` });
+        } else if (typeof inputs.name === "string" && RESERVED_CHAIN_NAMES.includes(inputs.name.toUpperCase())) {
+            failures.push({ property: "name", reason: `name '${inputs.name}' is the name of a built-in chain or target of iptables; choose another name` });
         }
         const checkMatch = (prefix: string, m: Props) => [
             m.source === undefined ? undefined : checkNetworkCidr(`${prefix}.source`, m.source),
@@ -197,9 +222,10 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         const lines = await listFilter(c);
         const now = stateOf(lines, c, c.comment);
         if (!now.exists) return {};
-        // Compare with what the same rules give in a scratch-free way: the count and our comment on each.
-        const expected = c.rules.length;
-        const inSync = now.jump !== undefined && now.ruleLines.length === expected && now.ruleLines.every((l) => l.includes(c.comment));
+        // Compare our rules by count (rules someone else added to the chain are theirs, not drift:
+        // update and delete refuse to go on while they are there, rather than erase them).
+        const ours = now.ruleLines.filter((l) => l.includes(c.comment));
+        const inSync = now.jump !== undefined && ours.length === c.rules.length;
         const outs: FirewallChainOutputs = { ...c, inSync };
         return { id: id || `${c.netns ?? ""}/${c.name}`, props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
@@ -208,6 +234,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     async update(_id: string, olds: Props, news: Props) {
         const c = news as FirewallChainInputs;
         const now = stateOf(await listFilter(c), c, olds.comment);
+        refuseForeignRules(c, now.ruleLines, olds.comment);
         await restore(c, restoreText(c, olds.comment, now.jump === undefined));
         return { outs: { ...c, comment: olds.comment, inSync: true } };
     },
@@ -221,9 +248,7 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         // nothing of ours points at may be someone else's, and is left alone.
         const marked = now.ruleLines.length > 0 && now.ruleLines.every((l) => l.includes(c.comment));
         if (!now.jump && !marked) return;
-        if (!now.ruleLines.every((l) => l.includes(c.comment))) {
-            throw new Error(`firewall chain "${c.name}" ${inNetns(c.netns)} holds rules that are not this resource's; remove them by hand first`);
-        }
+        refuseForeignRules(c, now.ruleLines, c.comment);
         const lines = ["*filter"];
         if (now.jump) lines.push(jumpLine(c, c.comment, "-D"));
         lines.push(`-F ${c.name}`, `-X ${c.name}`, "COMMIT", "");

@@ -7,9 +7,13 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { checkResult, definedResults, diffProperties, markOf, pick, type Props } from "./common";
+import { runJson } from "./host/command";
+import { isHostError } from "./host/errors";
+import { ipCommand } from "./host/command";
+import { namespaceState } from "./host/ip";
 import { RecordDir, netnsIdentity } from "./host/store";
-import { type CheckFailure, checkNamespaceName, checkString, isUnknown } from "./host/validate";
-import { type Subnet, defaultGateway, explicitAddressProblem, hostAddresses, parseSubnet } from "./ipam";
+import { type CheckFailure, checkNamespaceName, checkRecordName, isUnknown, parseAddress } from "./host/validate";
+import { type Subnet, defaultGateway, explicitAddressProblem, hostAddresses, offsetOf, parseSubnet } from "./ipam";
 
 /** Inputs after `check`. */
 export interface IpLeaseInputs {
@@ -65,7 +69,7 @@ export interface LeaseRequest {
  */
 export function checkLeaseRequest(inputs: Props): CheckFailure[] {
     if (inputs.subnet === undefined) return [{ property: "subnet", reason: "subnet is required, e.g. 10.0.0.0/24" }];
-    if (typeof inputs.subnet !== "string") return [checkString("subnet", inputs.subnet)!];
+    if (typeof inputs.subnet !== "string") return [{ property: "subnet", reason: `subnet must be a string, got ${JSON.stringify(inputs.subnet)}` }];
     if (isUnknown(inputs.subnet)) return [];
     const subnet = parseSubnet(inputs.subnet);
     if (typeof subnet === "string") return [{ property: "subnet", reason: `subnet ${subnet}` }];
@@ -76,6 +80,16 @@ export function checkLeaseRequest(inputs: Props): CheckFailure[] {
     if (inputs.address !== undefined && !isUnknown(inputs.address)) {
         const problem = explicitAddressProblem(subnet, inputs.gateway, inputs.address);
         if (problem) failures.push({ property: "address", reason: `address: ${problem}` });
+    }
+    if (inputs.reserved !== undefined && !isUnknown(inputs.reserved)) {
+        if (!Array.isArray(inputs.reserved)) failures.push({ property: "reserved", reason: "reserved must be a list of addresses" });
+        else {
+            inputs.reserved.forEach((address: unknown, i: number) => {
+                if (isUnknown(address)) return;
+                if (typeof address !== "string" || !parseAddress(address)) failures.push({ property: `reserved[${i}]`, reason: `reserved[${i}] ${JSON.stringify(address)} is not an IP address` });
+                else if (offsetOf(subnet, address) === undefined) failures.push({ property: `reserved[${i}]`, reason: `reserved[${i}] ${address} is outside the subnet ${inputs.subnet}` });
+            });
+        }
     }
     return failures;
 }
@@ -88,11 +102,12 @@ export interface Leased {
 }
 
 /**
- * Claims the asked-for address, or the lowest free host address of the subnet (the gateway and
- * the reserved addresses aside), by writing the mark into the pool's record of that address;
+ * Claims the asked-for address, or the lowest free host address of the subnet (the gateway, the
+ * reserved addresses and those found in use on the host aside), by writing the mark into the
+ * pool's record of that address;
  * throws a message that says what to do when the address is taken or the subnet is full.
  */
-export function claimAddress(pool: RecordDir, l: LeaseRequest, mark: string): Leased {
+export function claimAddress(pool: RecordDir, l: LeaseRequest, mark: string, inUse: ReadonlySet<string> = new Set()): Leased {
     const subnet = parseSubnet(l.subnet) as Subnet;
     const leased = (ip: string): Leased => ({ ip, cidr: `${ip}/${subnet.prefixLength}`, family: subnet.family });
     if (l.address !== undefined) {
@@ -105,7 +120,7 @@ export function claimAddress(pool: RecordDir, l: LeaseRequest, mark: string): Le
     const reserved = new Set(l.reserved ?? []);
     for (const candidate of hostAddresses(subnet, l.gateway)) {
         tried += 1;
-        if (reserved.has(candidate)) continue;
+        if (reserved.has(candidate) || inUse.has(candidate)) continue;
         if (pool.claim(candidate, mark)) return leased(candidate);
     }
     throw new Error(`subnet ${l.subnet} has no free address: all ${tried} host addresses (the gateway ${l.gateway} aside) are leased; use a larger subnet or remove an attachment`);
@@ -119,10 +134,54 @@ export function leasedByMark(pool: RecordDir, subnetText: string, mark: string):
     return ip === undefined ? undefined : { ip, cidr: `${ip}/${subnet.prefixLength}`, family: subnet.family };
 }
 
+const inUseOnBridge = new Map<string, Promise<Set<string>>>();
+
+/**
+ * Addresses of the subnet in use behind a bridge's ports although no record of the pool holds
+ * them: a lost lease record, a pool that moved with `PULUMI_OVERLAY_STATE_DIR`, an address set by
+ * hand. Each port whose mark no record of the pool holds (or that has none) is followed into its
+ * namespace (`ip netns list-id` names it), and the bridge's own addresses count too. Read once
+ * per pool and provider process: a stack's own new ports hold records, so what is found at the
+ * first create stays true for the run, and a large up costs one read, not one per endpoint.
+ * Equivalent to: `ip -n $netns -j link show master $bridge`, `ip -n $netns -j netns list-id`, and
+ * `ip -n $namespace -j addr show` for each such port.
+ */
+export function addressesInUse(netns: string | undefined, bridge: string, pool: RecordDir, subnetText: string): Promise<Set<string>> {
+    const key = `${netnsIdentity(netns)} ${bridge} ${pool.dir}`;
+    let found = inUseOnBridge.get(key);
+    if (!found) {
+        found = findAddressesInUse(netns, bridge, pool, parseSubnet(subnetText) as Subnet);
+        found.catch(() => inUseOnBridge.delete(key));
+        inUseOnBridge.set(key, found);
+    }
+    return found;
+}
+
+async function findAddressesInUse(netns: string | undefined, bridge: string, pool: RecordDir, subnet: Subnet): Promise<Set<string>> {
+    const inSubnet = (address: string) => offsetOf(subnet, address) !== undefined;
+    const used = new Set<string>();
+    const host = await namespaceState(netns);
+    for (const a of host.links.find((l) => l.ifname === bridge)?.addr_info ?? []) if (inSubnet(a.local)) used.add(parseAddress(a.local)!.toString());
+    const held = new Set(pool.list().map((ip) => pool.read(ip)));
+    const strays = host.links.filter((l) => l.master === bridge && !(l.ifalias !== undefined && held.has(l.ifalias)) && l.link_netnsid !== undefined);
+    if (strays.length === 0) return used;
+    const names = new Map((await runJson<{ nsid: number; name?: string }[]>({ ...ipCommand(netns, ["-j", "netns", "list-id"]), readOnly: true })).map((n) => [n.nsid, n.name]));
+    for (const port of strays) {
+        const name = names.get(port.link_netnsid!);
+        if (name === undefined) continue; // a namespace without a name (a container's): nothing to read it by
+        const inside = await namespaceState(name).catch((err) => {
+            if (isHostError(err, "noNamespace")) return undefined;
+            throw err;
+        });
+        for (const link of inside?.links ?? []) for (const a of link.addr_info ?? []) if (inSubnet(a.local)) used.add(parseAddress(a.local)!.toString());
+    }
+    return used;
+}
+
 export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     async check(_olds: Props, news: Props) {
         const inputs = pick(news, INPUT_KEYS);
-        const failures: (CheckFailure | undefined)[] = [checkString("pool", inputs.pool), inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns)];
+        const failures: (CheckFailure | undefined)[] = [checkRecordName("pool", inputs.pool), inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns)];
         return checkResult(inputs, [...failures, ...checkLeaseRequest(inputs)]);
     },
 

@@ -1,24 +1,26 @@
 /**
  * The Route provider: one route (`ip route add DEST via GW dev DEV metric M table T`). It owns the
- * route exactly as it added it, and deletes only a route that matches it in every field.
+ * route exactly as it added it, through the very link it went out of (the link's identity is kept,
+ * as for addresses), and deletes only a route that matches it in every field on that link.
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, definedResults, diffProperties, pick, type Props } from "./common";
+import { checkResult, definedResults, diffProperties, inNetns, leftBehind, pick, type Props } from "./common";
 import { ipCommand, runCommand } from "./host/command";
 import { isHostError } from "./host/errors";
-import { type RouteInfo, routeList } from "./host/ip";
+import { type RouteInfo, linkGet, linkIdentity, routeList } from "./host/ip";
 import {
     type CheckFailure,
-    checkAddress,
     checkInteger,
     checkInterfaceName,
     checkNamespaceName,
     checkNetworkCidr,
     familyOf,
+    checkUnicastAddress,
     isUnknown,
     parseAddress,
     parseCidr,
+    sameAddress,
 } from "./host/validate";
 
 /** Inputs after `check`. */
@@ -37,6 +39,8 @@ export interface RouteInputs {
 /** Outputs. */
 export interface RouteOutputs extends RouteInputs {
     family: 4 | 6;
+    /** The link the route goes out of, as made (see {@link linkIdentity}); absent in stacks made before 0.2. */
+    deviceIdentity?: string;
 }
 
 const rules = { replace: ["destination", "gateway", "device", "netns", "metric", "table"], update: [], deleteBeforeReplace: true } as const;
@@ -81,9 +85,10 @@ function subject(r: RouteInputs): string {
 export function routeMatches(r: RouteInputs, k: RouteInfo): boolean {
     const family = routeFamily(r);
     const metric = r.metric ?? (family === 6 ? 1024 : 0);
+    const destination = kernelDestination(r.destination);
     return (
-        k.dst === kernelDestination(r.destination) &&
-        (r.gateway === undefined || (k.gateway !== undefined && parseAddress(k.gateway)?.toString() === parseAddress(r.gateway)?.toString())) &&
+        (k.dst === destination || (destination !== "default" && sameAddress(k.dst.split("/")[0], destination.split("/")[0]) && k.dst.split("/")[1] === destination.split("/")[1])) &&
+        (r.gateway === undefined || (k.gateway !== undefined && sameAddress(k.gateway, r.gateway))) &&
         (r.device === undefined || k.dev === r.device) &&
         (k.metric ?? 0) === metric &&
         (k.type === undefined || k.type === "unicast")
@@ -98,13 +103,30 @@ async function findRoute(r: RouteInputs): Promise<RouteInfo | undefined> {
     return routes.find((k) => routeMatches(r, k));
 }
 
+/** The identity of the link a route of the kernel goes out of; undefined when it names none. */
+async function deviceIdentityOf(netns: string | undefined, route: RouteInfo | undefined): Promise<string | undefined> {
+    const link = route?.dev === undefined ? undefined : await linkGet(netns, route.dev);
+    return link && linkIdentity(netns, link);
+}
+
+/**
+ * This route on the host: `ours` (there, on the link it was made on), `gone`, or `otherLink` (a
+ * route that matches it, on a link of that name that is another link now: someone else's).
+ */
+async function presence(r: RouteOutputs): Promise<{ state: "ours" | "gone" | "otherLink"; found?: RouteInfo }> {
+    const found = await findRoute(r);
+    if (!found) return { state: "gone" };
+    if (r.deviceIdentity !== undefined && (await deviceIdentityOf(r.netns, found)) !== r.deviceIdentity) return { state: "otherLink", found };
+    return { state: "ours", found };
+}
+
 export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     async check(_olds: Props, news: Props) {
         const inputs = pick(news, INPUT_KEYS);
         const known = (v: unknown) => v !== undefined && !isUnknown(v);
         const failures: (CheckFailure | undefined)[] = [
             inputs.destination === undefined || inputs.destination === "default" ? undefined : checkNetworkCidr("destination", inputs.destination),
-            inputs.gateway === undefined ? undefined : checkAddress("gateway", inputs.gateway),
+            inputs.gateway === undefined ? undefined : checkUnicastAddress("gateway", inputs.gateway),
             inputs.device === undefined ? undefined : checkInterfaceName("device", inputs.device),
             inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
             inputs.metric === undefined ? undefined : checkInteger("metric", inputs.metric, 0, 4294967295, "route metric"),
@@ -127,26 +149,32 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         return diffProperties(olds, news, rules);
     },
 
-    /** Equivalent to: `ip -n $netns -4|-6 route add $destination [via $gateway] [dev $device] [metric $m] [table $t]`. */
+    /**
+     * Equivalent to: `ip -n $netns -4|-6 route add $destination [via $gateway] [dev $device] [metric $m] [table $t]`,
+     * then a read of the link it goes out of.
+     */
     async create(props: Props) {
         const r = props as RouteInputs;
         const family = routeFamily(r);
         await runCommand({ ...ipCommand(r.netns, [family === 4 ? "-4" : "-6", "route", "add", ...selector(r)]), subject: subject(r) });
-        const outs: RouteOutputs = { ...r, family };
+        const deviceIdentity = await deviceIdentityOf(r.netns, r.device !== undefined ? { dst: r.destination, dev: r.device } : await findRoute(r));
+        const outs: RouteOutputs = { ...r, family, deviceIdentity };
         return { id: idOf(r), outs };
     },
 
-    /** Equivalent to: `ip -n $netns -j route show table $t`, looking for exactly this route. */
+    /** Equivalent to: `ip -n $netns -j route show table $t`, looking for exactly this route on the same link. */
     async read(id: string, props: Props) {
-        if (!(await findRoute(props as RouteInputs))) return {};
-        return { id: id || idOf(props as RouteInputs), props: { ...props, family: routeFamily(props as RouteInputs) }, inputs: pick(props, INPUT_KEYS) };
+        const r = props as RouteOutputs;
+        if ((await presence(r)).state !== "ours") return {};
+        return { id: id || idOf(r), props: { ...props, family: routeFamily(r) }, inputs: pick(props, INPUT_KEYS) };
     },
 
-    /** Equivalent to: `ip -n $netns route del $destination via ... dev ... metric ... table ...`, when it is there. */
+    /** Equivalent to: `ip -n $netns route del $destination via ... dev ... metric ... table ...`, when it is there on its link. */
     async delete(_id: string, props: Props) {
-        const r = props as RouteInputs;
-        const found = await findRoute(r);
-        if (!found) return;
+        const r = props as RouteOutputs;
+        const { state, found } = await presence(r);
+        if (state === "otherLink") leftBehind(subject(r), `device "${found?.dev}" ${inNetns(r.netns)} is not the link it was made on (it was deleted and made again)`);
+        if (state !== "ours" || !found) return;
         // Delete with every field the kernel reports, so no other route with the same prefix can match.
         const exact: RouteInputs = { ...r, gateway: r.gateway ?? found.gateway, device: r.device ?? found.dev, metric: found.metric ?? 0 };
         try {

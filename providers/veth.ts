@@ -4,10 +4,10 @@
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { autoName, checkResult, chooseName, definedResults, diffProperties, logicalNameOf, markOf, pick, type Props } from "./common";
-import { HostCommandError } from "./host/errors";
-import { type LinkInfo, inOtherNetns, linkBatchShow, linkDeleteIfMarked, linkGet, linkIsUp } from "./host/ip";
-import { type CheckFailure, checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName, isUnknown } from "./host/validate";
+import { autoName, checkResult, chooseName, definedResults, diffProperties, inNetns, leftBehind, logicalNameOf, markOf, pick, type Props } from "./common";
+import { HostCommandError, isHostError } from "./host/errors";
+import { type LinkInfo, inOtherNetns, linkBatchShow, linkDeleteIfMarked, linkFindMarked, linkGet, linkIsUp } from "./host/ip";
+import { type CheckFailure, checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName, checkNewInterfaceName, isUnknown } from "./host/validate";
 
 /** The far end of the pair. */
 export interface VethPeer {
@@ -39,6 +39,8 @@ export interface VethPairOutputs extends VethPairInputs {
     peerMac: string;
     peerIfindex: number;
     alias: string;
+    /** What refresh found changed out of band, in words (the peer moved away); the next up replaces the pair. */
+    drift?: string[];
 }
 
 const rules = { replace: ["name", "netns", "peer"], update: ["master", "mtu", "up"], optional: ["mtu"], deleteBeforeReplace: true } as const;
@@ -62,6 +64,7 @@ function outputsOf(v: VethPairInputs, alias: string, end: LinkInfo, peer: LinkIn
         peerMac: peer.address ?? "",
         peerIfindex: peer.ifindex,
         alias,
+        drift: [],
     };
 }
 
@@ -122,6 +125,18 @@ function runsFromPeerSide(v: VethPairInputs): boolean {
     return v.netns !== undefined && v.peer.netns === undefined;
 }
 
+/**
+ * The kernel answers "File exists" for either end of a pair: the error is made to name the end
+ * whose name is taken (the peer's, when only the peer's is), so the user fixes the right property.
+ */
+async function nameTheTakenEnd(v: VethPairInputs, err: unknown): Promise<unknown> {
+    if (!isHostError(err, "exists")) return err;
+    const quiet = () => undefined;
+    const [end, peer] = await Promise.all([linkGet(v.netns, v.name).catch(quiet), linkGet(v.peer.netns, v.peer.name).catch(quiet)]);
+    if (end || !peer) return err;
+    return new HostCommandError({ command: err.command, netns: v.peer.netns, exitCode: err.exitCode, stderr: err.stderr, cause: err, subject: `interface "${v.peer.name}" (peer.name)` });
+}
+
 export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     async check(olds: Props, news: Props) {
         const name = chooseName(olds, news);
@@ -130,8 +145,8 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         const peerName = newPeer.name ?? oldPeer.name ?? autoName(`${logicalNameOf(news)}-p`);
         const inputs: Props = { ...pick(news, INPUT_KEYS), name, peer: pick({ ...newPeer, name: peerName }, ["name", "netns"]), up: news.up ?? true };
         const failures: (CheckFailure | undefined)[] = [
-            checkInterfaceName("name", name),
-            checkInterfaceName("peer.name", peerName),
+            checkNewInterfaceName("name", name),
+            checkNewInterfaceName("peer.name", peerName),
             inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
             newPeer.netns === undefined ? undefined : checkNamespaceName("peer.netns", newPeer.netns),
             inputs.master === undefined ? undefined : checkInterfaceName("master", inputs.master),
@@ -145,7 +160,12 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
     },
 
     async diff(_id: string, olds: Props, news: Props) {
-        return diffProperties(olds, news, rules);
+        const result = diffProperties(olds, news, rules);
+        // A peer that refresh found moved away cannot be brought back from where it went: a new pair replaces it.
+        if (Array.isArray(olds.drift) && olds.drift.length > 0 && !result.replaces?.length) {
+            return { changes: true, replaces: ["peer"], deleteBeforeReplace: true };
+        }
+        return result;
     },
 
     /**
@@ -170,23 +190,30 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
             if ((await linkDeleteIfMarked(v.netns, v.name, alias)) !== "deleted") {
                 await linkDeleteIfMarked(v.peer.netns, v.peer.name, alias);
             }
-            throw err;
+            throw await nameTheTakenEnd(v, err);
         }
     },
 
-    /** Equivalent to: `ip -n $netns -j -d link show dev $name; ip -n $peerNetns -j -d link show dev $peer`. */
+    /**
+     * Equivalent to: `ip -n $netns -j -d link show dev $name; ip -n $peerNetns -j -d link show dev $peer`.
+     * The pair is there while its first end, marked, is (found by its mark if renamed); a peer
+     * that is not where it was made (moved to another namespace, or renamed) is reported as drift.
+     */
     async read(id: string, props: Props) {
         const old = props as VethPairOutputs;
         const quiet = (err: unknown) => {
             if (err instanceof HostCommandError && err.kind === "noNamespace") return undefined;
             throw err;
         };
-        const end = await linkGet(old.netns, old.name).catch(quiet);
         const alias = old.alias ?? old.mark;
-        if (!end || end.ifalias !== alias) return {};
+        const end = await linkFindMarked(old.netns, old.name, alias).catch(quiet);
+        if (!end) return {};
         const peer = await linkGet(old.peer.netns, old.peer.name).catch(quiet);
-        if (!peer) return {};
-        const outs = outputsOf({ ...old, master: old.master === undefined && !end.master ? undefined : old.master }, alias, end, peer);
+        const declared = { ...old, name: end.ifname, master: old.master === undefined && !end.master ? undefined : old.master };
+        const peerHere = peer !== undefined && peer.ifalias === alias;
+        const outs: VethPairOutputs = peerHere
+            ? outputsOf(declared, alias, end, peer)
+            : { ...outputsOf(declared, alias, end, { ...end, address: "", ifindex: 0, flags: [] }), drift: [`peer "${old.peer.name}" is no longer ${inNetns(old.peer.netns)}`] };
         return { id: id || idOf(old), props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
 
@@ -201,6 +228,8 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
 
     /** Equivalent to: `ip -n $netns link delete dev $name` (both ends go), only when its alias is our mark. */
     async delete(_id: string, props: Props) {
-        await linkDeleteIfMarked(props.netns, props.name, props.alias ?? props.mark);
+        if ((await linkDeleteIfMarked(props.netns, props.name, props.alias ?? props.mark)) === "notOurs") {
+            leftBehind(subject(props as VethPairInputs), `it does not carry this resource's mark ${inNetns(props.netns)}`);
+        }
     },
 }, { marked: true });

@@ -3,7 +3,7 @@
  * Noun+verb names after vishvananda/netlink: `linkGet`, `addrList`, `routeList`, `netnsAdd`.
  * @module
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { SharedReads, ipBatchCommand, ipCommand, parseJsonLines, runCommand, runJson } from "./command";
 import { inNetnsWords } from "./errors";
 import { isHostError } from "./errors";
@@ -80,7 +80,9 @@ export function namespaceState(netns: string | undefined): Promise<NamespaceStat
         const cmd = ipBatchCommand(netns, [["link", "show"], ["addr", "show"], ["route", "show", "table", "all"]], undefined, ["-j", "-d"]);
         const [links, addrs, routes4] = parseJsonLines<unknown[]>((await runCommand({ ...cmd, readOnly: true })).stdout) as [LinkInfo[], LinkAddrs[], RouteInfo[]];
         const addrsByIndex = new Map(addrs.map((a) => [a.ifindex, a.addr_info]));
-        return { links: links.map((l) => ({ ...l, addr_info: addrsByIndex.get(l.ifindex) ?? [] })), routes4 };
+        // `route show table all` also lists IPv6 routes (all of them, not only the main table's).
+        const ipv4 = routes4.filter((r) => !r.dst.includes(":") && !(r.gateway ?? "").includes(":"));
+        return { links: links.map((l) => ({ ...l, addr_info: addrsByIndex.get(l.ifindex) ?? [] })), routes4: ipv4 };
     });
 }
 
@@ -110,11 +112,49 @@ export async function addrList(netns: string | undefined, device: string): Promi
 export async function routeList(netns: string | undefined, family: 4 | 6, table?: string | number): Promise<RouteInfo[]> {
     const wanted = String(table ?? "main");
     if (family === 4) {
-        // `table all` names every table but main on each route.
-        return (await namespaceState(netns)).routes4.filter((r) => (r.table ?? "main") === wanted).map(({ table: _table, ...r }) => r);
+        // `table all` names every table but main on each route, by name where it has one (255: `local`).
+        const number = tableNumber(wanted);
+        return (await namespaceState(netns)).routes4.filter((r) => tableNumber(r.table ?? "main") === number).map(({ table: _table, ...r }) => r);
     }
     const args = ["-6", "-j", "route", "show", "table", wanted];
     return runJson<RouteInfo[]>({ ...ipCommand(netns, args), readOnly: true });
+}
+
+/**
+ * A link's identity: its namespace (by inode, `root` for the root namespace) and its ifindex. A
+ * link deleted and made again under the same name, or a namespace made again, has another: what
+ * was put on the old one (an address, a route) is not on this one, and is never touched there.
+ */
+export function linkIdentity(netns: string | undefined, link: Pick<LinkInfo, "ifindex">): string {
+    if (netns === undefined) return `root#${link.ifindex}`;
+    try {
+        return `${statSync(`${NETNS_RUN_DIR}/${netns}`).ino}#${link.ifindex}`;
+    } catch {
+        return `gone#${link.ifindex}`;
+    }
+}
+
+const TABLE_NUMBERS: Record<string, string> = { unspec: "0", default: "253", main: "254", local: "255" };
+
+/**
+ * A routing table's number from what `ip` prints or takes: a number as it is, the kernel's own
+ * names (`local` is 255, `main` 254, `default` 253), or a name from /etc/iproute2/rt_tables.
+ */
+export function tableNumber(table: string | number): string {
+    const text = String(table);
+    if (/^\d+$/.test(text)) return String(Number(text));
+    if (TABLE_NUMBERS[text]) return TABLE_NUMBERS[text];
+    for (const file of ["/etc/iproute2/rt_tables", "/usr/share/iproute2/rt_tables"]) {
+        try {
+            for (const line of readFileSync(file, "utf8").split("\n")) {
+                const [id, name] = line.replace(/#.*/, "").trim().split(/\s+/);
+                if (name === text && /^(0x[0-9a-f]+|\d+)$/i.test(id)) return String(Number(id));
+            }
+        } catch {
+            // no such file: the next one, or the name stays as it is
+        }
+    }
+    return text;
 }
 
 /** The named network namespaces, from `/run/netns` (what `ip netns list` prints, without a process). */
@@ -162,16 +202,33 @@ export async function linkDelete(netns: string | undefined, name: string): Promi
 }
 
 /**
- * Deletes a link only when it carries the given alias (the mark its creator left); a link that is
- * gone, or that is not ours, is left as it is. Returns what it found.
+ * Finds the link a resource made: the link of that name when it carries the mark, else the one
+ * link that carries it under another name (renamed by hand: `ip link set dev br0 name br1`);
+ * undefined when none does.
+ */
+export async function linkFindMarked(netns: string | undefined, name: string, alias: string): Promise<LinkInfo | undefined> {
+    const { links } = await namespaceState(netns);
+    const link = links.find((l) => l.ifname === name && l.ifalias === alias) ?? links.find((l) => l.ifalias === alias);
+    if (!link) return undefined;
+    const { addr_info: _addresses, ...info } = link;
+    return info;
+}
+
+/**
+ * Deletes a link only when it carries the given alias (the mark its creator left), under its name
+ * or renamed; a link that is gone, or that is not ours, is left as it is. Returns what it found.
  */
 export async function linkDeleteIfMarked(netns: string | undefined, name: string, alias: string): Promise<"deleted" | "gone" | "notOurs"> {
     if (netns !== undefined && !netnsExists(netns)) return "gone";
-    const link = await linkGet(netns, name);
-    if (!link) return "gone";
-    if (link.ifalias !== alias) return "notOurs";
-    await linkDelete(netns, name);
-    return "deleted";
+    const marked = await linkFindMarked(netns, name, alias).catch((err) => {
+        if (isHostError(err, "noNamespace")) return undefined;
+        throw err;
+    });
+    if (marked) {
+        await linkDelete(netns, marked.ifname);
+        return "deleted";
+    }
+    return (await linkGet(netns, name)) ? "notOurs" : "gone";
 }
 
 /** A link to show at the end of a batch: by name in the batch's namespace, or in another named one. */

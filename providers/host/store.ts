@@ -5,7 +5,7 @@
  * taken with exclusive creates, so two providers never get the same record.
  * @module
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { constants, closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, writeSync } from "node:fs";
 import * as path from "node:path";
 import { batchText } from "./command";
 import { NETNS_RUN_DIR } from "./ip";
@@ -53,37 +53,39 @@ export class RecordDir {
 
     /** Creates the record if no record of that name exists; true when this call created it. */
     claim(name: string, content: string): boolean {
-        mkdirSync(this.dir, { recursive: true });
-        let fd: number;
         try {
-            fd = openSync(path.join(this.dir, safeName(name)), "wx");
+            inFolder(this.dir, () => writeNewFile(path.join(this.dir, safeName(name)), content));
         } catch (err) {
             if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
             throw err;
         }
-        try {
-            writeSync(fd, content);
-        } finally {
-            closeSync(fd);
-        }
         return true;
     }
 
-    /** Reads a record, or undefined. */
+    /** Reads a record, or undefined when there is none; a record that is a link is refused. */
     read(name: string): string | undefined {
+        let fd: number;
         try {
-            return readFileSync(path.join(this.dir, safeName(name)), "utf8");
-        } catch {
-            return undefined;
+            fd = openSync(path.join(this.dir, safeName(name)), constants.O_RDONLY | constants.O_NOFOLLOW);
+        } catch (err) {
+            const code = (err as NodeJS.ErrnoException).code;
+            if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+            if (code === "ELOOP") throw new Error(`record ${path.join(this.dir, safeName(name))} is a symbolic link, which pulumi-overlay never makes: remove it`);
+            throw err;
+        }
+        try {
+            return readFileSync(fd, "utf8");
+        } finally {
+            closeSync(fd);
         }
     }
 
-    /** Replaces a record's content atomically. */
+    /** Replaces a record's content atomically (a new file, then a rename over the old one). */
     write(name: string, content: string): void {
-        mkdirSync(this.dir, { recursive: true });
         const file = path.join(this.dir, safeName(name));
-        writeFileSync(`${file}.tmp`, content);
-        renameSync(`${file}.tmp`, file);
+        const temporary = `${file}.${process.pid}.${(temporaries += 1)}.tmp`;
+        inFolder(this.dir, () => writeNewFile(temporary, content));
+        renameSync(temporary, file);
     }
 
     /** Removes a record; removes the folder, and its parents below the state directory, when left empty. */
@@ -94,7 +96,11 @@ export class RecordDir {
 
     /** The names of the records. */
     list(): string[] {
-        return existsSync(this.dir) ? readdirSync(this.dir).filter((n) => !n.endsWith(".tmp") && !n.endsWith(".lock")) : [];
+        try {
+            return readdirSync(this.dir).filter((n) => !n.endsWith(".tmp") && !n.endsWith(".lock"));
+        } catch {
+            return [];
+        }
     }
 
     /**
@@ -102,17 +108,18 @@ export class RecordDir {
      * read-modify-write of a record is not interleaved with another provider's.
      */
     async locked<T>(work: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
-        mkdirSync(this.dir, { recursive: true });
         const lock = path.join(this.dir, ".lock");
         const deadline = Date.now() + timeoutMs;
         for (;;) {
             try {
-                closeSync(openSync(lock, "wx"));
+                secureDir(this.dir);
+                closeSync(openSync(lock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
                 break;
             } catch (err) {
-                if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+                const code = (err as NodeJS.ErrnoException).code;
+                if (code !== "EEXIST" && code !== "ENOENT") throw err; // ENOENT: the folder was just removed as empty
                 // A lock left by a process that was killed: take it over after the timeout.
-                if (Date.now() > deadline) break;
+                if (code === "EEXIST" && Date.now() > deadline) break;
                 await new Promise((resolve) => setTimeout(resolve, 10));
             }
         }
@@ -123,6 +130,97 @@ export class RecordDir {
             removeEmptyFolders(this.dir);
         }
     }
+}
+
+let temporaries = 0;
+
+/**
+ * Runs a write in a safe folder ({@link secureDir}); once more if another process removed the
+ * folder, found empty, in between.
+ */
+function inFolder<T>(dir: string, write: () => T): T {
+    secureDir(dir);
+    try {
+        return write();
+    } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        secureDir(dir);
+        return write();
+    }
+}
+
+/**
+ * Writes a file that must not exist yet, mode 0600 whatever the umask: opened exclusively and
+ * without following a link, so that a file or link planted under that name is never written through.
+ */
+function writeNewFile(file: string, content: string): void {
+    const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+        fchmodSync(fd, 0o600);
+        writeSync(fd, content);
+    } finally {
+        closeSync(fd);
+    }
+}
+
+/** This process's user id (root in practice). */
+function uid(): number {
+    return typeof process.getuid === "function" ? process.getuid() : 0;
+}
+
+/**
+ * Makes sure a folder for records is safe to keep root's records in, making what is missing.
+ * Every existing folder on its path must be owned by root or this user and not writable by
+ * others (unless sticky, as /tmp is); links on the path are followed only when root or this
+ * user owns them. Folders it makes are mode 0700, set explicitly rather than by the umask. A
+ * folder that fails is refused with the reason: a record or batch file written through a place
+ * another user controls could be read, swapped or redirected.
+ */
+export function secureDir(dir: string): void {
+    let current = path.parse(path.resolve(dir)).root;
+    for (const part of path.resolve(dir).split(path.sep).filter(Boolean)) {
+        const next = path.join(current, part);
+        let info = lstatOrUndefined(next);
+        if (!info) {
+            try {
+                mkdirSync(next, { mode: 0o700 });
+                chmodDir(next);
+            } catch (err) {
+                if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+            }
+            info = lstatSync(next);
+        }
+        if (info.isSymbolicLink()) {
+            if (info.uid !== 0 && info.uid !== uid()) throw unsafe(next, `is a symbolic link owned by user ${info.uid}`);
+            current = realpathSync(next);
+            info = statSync(current);
+        } else current = next;
+        if (!info.isDirectory()) throw unsafe(current, "is not a folder");
+        if (info.uid !== 0 && info.uid !== uid()) throw unsafe(current, `is owned by user ${info.uid}, not by root`);
+        if ((info.mode & 0o022) !== 0 && (info.mode & 0o1000) === 0) throw unsafe(current, `is writable by other users (mode ${(info.mode & 0o7777).toString(8)})`);
+    }
+}
+
+function chmodDir(dir: string): void {
+    const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    try {
+        fchmodSync(fd, 0o700);
+    } finally {
+        closeSync(fd);
+    }
+}
+
+function lstatOrUndefined(file: string) {
+    try {
+        return lstatSync(file);
+    } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw err;
+    }
+}
+
+function unsafe(dir: string, why: string): Error {
+    return new Error(`${dir} ${why}: pulumi-overlay keeps root's records only in folders that no other user can change (set PULUMI_OVERLAY_STATE_DIR to such a folder, or fix the owner and mode)`);
 }
 
 /** Removes a folder and its parents while they are empty, up to (not including) the state directory. */
@@ -138,7 +236,7 @@ function removeEmptyFolders(dir: string): void {
 }
 
 let batchFiles = 0;
-let batchDirReady = false;
+let staleBatchFilesRemoved = false;
 
 /** True when a process with this id runs. */
 function alive(pid: number): boolean {
@@ -150,25 +248,87 @@ function alive(pid: number): boolean {
     }
 }
 
+/** A batch file written for a nested `ip -batch FILE`. */
+export interface BatchFile {
+    /** Its absolute path. */
+    path: string;
+    /** Its text, for the command log. */
+    text: string;
+    /** Removes it, and the batch folder when no other batch file is left in it. */
+    remove(): void;
+}
+
 /**
  * Writes `ip` steps to a file, for an `ip -batch FILE` that another batch starts in a second
  * namespace (`netns exec NS ip -batch FILE`, see the Endpoint provider): one process serves
- * several namespaces. The files live in `<state dir>/batch/` (mode 0700), named after this
- * process; call `remove` once the batch has run. Files left by a process that died mid-batch are
- * removed the first time another process writes one.
+ * several namespaces. The files live in `<state dir>/batch/` (a safe folder, see
+ * {@link secureDir}), named after this process, written exclusively, mode 0600; call `remove` once
+ * the batch has run. Files left by a process that died mid-batch are removed the first time
+ * another process writes one.
  */
-export function writeBatchFile(steps: readonly (readonly string[])[]): { path: string; remove(): void } {
+export function writeBatchFile(steps: readonly (readonly string[])[]): BatchFile {
     const dir = path.join(stateDir(), "batch");
-    if (!batchDirReady) {
-        mkdirSync(dir, { recursive: true, mode: 0o700 });
+    secureDir(dir);
+    if (!staleBatchFilesRemoved) {
         for (const name of readdirSync(dir)) {
             const pid = Number(name.split("-")[0]);
             if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) rmSync(path.join(dir, name), { force: true });
         }
-        batchDirReady = true;
+        staleBatchFilesRemoved = true;
     }
     batchFiles += 1;
     const file = path.join(dir, `${process.pid}-${batchFiles}.batch`);
-    writeFileSync(file, batchText(steps), { mode: 0o600 });
-    return { path: file, remove: () => unlinkSync(file) };
+    const text = batchText(steps);
+    inFolder(dir, () => writeNewFile(file, text));
+    return {
+        path: file,
+        text,
+        remove: () => {
+            rmSync(file, { force: true });
+            removeEmptyFolders(dir);
+        },
+    };
 }
+
+/** A namespace create under way: the mark it will carry, and when it began (ms since the epoch). */
+interface NamespaceCreate {
+    mark: string;
+    since: number;
+}
+
+const namespaceCreates = () => new RecordDir("netns-creates");
+
+/**
+ * A journal of namespace creates, so that ownership survives a crash between `ip netns add` and
+ * the step that marks the namespace (its loopback alias): each create writes its mark here before
+ * the namespace exists, and removes the record once the namespace is marked (or undone).
+ */
+export const namespaceJournal = {
+    /** Records that a create of `name` with `mark` begins now. */
+    begin(name: string, mark: string): void {
+        namespaceCreates().write(name, JSON.stringify({ mark, since: Date.now() } satisfies NamespaceCreate));
+    },
+
+    /** Forgets the create of `name`: it is marked, or undone. */
+    end(name: string): void {
+        namespaceCreates().release(name);
+    },
+
+    /**
+     * True when the namespace `name` was made by a create with this mark that was cut off before
+     * marking it: the journal holds the mark, and the namespace is no older than the create
+     * (a namespace that was there before is never taken over).
+     */
+    cutOff(name: string, mark: string): boolean {
+        const text = namespaceCreates().read(name);
+        if (!text) return false;
+        const create = JSON.parse(text) as NamespaceCreate;
+        if (create.mark !== mark) return false;
+        try {
+            // The namespace's inode (nsfs) carries its creation time, to the nanosecond.
+            return statSync(path.join(NETNS_RUN_DIR, name)).mtimeMs >= create.since;
+        } catch {
+            return false;
+        }
+    },
+};

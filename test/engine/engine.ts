@@ -48,6 +48,8 @@ export interface Result {
     errors: string[];
     /** Resources whose create a crash had cut off, found on the host by their mark and taken into the state. */
     recovered: string[];
+    /** Warnings the provider wrote to its stderr (`warning: ...` lines), as Pulumi shows them. */
+    warnings: string[];
     /** The dynamic-provider server's peak memory (VmHWM), in KiB, where /proc tells it. */
     providerPeakRssKb?: number;
 }
@@ -158,7 +160,14 @@ async function runOnce(options: EngineOptions): Promise<Result> {
     // steps in flight.
     const state = new StateStore(options.stateFile, old, !preview);
 
-    const hostReady = ProviderHost.start(programDir).then(async (h) => {
+    const warnings: string[] = [];
+    // Pulumi shows what a dynamic provider writes to stderr as diagnostics of the operation.
+    const onDiagnostic = (line: string) => {
+        if (!line.startsWith("warning: ")) return;
+        warnings.push(line.slice("warning: ".length));
+        print(line);
+    };
+    const hostReady = ProviderHost.start(programDir, undefined, onDiagnostic).then(async (h) => {
         await h.configure({});
         return h;
     });
@@ -241,7 +250,7 @@ async function runOnce(options: EngineOptions): Promise<Result> {
         for (const [k, v] of Object.entries(outputs)) print(`    ${k}: ${JSON.stringify(v)}`);
     }
     print(JSON.stringify(summary));
-    return { ok: errors.length === 0, summary, steps, outputs, errors, recovered: recoveredNames, providerPeakRssKb };
+    return { ok: errors.length === 0, summary, steps, outputs, errors, recovered: recoveredNames, warnings, providerPeakRssKb };
 }
 
 /** A process's peak resident memory from /proc, in KiB. */

@@ -35,12 +35,19 @@ export class ProviderHost {
     /**
      * Starts `node <@pulumi/pulumi/cmd/dynamic-provider> <engine address>` in `cwd` (the program's
      * folder, so that serialized providers resolve the program's node_modules) and connects.
+     * `onLine` gets each line the server writes to stderr.
      */
-    static async start(cwd: string, engineAddress = "127.0.0.1:1"): Promise<ProviderHost> {
+    static async start(cwd: string, engineAddress = "127.0.0.1:1", onLine?: (line: string) => void): Promise<ProviderHost> {
         const entry = require.resolve("@pulumi/pulumi/cmd/dynamic-provider");
         const child = spawn(process.execPath, [entry, engineAddress], { cwd, stdio: ["ignore", "pipe", "pipe"] });
         const stderr: string[] = [];
-        child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
+        let partial = "";
+        child.stderr!.on("data", (chunk: Buffer) => {
+            stderr.push(chunk.toString());
+            const lines = (partial + chunk.toString()).split("\n");
+            partial = lines.pop()!;
+            if (onLine) for (const line of lines) onLine(line);
+        });
         const port = await new Promise<number>((resolve, reject) => {
             let out = "";
             const onData = (chunk: Buffer) => {
