@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { programChecks } from "./programChecks";
 import { TYPE_MODULE, providerShim } from "./provider";
 
 /** Arguments of a {@link Bridge}. */
@@ -47,6 +48,7 @@ export class Bridge extends pulumi.dynamic.Resource {
     declare readonly alias: pulumi.Output<string>;
 
     constructor(name: string, args: BridgeArgs = {}, opts?: pulumi.CustomResourceOptions) {
+        programChecks().bridge(`Bridge "${name}"`, args.netns, args.name);
         const props = { logicalName: name, ...args, mac: undefined, ifindex: undefined, alias: undefined };
         super(providerShim("bridge"), name, props, opts, TYPE_MODULE, "Bridge");
     }

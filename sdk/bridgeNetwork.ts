@@ -6,6 +6,7 @@ import { type Diagram, type DiagramModel, renderDiagram } from "./diagram";
 import { FirewallChain, type FirewallRuleArgs } from "./firewallChain";
 import { Endpoint, type EndpointArgs } from "./endpoint";
 import { NatRule } from "./natRule";
+import { attachmentRoom, programChecks } from "./programChecks";
 import { Sysctl } from "./sysctl";
 import { VethPair } from "./veth";
 
@@ -119,6 +120,13 @@ export class BridgeNetwork extends pulumi.ComponentResource {
         const gateway = args.gateway ?? defaultGateway(parsed);
         const gatewayProblem = explicitAddressProblem(parsed, "", gateway);
         if (gatewayProblem) throw new Error(`BridgeNetwork ${name}: gateway ${gatewayProblem}`);
+        const allowed = (args.allowFrom ?? []).map((a) => (typeof a === "string" ? a : a.subnet));
+        for (const source of allowed) {
+            const problem = parseSubnet(source);
+            if (typeof problem === "string") throw new Error(`BridgeNetwork ${name}: allowFrom ${problem}`);
+            if (problem.family !== parsed.family) throw new Error(`BridgeNetwork ${name}: allowFrom ${source} is IPv${problem.family} but the network is IPv${parsed.family}`);
+        }
+        programChecks().subnet(`BridgeNetwork ${name}`, args.netns, parsed);
         this.name = name;
         this.parsed = parsed;
         this.args = args;
@@ -135,12 +143,6 @@ export class BridgeNetwork extends pulumi.ComponentResource {
         // Into the network: replies, traffic within the bridge, published ports (flows a DNAT rule
         // rewrote) and the networks listed in allowFrom; everything else entering from elsewhere is
         // dropped. This chain is jumped to at the top of FORWARD, before any network's accepts.
-        const allowed = (args.allowFrom ?? []).map((a) => (typeof a === "string" ? a : a.subnet));
-        for (const source of allowed) {
-            const problem = parseSubnet(source);
-            if (typeof problem === "string") throw new Error(`BridgeNetwork ${name}: allowFrom ${problem}`);
-            if (problem.family !== this.family) throw new Error(`BridgeNetwork ${name}: allowFrom ${source} is IPv${problem.family} but the network is IPv${this.family}`);
-        }
         const inRules = this.bridge.name.apply((bridgeName): FirewallRuleArgs[] => [
             { state: ["established", "related"], action: "accept" },
             { inInterface: bridgeName, action: "accept" },
@@ -177,6 +179,11 @@ export class BridgeNetwork extends pulumi.ComponentResource {
      * subnet, not the network, broadcast or gateway address, not given twice.
      */
     attach(name: string, args: AttachArgs = {}): Attachment {
+        const room = attachmentRoom(this.parsed);
+        if (BigInt(this.attachments.length) >= room) {
+            throw new Error(`BridgeNetwork ${this.name}: attach("${name}"): subnet ${this.subnet} has room for ${room} attachment(s), the gateway aside; use a larger subnet`);
+        }
+        if (this.attachments.some((a) => a.name === name)) throw new Error(`BridgeNetwork ${this.name}: attach("${name}"): an attachment of that name exists already`);
         if (args.address !== undefined) {
             const problem = explicitAddressProblem(this.parsed, this.gateway, args.address);
             if (problem) throw new Error(`BridgeNetwork ${this.name}: attach("${name}"): address ${problem}`);
@@ -253,6 +260,7 @@ export class Attachment extends Endpoint {
         if (!Number.isInteger(args.hostPort) || args.hostPort < 1 || args.hostPort > 65535) throw new Error(`publish: hostPort ${args.hostPort} is not a port (1-65535)`);
         if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) throw new Error(`publish: port ${args.port} is not a port (1-65535)`);
         const protocol = args.protocol ?? "tcp";
+        programChecks().hostPort(`attachment "${this.name}" of BridgeNetwork ${this.network.name}`, this.network.netns, protocol, args.hostPort);
         const base = `${this.network.name}-${this.name}-${protocol}${args.hostPort}`;
         this.network.enableForwarding();
         const rule = { type: "dnat" as const, protocol, port: args.hostPort, toAddress: this.address, toPort: args.port, destinationLocal: true, netns: this.network.netns };

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { programChecks } from "./programChecks";
 import { TYPE_MODULE, providerShim } from "./provider";
 
 /** Arguments of an {@link Endpoint}. */
@@ -79,6 +80,7 @@ export class Endpoint extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: EndpointArgs, opts?: pulumi.CustomResourceOptions) {
+        programChecks().namespace(`Endpoint "${name}"`, args.namespace);
         const props = { logicalName: name, ...args, ip: undefined, cidr: undefined, family: undefined, mac: undefined, drift: undefined };
         super(providerShim("endpoint"), name, props, opts, TYPE_MODULE, "Endpoint");
     }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { programChecks } from "./programChecks";
 import { TYPE_MODULE, providerShim } from "./provider";
 
 /** Arguments of a {@link NetworkNamespace}. */
@@ -29,6 +30,7 @@ export class NetworkNamespace extends pulumi.dynamic.Resource {
     declare readonly alias: pulumi.Output<string>;
 
     constructor(name: string, args: NetworkNamespaceArgs = {}, opts?: pulumi.CustomResourceOptions) {
+        programChecks().namespace(`NetworkNamespace "${name}"`, args.name);
         super(providerShim("namespace"), name, { logicalName: name, name: args.name, alias: undefined }, opts, TYPE_MODULE, "NetworkNamespace");
     }
 }

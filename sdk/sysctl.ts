@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { programChecks } from "./programChecks";
 import { TYPE_MODULE, providerShim } from "./provider";
 
 /** Arguments of a {@link Sysctl}. */
@@ -33,6 +34,7 @@ export class Sysctl extends pulumi.dynamic.Resource {
     declare readonly previousValue: pulumi.Output<string>;
 
     constructor(name: string, args: SysctlArgs, opts?: pulumi.CustomResourceOptions) {
+        programChecks().sysctl(`Sysctl "${name}"`, args.netns, args.key, args.value);
         super(providerShim("sysctl"), name, { logicalName: name, ...args, previousValue: undefined }, opts, TYPE_MODULE, "Sysctl");
     }
 }

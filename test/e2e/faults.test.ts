@@ -47,12 +47,35 @@ const BAD_CASES: BadCase[] = [
     { kind: "Sysctl", args: { key: "net.ipv4.ip_forward;reboot", value: 1 }, property: "key" },
     { kind: "Sysctl", args: { key: "net.ipv4.ip_forward", value: "1\n0" }, property: "value" },
     { kind: "IpLease", args: { subnet: "10.0.0.5/24", pool: "p" }, property: "subnet" },
-    { kind: "Endpoint", args: { bridge: "br0", subnet: "10.0.0.0/24", namespace: "../etc" }, property: "namespace" },
+    { kind: "Endpoint", args: { bridge: "br0", subnet: "10.0.0.0/24", namespace: "../etc/x" }, property: "namespace" },
     { kind: "Endpoint", args: { subnet: "10.0.0.0/24" }, property: "bridge" },
     { kind: "Endpoint", args: { bridge: "br0", subnet: "10.0.0.0/24", address: "10.0.0.0" }, property: "address" },
     { kind: "Endpoint", args: { bridge: "br0", subnet: "10.0.0.0/24", hostInterface: "h c1" }, property: "hostInterface" },
     { kind: "Endpoint", args: { bridge: "br0", subnet: "fd00::/64", gateway: "10.0.0.1" }, property: "gateway" },
     { kind: "FirewallChain", args: { jump: { from: "FORWARD", position: "first" }, rules: [{ action: "allow" }] }, property: "rules[0].action" },
+    // The hardening cases: names other tools read specially, keys of the whole machine, numbers read otherwise.
+    { kind: "NetworkNamespace", args: { name: "'x''sh''-c''id>f'" }, property: "name" },
+    { kind: "NetworkNamespace", args: { name: "all" }, property: "name" },
+    { kind: "NetworkNamespace", args: { name: "c\u00a0x" }, property: "name" },
+    { kind: "Bridge", args: { name: "abc+" }, property: "name" },
+    { kind: "Bridge", args: { name: "x%d" }, property: "name" },
+    { kind: "Bridge", args: { name: "lo" }, property: "name" },
+    { kind: "Bridge", args: { name: "a\u0001b" }, property: "name" },
+    { kind: "VethPair", args: { name: "v9", peer: { name: "lo" } }, property: "peer.name" },
+    { kind: "Address", args: { device: "br0", address: "10.0.0.1/010" }, property: "address" },
+    { kind: "Address", args: { device: "br0", address: "0.0.0.0/0" }, property: "address" },
+    { kind: "Address", args: { device: "br0", address: "010.0.0.1/24" }, property: "address" },
+    { kind: "Route", args: { destination: "default", gateway: "0.0.0.0" }, property: "gateway" },
+    { kind: "NatRule", args: { type: "masquerade", source: "10.7.0.0/24", outInterface: "up+" }, property: "outInterface" },
+    { kind: "NatRule", args: { type: "dnat", toAddress: "10.0.0.2", inInterface: "!eth0" }, property: "inInterface" },
+    { kind: "Sysctl", args: { key: "kernel.hostname", value: "x" }, property: "key" },
+    { kind: "Sysctl", args: { key: "-p/etc/x.conf", value: 1 }, property: "key" },
+    { kind: "Sysctl", args: { key: "net/ipv4.conf.all.forwarding", value: 1 }, property: "key" },
+    { kind: "IpLease", args: { subnet: "10.0.0.0/24", pool: ".." }, property: "pool" },
+    { kind: "IpLease", args: { subnet: "10.0.0.0/24", pool: "p2", reserved: ["10.0.0.300"] }, property: "reserved[0]" },
+    { kind: "Endpoint", args: { bridge: "br0", subnet: "10.8.0.0/24", namespace: "e-lo", interfaceName: "lo" }, property: "interfaceName" },
+    { kind: "FirewallChain", args: { name: "FORWARD", jump: { from: "FORWARD", position: "first" }, rules: [] }, property: "name" },
+    { kind: "FirewallChain", args: { name: "drop", jump: { from: "FORWARD", position: "first" }, rules: [] }, property: "name" },
 ];
 
 describeKernel("faults through the test engine", () => {
@@ -191,36 +214,39 @@ describeKernel("faults through the test engine", () => {
         expect(await snapshot(sb.hostNs)).toEqual(before);
     });
 
-    it("names and values with shell metacharacters are refused or passed as plain arguments, never run (Bridge, Sysctl, NetworkNamespace, Endpoint)", async () => {
+    it("names and values with shell metacharacters are refused at preview naming the property, or passed as plain arguments, never run", async () => {
         const dir = project("test/e2e/programs/cases");
         const marker = path.join(dir, "pwned");
-        const metachar = ["br;id", "x>pwned", "`id`$(id)", "a|b&c'", "*?[]"];
-        const cases = [
-            ...metachar.map((name) => ({ kind: "Bridge", args: { name, netns: sb.hostNs } })),
-            { kind: "Sysctl", args: { key: "net.ipv4.ip_forward", value: "1; touch pwned", netns: sb.hostNs } },
-        ];
-        const result = await upCases(cases, dir);
-        // The sysctl value is passed whole to sysctl, which refuses it; the bridges are made with those names, literally.
-        expect(result.errors.join("\n")).toMatch(/sysctl/);
-        for (const name of metachar) expect((await kernelLink(sb.hostNs, name))?.linkinfo?.info_kind, name).toBe("bridge");
-        expect(existsSync(marker)).toBe(false);
-        expect(await sysctlValue(sb.hostNs, "net.ipv4.ip_forward")).toBe("0");
+        // Names go through ip's batch parser, iptables and the kernel: an allow-list refuses them all at check.
+        const names = ["br;id", "x>pwned", "`id`$(id)", "a|b&c'", "*?[]", "'x''sh''-c''t'"];
         const refused = await upCases([
+            ...names.map((name) => ({ kind: "Bridge", args: { name, netns: sb.hostNs } })),
+            { kind: "NetworkNamespace", args: { name: "'x''sh''-c''touch pwned'" } },
             { kind: "NetworkNamespace", args: { name: "a\nb" } },
             { kind: "NetworkNamespace", args: { name: ".." } },
-            { kind: "Bridge", args: { name: 'br"0', netns: sb.hostNs } },
             { kind: "Sysctl", args: { key: "net.ipv4.ip_forward$(touch pwned)", value: 1 } },
+            { kind: "Endpoint", args: { namespace: `${sb.prefix}-e;touch pwned`, bridge: "br-e", hostInterface: "h`id`|x>y", subnet: "10.9.0.0/24", netns: sb.hostNs } },
         ], dir);
-        expect(refused.errors.filter((e) => e.includes("check failed"))).toHaveLength(4);
+        const checkFailures = refused.errors.filter((e) => e.includes("check failed"));
+        expect(checkFailures).toHaveLength(names.length + 5);
+        for (const name of names) expect(await kernelLink(sb.hostNs, name), name).toBeUndefined();
         expect(existsSync(marker)).toBe(false);
 
-        // An Endpoint's names travel through nested ip batch files: still literal.
+        // A free-form value is passed whole, as one argument: sysctl refuses it, no shell runs it.
+        const value = await upCases([{ kind: "Sysctl", args: { key: "net.ipv4.ip_forward", value: "1; touch pwned", netns: sb.hostNs } }], dir);
+        expect(value.errors.join("\n")).toMatch(/sysctl/);
+        expect(await sysctlValue(sb.hostNs, "net.ipv4.ip_forward")).toBe("0");
+        expect(existsSync(marker)).toBe(false);
+
+        // An Endpoint's steps travel through nested ip batch files: names with dots, dashes and
+        // underscores arrive whole.
         await ipOutOfBand(sb.hostNs, "link", "add", "br-e", "type", "bridge");
-        const namespace = `${sb.prefix}-e;id>pwned$(id)`;
-        const endpoint = await upCases([{ kind: "Endpoint", args: { namespace, bridge: "br-e", hostInterface: "h`id`|x>y", subnet: "10.9.0.0/24", netns: sb.hostNs } }], dir);
+        const namespace = `${sb.prefix}-e_.-x`;
+        const endpoint = await upCases([{ kind: "Endpoint", args: { namespace, bridge: "br-e", hostInterface: "h_.-x", interfaceName: "in_.-x", subnet: "10.9.0.0/24", netns: sb.hostNs } }], dir);
         expect(endpoint.errors).toEqual([]);
         expect(netnsExists(namespace)).toBe(true);
-        expect(await kernelLink(sb.hostNs, "h`id`|x>y")).toMatchObject({ master: "br-e" });
+        expect(await kernelLink(sb.hostNs, "h_.-x")).toMatchObject({ master: "br-e" });
+        expect(await kernelLink(namespace, "in_.-x")).toBeDefined();
         expect(existsSync(marker)).toBe(false);
     });
 });

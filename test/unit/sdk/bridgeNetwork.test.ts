@@ -1,7 +1,8 @@
 /** BridgeNetwork under Pulumi's mocks: what it declares, its diagram, and the errors it raises at once. */
 import * as pulumi from "@pulumi/pulumi";
-import { beforeAll, describe, expect, it } from "vitest";
-import { BridgeNetwork, renderDiagram } from "../../../sdk";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { BridgeNetwork, Endpoint, NetworkNamespace, Sysctl, renderDiagram } from "../../../sdk";
+import { resetProgramChecks } from "../../../sdk/programChecks";
 
 const registered: { type: string; name: string; inputs: Record<string, any> }[] = [];
 
@@ -27,6 +28,7 @@ function value<T>(o: pulumi.Output<T>): Promise<T> {
 }
 
 describe("BridgeNetwork", () => {
+    beforeEach(() => resetProgramChecks());
     it("declares a bridge, the gateway, isolation chains, egress, and per attachment one Endpoint", async () => {
         const net = new BridgeNetwork("lab", { subnet: "10.0.0.0/24", bridge: { name: "br0" }, egress: { outInterface: "eth0" }, namespacePrefix: "t-" });
         const c1 = net.attach("c1").publish({ hostPort: 8080, port: 80 });
@@ -75,6 +77,27 @@ describe("BridgeNetwork", () => {
         net.attach("a", { address: "10.0.0.7" });
         expect(() => net.attach("b", { address: "10.0.0.7" })).toThrow('address 10.0.0.7 is already given to "a"');
         expect(() => net.attach("c").publish({ hostPort: 70000, port: 80 })).toThrow(/hostPort 70000 is not a port/);
+    });
+
+    it("refuses at once what up would certainly refuse, across the resources of the program", () => {
+        new BridgeNetwork("one", { subnet: "10.1.0.0/24", bridge: { name: "br1" }, egress: { outInterface: "eth0" } });
+        expect(() => new BridgeNetwork("two", { subnet: "10.1.0.128/25" })).toThrow("BridgeNetwork two: subnet 10.1.0.128/25 overlaps 10.1.0.0/24 of BridgeNetwork one in the root network namespace");
+        new BridgeNetwork("elsewhere", { subnet: "10.1.0.0/24", netns: "lab" }); // another namespace: no overlap
+        expect(() => new BridgeNetwork("three", { subnet: "10.3.0.0/24", bridge: { name: "br1" } })).toThrow(/bridge br1 in the root network namespace is already taken by Bridge "one-bridge"/);
+        expect(() => new Sysctl("off", { key: "net.ipv4.ip_forward", value: 0 })).toThrow(/sets net.ipv4.ip_forward to '0' .* but Sysctl "one-forwarding" sets it to '1'/);
+        const small = new BridgeNetwork("small", { subnet: "10.4.0.0/30" });
+        const a = small.attach("a");
+        expect(() => small.attach("b")).toThrow('BridgeNetwork small: attach("b"): subnet 10.4.0.0/30 has room for 1 attachment(s), the gateway aside; use a larger subnet');
+        expect(() => small.attach("a")).toThrow(/room for 1/);
+        const net = new BridgeNetwork("net", { subnet: "10.5.0.0/24", namespacePrefix: "p-" });
+        expect(() => net.attach("c1", { namespace: "small-ns" })).not.toThrow();
+        expect(() => net.attach("c2", { namespace: "small-ns" })).toThrow(/network namespace "small-ns" is already made by Endpoint "net-c1"/);
+        expect(() => new NetworkNamespace("ns", { name: "p-c1x" })).not.toThrow();
+        expect(() => new Endpoint("e", { namespace: "p-c1x", bridge: "br9", subnet: "10.6.0.0/24" })).toThrow(/already made by NetworkNamespace "ns"/);
+        a.publish({ hostPort: 8080, port: 80 });
+        expect(() => a.publish({ hostPort: 8080, port: 81 })).toThrow(/host port tcp\/8080 in the root network namespace is already taken/);
+        expect(() => net.attach("c3").publish({ hostPort: 8080, port: 80 })).toThrow(/already taken by attachment "a" of BridgeNetwork small/);
+        expect(() => net.attach("c4").publish({ hostPort: 8080, port: 80, protocol: "udp" })).not.toThrow();
     });
 
     it("renders a plain diagram", () => {
