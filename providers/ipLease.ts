@@ -157,6 +157,11 @@ export function addressesInUse(netns: string | undefined, bridge: string, pool: 
     return found;
 }
 
+/** Forgets what {@link addressesInUse} read, as a new provider process would (for tests). */
+export function forgetAddressesInUse(): void {
+    inUseOnBridge.clear();
+}
+
 async function findAddressesInUse(netns: string | undefined, bridge: string, pool: RecordDir, subnet: Subnet): Promise<Set<string>> {
     const inSubnet = (address: string) => offsetOf(subnet, address) !== undefined;
     const used = new Set<string>();
