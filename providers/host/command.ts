@@ -89,8 +89,10 @@ export class BatchQuoteError extends Error {
  * (iproute2's getcmdline and makeargs) cuts each line at its first `#`, joins a line ending in a
  * backslash to the next, splits words on space, tab, CR and LF, and reads a word that STARTS with
  * `'` or `"` up to the next same quote, with no escapes. So: `#`, CR, LF and NUL can never be
- * carried; an argument that is empty, holds a space or a tab, or starts with a quote is wrapped in
- * a quote character it does not contain (refused when it holds both); anything else goes bare.
+ * carried; an argument that is empty, holds a space or a tab, starts with a quote, or ends with a
+ * backslash (which, last on its line, would join the next line to it: found by the property
+ * test) is wrapped in a quote character it does not contain (refused when it holds both);
+ * anything else goes bare.
  * Equivalent to what `ip -batch` reads: `link add name "a b" type bridge`.
  */
 export function quoteBatchArg(arg: string): string {
@@ -99,7 +101,7 @@ export function quoteBatchArg(arg: string): string {
         const what = unsafe[0] === "#" ? "'#' starts a comment" : "a line break or NUL ends the command";
         throw new BatchQuoteError(arg, `${what} in the batch parser`);
     }
-    if (arg !== "" && !/[ \t]/.test(arg) && arg[0] !== '"' && arg[0] !== "'") return arg;
+    if (arg !== "" && !/[ \t]/.test(arg) && arg[0] !== '"' && arg[0] !== "'" && !arg.endsWith("\\")) return arg;
     if (!arg.includes('"')) return `"${arg}"`;
     if (!arg.includes("'")) return `'${arg}'`;
     throw new BatchQuoteError(arg, "it needs quoting and holds both quote characters");

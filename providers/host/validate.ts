@@ -83,10 +83,13 @@ function checkName(property: string, value: unknown, what: string, maxBytes: num
 
 /**
  * A Linux interface name: 1 to 15 bytes (IFNAMSIZ less the NUL) of the allowed characters
- * ({@link NAME_RULE}), e.g. `br0`, `veth-c1`, `eth0.100`.
+ * ({@link NAME_RULE}), e.g. `br0`, `veth-c1`, `eth0.100`, and not `all` or `default`.
  */
 export function checkInterfaceName(property: string, value: unknown): CheckFailure | undefined {
-    return checkName(property, value, "interface", MAX_INTERFACE_NAME_BYTES);
+    const failure = checkName(property, value, "interface", MAX_INTERFACE_NAME_BYTES);
+    if (failure || (value !== "all" && value !== "default")) return failure;
+    // Found by the property test: the kernel refuses them ("Invalid argument").
+    return { property, reason: `${property} '${value}' is not allowed: the kernel keeps 'all' and 'default' for the per-interface settings (net.ipv4.conf.${value}.*)` };
 }
 
 /**

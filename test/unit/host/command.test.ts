@@ -31,6 +31,7 @@ describe("argument vectors", () => {
         expect(quoteBatchArg("a b")).toBe('"a b"');
         expect(quoteBatchArg("'x''sh''-c''id>f'")).toBe(`"'x''sh''-c''id>f'"`); // a leading quote starts quoting
         expect(quoteBatchArg('"x y')).toBe(`'"x y'`);
+        expect(quoteBatchArg("x\\")).toBe('"x\\"'); // bare, a trailing backslash would join the next line
         for (const bad of ["a\nlink del eth0", "a#b", "a\rb", "a\0", `'a "b'`]) {
             expect(() => quoteBatchArg(bad), JSON.stringify(bad)).toThrow(/cannot be passed to ip -batch/);
         }

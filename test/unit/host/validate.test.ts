@@ -46,6 +46,8 @@ describe("checkInterfaceName", () => {
         ["a#b", /comment/],
         ["\u00fc", /holds U\+00FC/],
         ["a\u00a0b", /holds U\+00A0/],
+        ["all", /per-interface settings/],
+        ["default", /per-interface settings/],
         [42, /must be a string/],
     ])("refuses %j", (name, reason) => {
         const failure = checkInterfaceName("peer.name", name);
