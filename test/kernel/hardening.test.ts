@@ -363,7 +363,9 @@ describeKernel("hardening: leases and errors (defects 9, 15, 16)", () => {
             await firewallChain.delete!(fw.id, fw.outs);
             await endpoint.delete!(e.id, e.outs);
         } finally {
-            process.env.PULUMI_OVERLAY_COMMAND_LOG = saved;
+            // Assigning undefined to process.env would set the text "undefined".
+            if (saved === undefined) delete process.env.PULUMI_OVERLAY_COMMAND_LOG;
+            else process.env.PULUMI_OVERLAY_COMMAND_LOG = saved;
             rmSync(path.dirname(log), { recursive: true, force: true });
         }
     });
