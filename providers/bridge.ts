@@ -3,17 +3,14 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, chooseName, definedResults, diffProperties, inNetns, leftBehind, markOf, pick, type Props } from "./common";
-import { HostCommandError } from "./host/errors";
-import { type LinkInfo, linkBatchShow, linkDeleteIfMarked, linkFindMarked, linkIsUp } from "./host/ip";
-import { checkBoolean, checkMtu, checkNamespaceName, checkNewInterfaceName } from "./host/validate";
+import { chooseName, inNetns, leftBehind, pick, type Props } from "./common";
+import { linkBatchShow, linkDeleteIfMarked, linkFindMarked, type LinkInfo, linkIsUp } from "./host";
+import { type MarkedInputs, defineProvider, markOf, markOfResource } from "./provider";
+import { checkBoolean, checkMtu, checkNamespaceName, checkNewInterfaceName } from "./validate";
 
 /** Inputs after `check`. */
-export interface BridgeInputs {
+export interface BridgeInputs extends MarkedInputs {
     logicalName: string;
-    /** The ownership mark, chosen by check (see common.ts: definedResults). */
-    mark?: string;
     name: string;
     netns?: string;
     mtu?: number;
@@ -31,12 +28,11 @@ export interface BridgeOutputs extends BridgeInputs {
     alias: string;
 }
 
-const rules = { replace: ["name", "netns"], update: ["mtu", "up", "stp"], optional: ["mtu"], deleteBeforeReplace: true } as const;
 const INPUT_KEYS = ["logicalName", "name", "netns", "mtu", "up", "stp", "mark"] as const;
 
 /** The resource id: `netns/name`, or the name in the root namespace. */
-function idOf(b: Pick<BridgeInputs, "netns" | "name">): string {
-    return b.netns ? `${b.netns}/${b.name}` : b.name;
+function idOf(bridge: Pick<BridgeInputs, "netns" | "name">): string {
+    return bridge.netns ? `${bridge.netns}/${bridge.name}` : bridge.name;
 }
 
 function subject(name: string): string {
@@ -44,7 +40,7 @@ function subject(name: string): string {
 }
 
 /** The outputs from what the kernel reports. */
-function outputsOf(inputs: BridgeInputs, alias: string, link: LinkInfo): BridgeOutputs {
+function outputsOf(inputs: BridgeInputs, mark: string, link: LinkInfo): BridgeOutputs {
     return {
         ...inputs,
         mtu: link.mtu,
@@ -52,7 +48,7 @@ function outputsOf(inputs: BridgeInputs, alias: string, link: LinkInfo): BridgeO
         stp: Number(link.linkinfo?.info_data?.stp_state ?? 0) !== 0,
         mac: link.address ?? "",
         ifindex: link.ifindex,
-        alias,
+        alias: mark,
     };
 }
 
@@ -65,34 +61,37 @@ function outputsOf(inputs: BridgeInputs, alias: string, link: LinkInfo): BridgeO
 export function randomMac(): string {
     const bytes = randomBytes(6);
     bytes[0] = (bytes[0] & 0xfe) | 0x02;
-    return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
+    return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join(":");
 }
 
 /** `link set` arguments for the properties that change in place. */
-function setSteps(b: BridgeInputs): string[][] {
-    return [["link", "set", "dev", b.name, ...(b.mtu !== undefined ? ["mtu", String(b.mtu)] : []), b.up ? "up" : "down", "type", "bridge", "stp_state", b.stp ? "1" : "0"]];
+function setSteps(bridge: BridgeInputs): string[][] {
+    const mtu = bridge.mtu !== undefined ? ["mtu", String(bridge.mtu)] : [];
+    return [["link", "set", "dev", bridge.name, ...mtu, bridge.up ? "up" : "down", "type", "bridge", "stp_state", bridge.stp ? "1" : "0"]];
 }
 
 /** Runs steps in one `ip -batch` process that ends by showing the bridge, and returns it. */
-async function applyAndShow(b: BridgeInputs, steps: string[][]): Promise<LinkInfo> {
-    const [link] = await linkBatchShow(b.netns, steps, [b.name], subject(b.name));
+async function applyAndShow(bridge: BridgeInputs, steps: string[][]): Promise<LinkInfo> {
+    const [link] = await linkBatchShow(bridge.netns, steps, [bridge.name], subject(bridge.name));
     return link;
 }
 
-export const provider: pulumi.dynamic.ResourceProvider = definedResults({
-    async check(olds: Props, news: Props) {
-        const inputs: Props = { ...pick(news, INPUT_KEYS), name: chooseName(olds, news), up: news.up ?? true, stp: news.stp ?? false };
-        return checkResult(inputs, [
-            checkNewInterfaceName("name", inputs.name),
-            inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
-            inputs.mtu === undefined ? undefined : checkMtu("mtu", inputs.mtu),
-            checkBoolean("up", inputs.up),
-            checkBoolean("stp", inputs.stp),
-        ]);
-    },
+export const provider = defineProvider<BridgeInputs, BridgeOutputs>({
+    rules: { replace: ["name", "netns"], update: ["mtu", "up", "stp"], optional: ["mtu"], deleteBeforeReplace: true },
+    marked: true,
 
-    async diff(_id: string, olds: Props, news: Props) {
-        return diffProperties(olds, news, rules);
+    async check(olds, news: Props) {
+        const inputs = { ...pick(news, INPUT_KEYS), name: chooseName(olds, news), up: news.up ?? true, stp: news.stp ?? false } as BridgeInputs;
+        return {
+            inputs,
+            failures: [
+                checkNewInterfaceName("name", inputs.name),
+                inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
+                inputs.mtu === undefined ? undefined : checkMtu("mtu", inputs.mtu),
+                checkBoolean("up", inputs.up),
+                checkBoolean("stp", inputs.stp),
+            ],
+        };
     },
 
     /**
@@ -103,52 +102,47 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
      * that way is kept when a port with a larger one joins (given to `link add`, the kernel
      * raises it to the first port's).
      */
-    async create(props: Props) {
-        const b = props as BridgeInputs;
-        const alias = markOf(b);
-        const add = ["link", "add", "name", b.name, "address", randomMac(), "type", "bridge", "stp_state", b.stp ? "1" : "0"];
-        const mtu = b.mtu !== undefined ? ["mtu", String(b.mtu)] : [];
+    async create(inputs) {
+        const mark = markOf(inputs);
+        const add = ["link", "add", "name", inputs.name, "address", randomMac(), "type", "bridge", "stp_state", inputs.stp ? "1" : "0"];
+        const mtu = inputs.mtu !== undefined ? ["mtu", String(inputs.mtu)] : [];
         let link: LinkInfo;
         try {
             // The mark is its own step right after the add, so a failed create can tell what it made.
-            link = await applyAndShow(b, [add, ["link", "set", "dev", b.name, "alias", alias], ["link", "set", "dev", b.name, ...mtu, b.up ? "up" : "down"]]);
+            link = await applyAndShow(inputs, [add, ["link", "set", "dev", inputs.name, "alias", mark], ["link", "set", "dev", inputs.name, ...mtu, inputs.up ? "up" : "down"]]);
         } catch (err) {
-            await linkDeleteIfMarked(b.netns, b.name, alias);
+            await linkDeleteIfMarked(inputs.netns, inputs.name, mark);
             throw err;
         }
         if (link.linkinfo?.info_kind !== "bridge") {
-            throw new Error(`${subject(b.name)} ${inNetns(b.netns)} came out as a ${link.linkinfo?.info_kind} link`);
+            throw new Error(`${subject(inputs.name)} ${inNetns(inputs.netns)} came out as a ${link.linkinfo?.info_kind} link`);
         }
-        return { id: idOf(b), outs: outputsOf(b, alias, link) };
+        return { id: idOf(inputs), outs: outputsOf(inputs, mark, link) };
     },
 
     /**
      * Equivalent to: `ip -n $netns -j -d link show dev $name`. A bridge renamed by hand is still
      * found by its mark, and reported under its new name (the next up replaces it).
      */
-    async read(id: string, props: Props) {
-        const old = props as BridgeOutputs;
-        const alias = old.alias ?? old.mark;
-        const link = await linkFindMarked(old.netns, old.name, alias).catch((err) => {
-            if (err instanceof HostCommandError && err.kind === "noNamespace") return undefined;
-            throw err;
-        });
+    async read(id, props) {
+        const mark = markOfResource(props);
+        const link = mark === undefined ? undefined : await linkFindMarked(props.netns, props.name, mark);
         if (!link) return {};
-        const outs = outputsOf({ ...old, name: link.ifname }, alias, link);
-        return { id: id || idOf(old), props: outs, inputs: pick(outs, INPUT_KEYS) };
+        const outs = outputsOf({ ...props, name: link.ifname }, mark!, link);
+        return { id: id || idOf(props), props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
 
     /** Equivalent to: `ip -n $netns link set dev $name [mtu $mtu] up|down type bridge stp_state 0|1`. */
-    async update(_id: string, olds: Props, news: Props) {
-        const b = { ...(news as BridgeInputs) };
-        const link = await applyAndShow(b, setSteps(b));
-        return { outs: outputsOf(b, olds.alias, link) };
+    async update(_id, olds, news) {
+        const link = await applyAndShow(news, setSteps(news));
+        return { outs: outputsOf(news, olds.alias, link) };
     },
 
     /** Equivalent to: `ip -n $netns link delete dev $name`, only when its alias is our mark. */
-    async delete(_id: string, props: Props) {
-        if ((await linkDeleteIfMarked(props.netns, props.name, props.alias ?? props.mark)) === "notOurs") {
+    async delete(_id, props) {
+        const mark = markOfResource(props);
+        if (mark !== undefined && (await linkDeleteIfMarked(props.netns, props.name, mark)) === "notOurs") {
             leftBehind(subject(props.name), `it does not carry this resource's mark ${inNetns(props.netns)}`);
         }
     },
-}, { marked: true });
+});

@@ -1,10 +1,11 @@
 /**
- * What every provider shares: automatic names, ownership marks, the diff rules. Pure.
+ * What every provider shares: automatic names, ownership marks, the diff rules, and the warning a
+ * delete gives for what it leaves. Pure but for that warning.
  * @module
  */
 import { randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
-import { type CheckFailure, isUnknown } from "./host/validate";
+import { isUnknown } from "./validate";
 
 /** Property bags as the dynamic provider protocol passes them. */
 export type Props = Record<string, any>;
@@ -77,13 +78,8 @@ export function diffProperties(olds: Props, news: Props, rules: DiffRules): pulu
     };
 }
 
-/** The `check` answer: the normalised inputs and the failures. */
-export function checkResult(inputs: Props, failures: readonly (CheckFailure | undefined)[]): pulumi.dynamic.CheckResult {
-    return { inputs, failures: failures.filter((f): f is CheckFailure => f !== undefined) };
-}
-
 /** The logical name, which the SDK classes pass as the hidden input `logicalName`. */
-export function logicalNameOf(news: Props): string {
+export function logicalNameOf(news: { logicalName?: unknown }): string {
     return typeof news.logicalName === "string" && news.logicalName !== "" ? news.logicalName : "resource";
 }
 
@@ -94,7 +90,7 @@ export function chooseName(olds: Props, news: Props, key = "name", maxBytes = 15
     return autoName(logicalNameOf(news), maxBytes);
 }
 
-export { inNetnsWords as inNetns } from "./host/errors";
+export { inNetnsWords as inNetns } from "./host";
 
 /**
  * Says that a delete left an object in place because it is no longer this resource's (its mark
@@ -119,32 +115,4 @@ export function withoutUndefined<T>(value: T): T {
             .filter(([, v]) => v !== undefined)
             .map(([k, v]) => [k, withoutUndefined(v)]),
     ) as T;
-}
-
-/**
- * Finishes a provider: what create, read and update return, and what check returns as inputs,
- * leaves out undefined values (an optional property that is not set), which the dynamic-provider
- * server could not encode ("Unexpected struct type"). With `marked`, check also gives the
- * resource its ownership mark as the input `mark` (kept from the old inputs once chosen, like an
- * automatic name), so the mark is known before create runs: an engine that crashed during a
- * create can find the object by its mark afterwards instead of leaving it orphaned.
- */
-export function definedResults(provider: pulumi.dynamic.ResourceProvider, options: { marked?: boolean } = {}): pulumi.dynamic.ResourceProvider {
-    const impl = { ...provider };
-    impl.check =
-        provider.check &&
-        (async (olds, news) => {
-            const result = await provider.check!(olds, news);
-            if (options.marked && result.inputs) result.inputs.mark = olds.mark ?? news.mark ?? ownerMark(logicalNameOf(news));
-            return withoutUndefined(result);
-        });
-    impl.create = async (inputs) => withoutUndefined(await provider.create(inputs));
-    impl.read = provider.read && (async (id, props) => withoutUndefined(await provider.read!(id, props)));
-    impl.update = provider.update && (async (id, olds, news) => withoutUndefined(await provider.update!(id, olds, news)));
-    return impl;
-}
-
-/** The mark a create uses: the one check chose, or a new one for callers that skipped check. */
-export function markOf(inputs: Props): string {
-    return typeof inputs.mark === "string" ? inputs.mark : ownerMark(logicalNameOf(inputs));
 }

@@ -5,11 +5,10 @@
  * change is atomic. Every rule carries the chain's mark as its comment.
  * @module
  */
-import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, definedResults, diffProperties, inNetns, markOf, ownerMark, pick, type Props } from "./common";
-import { runCommand, toolCommand } from "./host/command";
-import { isHostError } from "./host/errors";
-import { netnsExists } from "./host/ip";
+import { diffProperties, inNetns, ownerMark, pick, type Props } from "./common";
+import { runCommand, runRead, toolCommand } from "./host";
+import { iptablesProgram, matchArgs } from "./iptablesRule";
+import { type MarkedInputs, defineProvider, markOf, markOfResource } from "./provider";
 import {
     type CheckFailure,
     checkInteger,
@@ -19,7 +18,7 @@ import {
     checkOneOf,
     familyOf,
     isUnknown,
-} from "./host/validate";
+} from "./validate";
 
 /** One rule of a firewall chain: what it matches and what it does (the SDK's `FirewallRuleArgs`). */
 export interface FirewallRuleSpec {
@@ -53,10 +52,8 @@ export interface FirewallJumpSpec {
 }
 
 /** Inputs after `check`. */
-export interface FirewallChainInputs {
+export interface FirewallChainInputs extends MarkedInputs {
     logicalName: string;
-    /** The ownership mark, chosen by check (see common.ts: definedResults). */
-    mark?: string;
     /** The chain's name, at most 28 characters. */
     name: string;
     family: 4 | 6;
@@ -84,61 +81,38 @@ const RESERVED_CHAIN_NAMES = [
     "ACCEPT", "DROP", "REJECT", "RETURN", "QUEUE", "NFQUEUE", "LOG", "NFLOG", "MASQUERADE", "SNAT", "DNAT", "REDIRECT",
     "MARK", "CONNMARK", "CT", "NOTRACK", "TRACE", "CHECKSUM", "TCPMSS", "CLASSIFY", "TPROXY", "AUDIT", "TEE",
 ];
-const rules = { replace: ["name", "family", "netns", "jump"], update: ["rules"], deleteBeforeReplace: true } as const;
+const DIFF_RULES = { replace: ["name", "family", "netns", "jump"], update: ["rules"], deleteBeforeReplace: true };
 const ACTION = { accept: "ACCEPT", drop: "DROP", reject: "REJECT", return: "RETURN" } as const;
 
-/** The match arguments of a rule or a jump. Pure. */
-export function matchArgs(spec: Partial<FirewallRuleSpec>): string[] {
-    const args: string[] = [];
-    if (spec.source !== undefined) args.push("-s", spec.source);
-    if (spec.destination !== undefined) args.push("-d", spec.destination);
-    if (spec.inInterface !== undefined) args.push("-i", spec.inInterface);
-    if (spec.outInterface !== undefined) args.push("-o", spec.outInterface);
-    if (spec.protocol !== undefined) args.push("-p", spec.protocol);
-    if (spec.port !== undefined) args.push("-m", spec.protocol!, "--dport", String(spec.port));
-    if (spec.state?.length) args.push("-m", "conntrack", "--ctstate", spec.state.map((s) => s.toUpperCase()).join(","));
-    return args;
-}
-
 /** The `iptables-restore --noflush` text that (re)writes the chain, and adds the jump if asked. Pure. */
-export function restoreText(c: FirewallChainInputs, comment: string, withJump: boolean): string {
+export function restoreText(chain: FirewallChainInputs, comment: string, withJump: boolean): string {
     const mark = ["-m", "comment", "--comment", comment];
-    const lines = ["*filter", `:${c.name} - [0:0]`]; // declaring a chain with --noflush empties it
-    for (const rule of c.rules) lines.push(["-A", c.name, ...matchArgs(rule), ...mark, "-j", ACTION[rule.action]].join(" "));
-    if (withJump) lines.push(jumpLine(c, comment, c.jump.position === "first" ? "-I" : "-A"));
+    const lines = ["*filter", `:${chain.name} - [0:0]`]; // declaring a chain with --noflush empties it
+    for (const rule of chain.rules) lines.push(["-A", chain.name, ...matchArgs(rule), ...mark, "-j", ACTION[rule.action]].join(" "));
+    if (withJump) lines.push(jumpLine(chain, comment, chain.jump.position === "first" ? "-I" : "-A"));
     lines.push("COMMIT", "");
     return lines.join("\n");
 }
 
-function jumpLine(c: FirewallChainInputs, comment: string, op: "-I" | "-A" | "-D"): string {
-    return [op, c.jump.from, ...(op === "-I" ? ["1"] : []), ...matchArgs(c.jump), "-m", "comment", "--comment", comment, "-j", c.name].join(" ");
-}
-
-function tools(family: 4 | 6) {
-    return family === 6 ? { list: "ip6tables", restore: "ip6tables-restore" } : { list: "iptables", restore: "iptables-restore" };
+function jumpLine(chain: FirewallChainInputs, comment: string, op: "-I" | "-A" | "-D"): string {
+    return [op, chain.jump.from, ...(op === "-I" ? ["1"] : []), ...matchArgs(chain.jump), "-m", "comment", "--comment", comment, "-j", chain.name].join(" ");
 }
 
 /** The filter table as `iptables -S` prints it; empty when the namespace is gone. */
-async function listFilter(c: Pick<FirewallChainInputs, "family" | "netns">): Promise<string[]> {
-    if (c.netns !== undefined && !netnsExists(c.netns)) return [];
-    try {
-        const { stdout } = await runCommand(toolCommand(c.netns, tools(c.family).list, ["-w", "-t", "filter", "-S"]));
-        return stdout.split("\n");
-    } catch (err) {
-        if (isHostError(err, "noNamespace")) return [];
-        throw err;
-    }
+async function listFilter(chain: Pick<FirewallChainInputs, "family" | "netns">): Promise<string[]> {
+    const output = await runRead(toolCommand(chain.netns, iptablesProgram(chain.family), ["-w", "-t", "filter", "-S"]));
+    return output ? output.stdout.split("\n") : [];
 }
 
-async function restore(c: FirewallChainInputs, text: string): Promise<void> {
-    await runCommand({ ...toolCommand(c.netns, tools(c.family).restore, ["-w", "--noflush"], `firewall chain "${c.name}"`), input: text });
+async function restore(chain: FirewallChainInputs, text: string): Promise<void> {
+    await runCommand({ ...toolCommand(chain.netns, iptablesProgram(chain.family, "-restore"), ["-w", "--noflush"], `firewall chain "${chain.name}"`), input: text });
 }
 
 /** What the kernel holds of this chain: whether it exists, its rules, and whether the jump is there. */
-function stateOf(lines: string[], c: FirewallChainInputs, comment: string) {
-    const exists = lines.includes(`-N ${c.name}`);
-    const ruleLines = lines.filter((l) => l.startsWith(`-A ${c.name} `));
-    const jump = lines.find((l) => l.startsWith(`-A ${c.jump.from} `) && l.endsWith(`-j ${c.name}`) && l.includes(comment));
+function stateOf(lines: string[], chain: FirewallChainInputs, comment: string) {
+    const exists = lines.includes(`-N ${chain.name}`);
+    const ruleLines = lines.filter((line) => line.startsWith(`-A ${chain.name} `));
+    const jump = lines.find((line) => line.startsWith(`-A ${chain.jump.from} `) && line.endsWith(`-j ${chain.name}`) && line.includes(comment));
     return { exists, ruleLines, jump };
 }
 
@@ -146,17 +120,20 @@ function stateOf(lines: string[], c: FirewallChainInputs, comment: string) {
  * Refuses to rewrite or remove a chain that holds rules someone else added (rewriting it would
  * erase them), naming them and what to do.
  */
-function refuseForeignRules(c: FirewallChainInputs, ruleLines: string[], comment: string): void {
-    const foreign = ruleLines.filter((l) => !l.includes(comment));
+function refuseForeignRules(chain: FirewallChainInputs, ruleLines: string[], comment: string): void {
+    const foreign = ruleLines.filter((line) => !line.includes(comment));
     if (foreign.length === 0) return;
     throw new Error(
-        `firewall chain "${c.name}" ${inNetns(c.netns)} holds ${foreign.length} rule(s) that are not this resource's (${foreign.join("; ")}); ` +
+        `firewall chain "${chain.name}" ${inNetns(chain.netns)} holds ${foreign.length} rule(s) that are not this resource's (${foreign.join("; ")}); ` +
             "pulumi-overlay does not erase them: remove them by hand (or move them to a chain of your own), then run again",
     );
 }
 
-export const provider: pulumi.dynamic.ResourceProvider = definedResults({
-    async check(olds: Props, news: Props) {
+export const provider = defineProvider<FirewallChainInputs, FirewallChainOutputs>({
+    rules: DIFF_RULES,
+    marked: true,
+
+    async check(olds, news: Props) {
         const inputs = pick(news, INPUT_KEYS);
         inputs.name ??= olds.name ?? `OVL-${ownerMark("x").slice(-8).toUpperCase()}`;
         inputs.family ??= 4;
@@ -169,11 +146,11 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         } else if (typeof inputs.name === "string" && RESERVED_CHAIN_NAMES.includes(inputs.name.toUpperCase())) {
             failures.push({ property: "name", reason: `name '${inputs.name}' is the name of a built-in chain or target of iptables; choose another name` });
         }
-        const checkMatch = (prefix: string, m: Props) => [
-            m.source === undefined ? undefined : checkNetworkCidr(`${prefix}.source`, m.source),
-            m.destination === undefined ? undefined : checkNetworkCidr(`${prefix}.destination`, m.destination),
-            m.inInterface === undefined ? undefined : checkInterfaceName(`${prefix}.inInterface`, m.inInterface),
-            m.outInterface === undefined ? undefined : checkInterfaceName(`${prefix}.outInterface`, m.outInterface),
+        const checkMatch = (prefix: string, match: Props) => [
+            match.source === undefined ? undefined : checkNetworkCidr(`${prefix}.source`, match.source),
+            match.destination === undefined ? undefined : checkNetworkCidr(`${prefix}.destination`, match.destination),
+            match.inInterface === undefined ? undefined : checkInterfaceName(`${prefix}.inInterface`, match.inInterface),
+            match.outInterface === undefined ? undefined : checkInterfaceName(`${prefix}.outInterface`, match.outInterface),
         ];
         const jump: Props = inputs.jump ?? {};
         if (inputs.jump === undefined) failures.push({ property: "jump", reason: "jump is required: the built-in chain (and match) that sends packets here" });
@@ -196,63 +173,59 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
             }
         });
         if (!Array.isArray(inputs.rules) && !isUnknown(inputs.rules)) failures.push({ property: "rules", reason: "rules must be a list" });
-        return checkResult(inputs, failures);
+        return { inputs: inputs as FirewallChainInputs, failures };
     },
 
-    async diff(_id: string, olds: Props, news: Props) {
-        const result = diffProperties(olds, news, rules);
+    async diff(_id, olds, news) {
+        const result = diffProperties(olds, news, DIFF_RULES);
         if (olds.inSync === false && !result.changes) return { changes: true, replaces: [], deleteBeforeReplace: false };
         return result;
     },
 
     /** Equivalent to: `iptables-restore --noflush` of `:CHAIN`, its rules, and `-I FORWARD 1 <match> -j CHAIN` (or `-A`). */
-    async create(props: Props) {
-        const c = props as FirewallChainInputs;
-        if ((await listFilter(c)).includes(`-N ${c.name}`)) {
-            throw new Error(`firewall chain "${c.name}" already exists in the filter table ${inNetns(c.netns)} and is not this resource's; choose another name`);
+    async create(chain) {
+        if ((await listFilter(chain)).includes(`-N ${chain.name}`)) {
+            throw new Error(`firewall chain "${chain.name}" already exists in the filter table ${inNetns(chain.netns)} and is not this resource's; choose another name`);
         }
-        const comment = markOf(c);
-        await restore(c, restoreText(c, comment, true));
-        const outs: FirewallChainOutputs = { ...c, comment, inSync: true };
-        return { id: `${c.netns ?? ""}/${c.name}`, outs };
+        const comment = markOf(chain);
+        await restore(chain, restoreText(chain, comment, true));
+        return { id: `${chain.netns ?? ""}/${chain.name}`, outs: { ...chain, comment, inSync: true } };
     },
 
     /** Equivalent to: `iptables -S`: gone when the chain is gone; out of sync when its rules or jump changed. */
-    async read(id: string, props: Props) {
-        const c = { ...(props as FirewallChainOutputs), comment: props.comment ?? props.mark };
-        const lines = await listFilter(c);
-        const now = stateOf(lines, c, c.comment);
+    async read(id, props) {
+        const chain = { ...props, comment: markOfResource(props)! };
+        const now = stateOf(await listFilter(chain), chain, chain.comment);
         if (!now.exists) return {};
         // Compare our rules by count (rules someone else added to the chain are theirs, not drift:
         // update and delete refuse to go on while they are there, rather than erase them).
-        const ours = now.ruleLines.filter((l) => l.includes(c.comment));
-        const inSync = now.jump !== undefined && ours.length === c.rules.length;
-        const outs: FirewallChainOutputs = { ...c, inSync };
-        return { id: id || `${c.netns ?? ""}/${c.name}`, props: outs, inputs: pick(outs, INPUT_KEYS) };
+        const ours = now.ruleLines.filter((line) => line.includes(chain.comment));
+        const inSync = now.jump !== undefined && ours.length === chain.rules.length;
+        const outs: FirewallChainOutputs = { ...chain, inSync };
+        return { id: id || `${chain.netns ?? ""}/${chain.name}`, props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
 
     /** Rewrites the chain's rules in one `iptables-restore --noflush`, putting the jump back if it went missing. */
-    async update(_id: string, olds: Props, news: Props) {
-        const c = news as FirewallChainInputs;
-        const now = stateOf(await listFilter(c), c, olds.comment);
-        refuseForeignRules(c, now.ruleLines, olds.comment);
-        await restore(c, restoreText(c, olds.comment, now.jump === undefined));
-        return { outs: { ...c, comment: olds.comment, inSync: true } };
+    async update(_id, olds, chain) {
+        const now = stateOf(await listFilter(chain), chain, olds.comment);
+        refuseForeignRules(chain, now.ruleLines, olds.comment);
+        await restore(chain, restoreText(chain, olds.comment, now.jump === undefined));
+        return { outs: { ...chain, comment: olds.comment, inSync: true } };
     },
 
     /** Equivalent to: `iptables -D FORWARD <jump>; iptables -F CHAIN; iptables -X CHAIN`, in one restore; gone is success. */
-    async delete(_id: string, props: Props) {
-        const c = { ...(props as FirewallChainOutputs), comment: props.comment ?? props.mark };
-        const now = stateOf(await listFilter(c), c, c.comment);
+    async delete(_id, props) {
+        const chain = { ...props, comment: markOfResource(props)! };
+        const now = stateOf(await listFilter(chain), chain, chain.comment);
         if (!now.exists) return;
         // Ours: our jump leads to it, or it holds rules and all carry our mark. An empty chain that
         // nothing of ours points at may be someone else's, and is left alone.
-        const marked = now.ruleLines.length > 0 && now.ruleLines.every((l) => l.includes(c.comment));
+        const marked = now.ruleLines.length > 0 && now.ruleLines.every((line) => line.includes(chain.comment));
         if (!now.jump && !marked) return;
-        refuseForeignRules(c, now.ruleLines, c.comment);
+        refuseForeignRules(chain, now.ruleLines, chain.comment);
         const lines = ["*filter"];
-        if (now.jump) lines.push(jumpLine(c, c.comment, "-D"));
-        lines.push(`-F ${c.name}`, `-X ${c.name}`, "COMMIT", "");
-        await restore(c, lines.join("\n"));
+        if (now.jump) lines.push(jumpLine(chain, chain.comment, "-D"));
+        lines.push(`-F ${chain.name}`, `-X ${chain.name}`, "COMMIT", "");
+        await restore(chain, lines.join("\n"));
     },
-}, { marked: true });
+});

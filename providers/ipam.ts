@@ -1,10 +1,13 @@
 /**
- * IP address management, pure: subnets, their gateway, and the rules for addresses given by hand.
- * The IpLease provider (ipLease.ts) takes addresses from these pools on the host.
+ * IP address management: subnets, their gateway and the rules for addresses given by hand (pure),
+ * and leases, kept on the host as one record per address in a pool's folder, the way CNI's
+ * host-local IPAM keeps them. The IpLease and Endpoint providers take their addresses here.
  * @module
  */
 import * as ipaddr from "ipaddr.js";
-import { type Cidr, networkOf, parseAddress, parseCidr } from "./host/validate";
+import type { Props } from "./common";
+import { ipCommand, namespaceState, netnsIdentity, parseIpJson, RecordDir, runRead } from "./host";
+import { type CheckFailure, type Cidr, isUnknown, networkOf, parseAddress, parseCidr } from "./validate";
 
 /** A subnet, parsed. */
 export interface Subnet {
@@ -90,4 +93,135 @@ export function* hostAddresses(subnet: Subnet, gateway: string): Generator<strin
         const address = addressAt(subnet, offset);
         if (address !== gatewayText) yield address;
     }
+}
+
+/** The folder of a pool's leases: one file per leased address. */
+export function leasePool(netns: string | undefined, pool: string): RecordDir {
+    return new RecordDir("ipam", netnsIdentity(netns), pool);
+}
+
+/** What a lease asks for: the subnet, its gateway, and an address by hand or the reservations to skip. */
+export interface LeaseRequest {
+    subnet: string;
+    gateway: string;
+    address?: string;
+    reserved?: string[];
+}
+
+/**
+ * Checks the lease part of a resource's inputs (`subnet`, `gateway`, `address`), and fills in the
+ * default gateway (the subnet's first host address). Pure.
+ */
+export function checkLeaseRequest(inputs: Props): CheckFailure[] {
+    if (inputs.subnet === undefined) return [{ property: "subnet", reason: "subnet is required, e.g. 10.0.0.0/24" }];
+    if (typeof inputs.subnet !== "string") return [{ property: "subnet", reason: `subnet must be a string, got ${JSON.stringify(inputs.subnet)}` }];
+    if (isUnknown(inputs.subnet)) return [];
+    const subnet = parseSubnet(inputs.subnet);
+    if (typeof subnet === "string") return [{ property: "subnet", reason: `subnet ${subnet}` }];
+    inputs.gateway ??= defaultGateway(subnet);
+    const failures: CheckFailure[] = [];
+    const gatewayProblem = isUnknown(inputs.gateway) ? undefined : explicitAddressProblem(subnet, "", inputs.gateway);
+    if (gatewayProblem) failures.push({ property: "gateway", reason: `gateway: ${gatewayProblem}` });
+    if (inputs.address !== undefined && !isUnknown(inputs.address)) {
+        const problem = explicitAddressProblem(subnet, inputs.gateway, inputs.address);
+        if (problem) failures.push({ property: "address", reason: `address: ${problem}` });
+    }
+    if (inputs.reserved !== undefined && !isUnknown(inputs.reserved)) {
+        if (!Array.isArray(inputs.reserved)) failures.push({ property: "reserved", reason: "reserved must be a list of addresses" });
+        else {
+            inputs.reserved.forEach((address: unknown, i: number) => {
+                if (isUnknown(address)) return;
+                if (typeof address !== "string" || !parseAddress(address)) failures.push({ property: `reserved[${i}]`, reason: `reserved[${i}] ${JSON.stringify(address)} is not an IP address` });
+                else if (offsetOf(subnet, address) === undefined) failures.push({ property: `reserved[${i}]`, reason: `reserved[${i}] ${address} is outside the subnet ${inputs.subnet}` });
+            });
+        }
+    }
+    return failures;
+}
+
+/** A claimed address. */
+export interface Leased {
+    ip: string;
+    cidr: string;
+    family: 4 | 6;
+}
+
+/**
+ * Claims the asked-for address, or the lowest free host address of the subnet (the gateway, the
+ * reserved addresses and those found in use on the host aside), by writing the mark into the
+ * pool's record of that address;
+ * throws a message that says what to do when the address is taken or the subnet is full.
+ */
+export function claimAddress(pool: RecordDir, request: LeaseRequest, mark: string, inUse: ReadonlySet<string> = new Set()): Leased {
+    const subnet = parseSubnet(request.subnet) as Subnet;
+    const leased = (ip: string): Leased => ({ ip, cidr: `${ip}/${subnet.prefixLength}`, family: subnet.family });
+    if (request.address !== undefined) {
+        if (!pool.claim(request.address, mark)) {
+            throw new Error(`address ${request.address} in ${request.subnet} is already leased (by ${pool.read(request.address)}); choose another, or leave address out to get a free one`);
+        }
+        return leased(request.address);
+    }
+    let tried = 0;
+    const reserved = new Set(request.reserved ?? []);
+    for (const candidate of hostAddresses(subnet, request.gateway)) {
+        tried += 1;
+        if (reserved.has(candidate) || inUse.has(candidate)) continue;
+        if (pool.claim(candidate, mark)) return leased(candidate);
+    }
+    throw new Error(`subnet ${request.subnet} has no free address: all ${tried} host addresses (the gateway ${request.gateway} aside) are leased; use a larger subnet or remove an attachment`);
+}
+
+/** The address whose record holds this mark, for a create whose result was lost; undefined when none does. */
+export function leasedByMark(pool: RecordDir, subnetText: string, mark: string): Leased | undefined {
+    const subnet = parseSubnet(subnetText);
+    if (typeof subnet === "string") return undefined;
+    const ip = pool.list().find((name) => pool.read(name) === mark);
+    return ip === undefined ? undefined : { ip, cidr: `${ip}/${subnet.prefixLength}`, family: subnet.family };
+}
+
+const inUseOnBridge = new Map<string, Promise<Set<string>>>();
+
+/**
+ * Addresses of the subnet in use behind a bridge's ports although no record of the pool holds
+ * them: a lost lease record, a pool that moved with `PULUMI_OVERLAY_STATE_DIR`, an address set by
+ * hand. Each port whose mark no record of the pool holds (or that has none) is followed into its
+ * namespace (`ip netns list-id` names it), and the bridge's own addresses count too. Read once
+ * per pool and provider process: a stack's own new ports hold records, so what is found at the
+ * first create stays true for the run, and a large up costs one read, not one per endpoint.
+ * Equivalent to: `ip -n $netns -j link show master $bridge`, `ip -n $netns -j netns list-id`, and
+ * `ip -n $namespace -j addr show` for each such port.
+ */
+export function addressesInUse(netns: string | undefined, bridge: string, pool: RecordDir, subnetText: string): Promise<Set<string>> {
+    const key = `${netnsIdentity(netns)} ${bridge} ${pool.dir}`;
+    let found = inUseOnBridge.get(key);
+    if (!found) {
+        found = findAddressesInUse(netns, bridge, pool, parseSubnet(subnetText) as Subnet);
+        found.catch(() => inUseOnBridge.delete(key));
+        inUseOnBridge.set(key, found);
+    }
+    return found;
+}
+
+/** Forgets what {@link addressesInUse} read, as a new provider process would (for tests). */
+export function forgetAddressesInUse(): void {
+    inUseOnBridge.clear();
+}
+
+async function findAddressesInUse(netns: string | undefined, bridge: string, pool: RecordDir, subnet: Subnet): Promise<Set<string>> {
+    const inSubnet = (address: string) => offsetOf(subnet, address) !== undefined;
+    const used = new Set<string>();
+    const host = await namespaceState(netns);
+    for (const address of host.links.find((link) => link.ifname === bridge)?.addr_info ?? []) if (inSubnet(address.local)) used.add(parseAddress(address.local)!.toString());
+    const held = new Set(pool.list().map((ip) => pool.read(ip)));
+    const strays = host.links.filter((link) => link.master === bridge && !(link.ifalias !== undefined && held.has(link.ifalias)) && link.link_netnsid !== undefined);
+    if (strays.length === 0) return used;
+    const listed = await runRead(ipCommand(netns, ["-j", "netns", "list-id"]));
+    const names = new Map((listed ? parseIpJson<{ nsid: number; name?: string }[]>(listed.stdout || "[]") : []).map((n) => [n.nsid, n.name]));
+    for (const port of strays) {
+        const name = names.get(port.link_netnsid!);
+        if (name === undefined) continue; // a namespace without a name (a container's): nothing to read it by
+        const inside = await namespaceState(name);
+        for (const link of inside.links) for (const address of link.addr_info ?? []) if (inSubnet(address.local)) used.add(parseAddress(address.local)!.toString());
+    }
+    return used;
 }

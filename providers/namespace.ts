@@ -3,19 +3,14 @@
  * brought up and carries the ownership mark as its alias, since a namespace has no label of its own.
  * @module
  */
-import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, chooseName, definedResults, diffProperties, leftBehind, markOf, type Props } from "./common";
-import { ipBatchCommand, runCommand } from "./host/command";
-import { isHostError } from "./host/errors";
-import { linkGet, netnsDelete, netnsExists } from "./host/ip";
-import { namespaceJournal } from "./host/store";
-import { checkNamespaceName } from "./host/validate";
+import { chooseName, leftBehind, type Props } from "./common";
+import { ipBatchCommand, isHostError, linkGet, namespaceJournal, netnsDelete, netnsExists, runCommand } from "./host";
+import { type MarkedInputs, defineProvider, markOf, markOfResource } from "./provider";
+import { checkNamespaceName } from "./validate";
 
 /** Inputs after `check`. */
-export interface NetworkNamespaceInputs {
+export interface NetworkNamespaceInputs extends MarkedInputs {
     logicalName: string;
-    /** The ownership mark, chosen by check (see common.ts: definedResults). */
-    mark?: string;
     /** The namespace name (under /run/netns). */
     name: string;
 }
@@ -26,49 +21,47 @@ export interface NetworkNamespaceOutputs extends NetworkNamespaceInputs {
     alias: string;
 }
 
-const rules = { replace: ["name"], update: [], deleteBeforeReplace: true } as const;
-
 /**
  * Whose the namespace is: `ours` when its loopback carries our mark, `cutOff` when a create of
  * ours made it and was stopped before marking it (see {@link namespaceJournal}), `gone`, or
  * `notOurs`.
  */
-async function ownership(name: string, alias: string): Promise<"ours" | "cutOff" | "gone" | "notOurs"> {
+async function ownership(name: string, mark: string | undefined): Promise<"ours" | "cutOff" | "gone" | "notOurs"> {
     if (!netnsExists(name)) return "gone";
-    const lo = await linkGet(name, "lo").catch((err) => {
-        if (isHostError(err, "noNamespace")) return undefined;
-        throw err;
-    });
+    const lo = await linkGet(name, "lo");
     if (!lo) return netnsExists(name) ? "notOurs" : "gone";
-    if (lo.ifalias === alias) return "ours";
-    return lo.ifalias === undefined && namespaceJournal.cutOff(name, alias) ? "cutOff" : "notOurs";
+    if (mark !== undefined && lo.ifalias === mark) return "ours";
+    return mark !== undefined && lo.ifalias === undefined && namespaceJournal.cutOff(name, mark) ? "cutOff" : "notOurs";
 }
 
-export const provider: pulumi.dynamic.ResourceProvider = definedResults({
-    async check(olds: Props, news: Props) {
-        const inputs = { logicalName: news.logicalName, name: chooseName(olds, news) };
-        return checkResult(inputs, [checkNamespaceName("name", inputs.name)]);
-    },
+function subject(name: string): string {
+    return `network namespace "${name}"`;
+}
 
-    async diff(_id: string, olds: Props, news: Props) {
-        return diffProperties(olds, news, rules);
+export const provider = defineProvider<NetworkNamespaceInputs, NetworkNamespaceOutputs>({
+    rules: { replace: ["name"], update: [], deleteBeforeReplace: true },
+    marked: true,
+
+    async check(olds, news: Props) {
+        const inputs = { logicalName: news.logicalName, name: chooseName(olds, news) };
+        return { inputs, failures: [checkNamespaceName("name", inputs.name)] };
     },
 
     /**
      * Equivalent to: `ip netns add $name; ip netns exec $name ip link set lo alias $mark up`, in one
-     * `ip -batch` process.
+     * `ip -batch` process, after writing the mark to the namespace journal.
      */
-    async create(inputs: Props) {
-        const { name, logicalName } = inputs as NetworkNamespaceInputs;
-        const alias = markOf(inputs);
-        const mark = ["netns", "exec", name, "ip", "link", "set", "dev", "lo", "alias", alias, "up"];
-        if ((await ownership(name, alias)) === "cutOff") {
+    async create(inputs) {
+        const { name, logicalName } = inputs;
+        const mark = markOf(inputs);
+        const markStep = ["netns", "exec", name, "ip", "link", "set", "dev", "lo", "alias", mark, "up"];
+        if ((await ownership(name, mark)) === "cutOff") {
             // A create of this resource made the namespace and was stopped before marking it.
-            await runCommand(ipBatchCommand(undefined, [mark], `network namespace "${name}"`));
+            await runCommand(ipBatchCommand(undefined, [markStep], subject(name)));
         } else {
-            namespaceJournal.begin(name, alias);
+            namespaceJournal.begin(name, mark);
             try {
-                await runCommand(ipBatchCommand(undefined, [["netns", "add", name], mark], `network namespace "${name}"`));
+                await runCommand(ipBatchCommand(undefined, [["netns", "add", name], markStep], subject(name)));
             } catch (err) {
                 // Step 1 failing means the namespace was there before (or could not be made): not ours.
                 // Past it, the namespace is the one this create made.
@@ -78,24 +71,21 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
             }
         }
         namespaceJournal.end(name);
-        const outs: NetworkNamespaceOutputs = { logicalName, name, alias };
-        return { id: name, outs };
+        return { id: name, outs: { logicalName, name, alias: mark } };
     },
 
-    async read(id: string, props: Props) {
-        const { name } = props as NetworkNamespaceOutputs;
-        const alias = props.alias ?? props.mark;
-        const owner = await ownership(name, alias);
+    async read(id, props) {
+        const mark = markOfResource(props);
+        const owner = await ownership(props.name, mark);
         if (owner !== "ours" && owner !== "cutOff") return {};
-        return { id: id || name, props: { ...props, alias }, inputs: { logicalName: props.logicalName, name, mark: alias } };
+        return { id: id || props.name, props: { ...props, alias: mark! }, inputs: { logicalName: props.logicalName, name: props.name, mark } };
     },
 
     /** Equivalent to: `ip netns delete $name`, only when its loopback carries our mark. */
-    async delete(_id: string, props: Props) {
-        const { name } = props as NetworkNamespaceOutputs;
-        const owner = await ownership(name, props.alias ?? props.mark);
-        if (owner === "ours" || owner === "cutOff") await netnsDelete(name);
-        if (owner === "notOurs") leftBehind(`network namespace "${name}"`, "its loopback does not carry this resource's mark");
-        namespaceJournal.end(name);
+    async delete(_id, props) {
+        const owner = await ownership(props.name, markOfResource(props));
+        if (owner === "ours" || owner === "cutOff") await netnsDelete(props.name);
+        if (owner === "notOurs") leftBehind(subject(props.name), "its loopback does not carry this resource's mark");
+        namespaceJournal.end(props.name);
     },
-}, { marked: true });
+});

@@ -4,11 +4,9 @@
  * as for addresses), and deletes only a route that matches it in every field on that link.
  * @module
  */
-import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, definedResults, diffProperties, inNetns, leftBehind, pick, type Props } from "./common";
-import { ipCommand, runCommand } from "./host/command";
-import { isHostError } from "./host/errors";
-import { type RouteInfo, linkGet, linkIdentity, routeList } from "./host/ip";
+import { inNetns, leftBehind, pick, type Props } from "./common";
+import { ipCommand, linkGet, linkIdentity, type RouteInfo, routeList, runCommand, runDelete } from "./host";
+import { defineProvider } from "./provider";
 import {
     type CheckFailure,
     checkInteger,
@@ -21,7 +19,7 @@ import {
     parseAddress,
     parseCidr,
     sameAddress,
-} from "./host/validate";
+} from "./validate";
 
 /** Inputs after `check`. */
 export interface RouteInputs {
@@ -43,12 +41,11 @@ export interface RouteOutputs extends RouteInputs {
     deviceIdentity?: string;
 }
 
-const rules = { replace: ["destination", "gateway", "device", "netns", "metric", "table"], update: [], deleteBeforeReplace: true } as const;
 const INPUT_KEYS = ["logicalName", "destination", "gateway", "device", "netns", "metric", "table"] as const;
 
 /** The route's family: from the destination, else the gateway; a bare `default` is IPv4. */
-export function routeFamily(r: Pick<RouteInputs, "destination" | "gateway">): 4 | 6 {
-    return (r.destination !== "default" ? familyOf(r.destination) : undefined) ?? (r.gateway ? familyOf(r.gateway) : undefined) ?? 4;
+export function routeFamily(route: Pick<RouteInputs, "destination" | "gateway">): 4 | 6 {
+    return (route.destination !== "default" ? familyOf(route.destination) : undefined) ?? (route.gateway ? familyOf(route.gateway) : undefined) ?? 4;
 }
 
 /** The destination as `ip -j route` prints it: "default", a bare host address, or network/len. */
@@ -62,45 +59,41 @@ export function kernelDestination(destination: string): string {
 }
 
 /** The route selector arguments shared by add and del. */
-function selector(r: RouteInputs): string[] {
+function selector(route: RouteInputs): string[] {
     return [
-        r.destination,
-        ...(r.gateway !== undefined ? ["via", r.gateway] : []),
-        ...(r.device !== undefined ? ["dev", r.device] : []),
-        ...(r.metric !== undefined ? ["metric", String(r.metric)] : []),
-        ...(r.table !== undefined ? ["table", String(r.table)] : []),
+        route.destination,
+        ...(route.gateway !== undefined ? ["via", route.gateway] : []),
+        ...(route.device !== undefined ? ["dev", route.device] : []),
+        ...(route.metric !== undefined ? ["metric", String(route.metric)] : []),
+        ...(route.table !== undefined ? ["table", String(route.table)] : []),
     ];
 }
 
 /** The resource id: `netns/table/destination`. */
-function idOf(r: RouteInputs): string {
-    return `${r.netns ?? ""}/${r.table ?? "main"}/${r.destination}`;
+function idOf(route: RouteInputs): string {
+    return `${route.netns ?? ""}/${route.table ?? "main"}/${route.destination}`;
 }
 
-function subject(r: RouteInputs): string {
-    return `route to ${r.destination}${r.table !== undefined ? ` in table ${r.table}` : ""}`;
+function subject(route: RouteInputs): string {
+    return `route to ${route.destination}${route.table !== undefined ? ` in table ${route.table}` : ""}`;
 }
 
 /** True when a kernel route is exactly this one. */
-export function routeMatches(r: RouteInputs, k: RouteInfo): boolean {
-    const family = routeFamily(r);
-    const metric = r.metric ?? (family === 6 ? 1024 : 0);
-    const destination = kernelDestination(r.destination);
+export function routeMatches(route: RouteInputs, k: RouteInfo): boolean {
+    const family = routeFamily(route);
+    const metric = route.metric ?? (family === 6 ? 1024 : 0);
+    const destination = kernelDestination(route.destination);
     return (
         (k.dst === destination || (destination !== "default" && sameAddress(k.dst.split("/")[0], destination.split("/")[0]) && k.dst.split("/")[1] === destination.split("/")[1])) &&
-        (r.gateway === undefined || (k.gateway !== undefined && sameAddress(k.gateway, r.gateway))) &&
-        (r.device === undefined || k.dev === r.device) &&
+        (route.gateway === undefined || (k.gateway !== undefined && sameAddress(k.gateway, route.gateway))) &&
+        (route.device === undefined || k.dev === route.device) &&
         (k.metric ?? 0) === metric &&
         (k.type === undefined || k.type === "unicast")
     );
 }
 
-async function findRoute(r: RouteInputs): Promise<RouteInfo | undefined> {
-    const routes = await routeList(r.netns, routeFamily(r), r.table).catch((err) => {
-        if (isHostError(err, "noNamespace")) return [];
-        throw err;
-    });
-    return routes.find((k) => routeMatches(r, k));
+async function findRoute(route: RouteInputs): Promise<RouteInfo | undefined> {
+    return (await routeList(route.netns, routeFamily(route), route.table)).find((k) => routeMatches(route, k));
 }
 
 /** The identity of the link a route of the kernel goes out of; undefined when it names none. */
@@ -113,16 +106,19 @@ async function deviceIdentityOf(netns: string | undefined, route: RouteInfo | un
  * This route on the host: `ours` (there, on the link it was made on), `gone`, or `otherLink` (a
  * route that matches it, on a link of that name that is another link now: someone else's).
  */
-async function presence(r: RouteOutputs): Promise<{ state: "ours" | "gone" | "otherLink"; found?: RouteInfo }> {
-    const found = await findRoute(r);
+async function presence(route: RouteOutputs): Promise<{ state: "ours" | "gone" | "otherLink"; found?: RouteInfo }> {
+    const found = await findRoute(route);
     if (!found) return { state: "gone" };
-    if (r.deviceIdentity !== undefined && (await deviceIdentityOf(r.netns, found)) !== r.deviceIdentity) return { state: "otherLink", found };
+    if (route.deviceIdentity !== undefined && (await deviceIdentityOf(route.netns, found)) !== route.deviceIdentity) return { state: "otherLink", found };
     return { state: "ours", found };
 }
 
-export const provider: pulumi.dynamic.ResourceProvider = definedResults({
-    async check(_olds: Props, news: Props) {
-        const inputs = pick(news, INPUT_KEYS);
+export const provider = defineProvider<RouteInputs, RouteOutputs>({
+    rules: { replace: ["destination", "gateway", "device", "netns", "metric", "table"], update: [], deleteBeforeReplace: true },
+    marked: false,
+
+    async check(_olds, news: Props) {
+        const inputs = pick(news, INPUT_KEYS) as RouteInputs;
         const known = (v: unknown) => v !== undefined && !isUnknown(v);
         const failures: (CheckFailure | undefined)[] = [
             inputs.destination === undefined || inputs.destination === "default" ? undefined : checkNetworkCidr("destination", inputs.destination),
@@ -136,52 +132,39 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         if (inputs.gateway === undefined && inputs.device === undefined) {
             failures.push({ property: "gateway", reason: "a route needs a gateway or a device (or both)" });
         }
-        if (known(inputs.destination) && inputs.destination !== "default" && known(inputs.gateway)) {
-            const [d, g] = [familyOf(inputs.destination), familyOf(inputs.gateway)];
-            if (d && g && d !== g) {
-                failures.push({ property: "gateway", reason: `gateway '${inputs.gateway}' is IPv${g} but destination '${inputs.destination}' is IPv${d}; use a gateway of the same family` });
+        if (known(inputs.destination) && inputs.destination !== "default" && inputs.gateway !== undefined && known(inputs.gateway)) {
+            const [destinationFamily, gatewayFamily] = [familyOf(inputs.destination), familyOf(inputs.gateway)];
+            if (destinationFamily && gatewayFamily && destinationFamily !== gatewayFamily) {
+                failures.push({ property: "gateway", reason: `gateway '${inputs.gateway}' is IPv${gatewayFamily} but destination '${inputs.destination}' is IPv${destinationFamily}; use a gateway of the same family` });
             }
         }
-        return checkResult(inputs, failures);
-    },
-
-    async diff(_id: string, olds: Props, news: Props) {
-        return diffProperties(olds, news, rules);
+        return { inputs, failures };
     },
 
     /**
      * Equivalent to: `ip -n $netns -4|-6 route add $destination [via $gateway] [dev $device] [metric $m] [table $t]`,
      * then a read of the link it goes out of.
      */
-    async create(props: Props) {
-        const r = props as RouteInputs;
-        const family = routeFamily(r);
-        await runCommand({ ...ipCommand(r.netns, [family === 4 ? "-4" : "-6", "route", "add", ...selector(r)]), subject: subject(r) });
-        const deviceIdentity = await deviceIdentityOf(r.netns, r.device !== undefined ? { dst: r.destination, dev: r.device } : await findRoute(r));
-        const outs: RouteOutputs = { ...r, family, deviceIdentity };
-        return { id: idOf(r), outs };
+    async create(inputs) {
+        const family = routeFamily(inputs);
+        await runCommand({ ...ipCommand(inputs.netns, [family === 4 ? "-4" : "-6", "route", "add", ...selector(inputs)]), subject: subject(inputs) });
+        const deviceIdentity = await deviceIdentityOf(inputs.netns, inputs.device !== undefined ? { dst: inputs.destination, dev: inputs.device } : await findRoute(inputs));
+        return { id: idOf(inputs), outs: { ...inputs, family, deviceIdentity } };
     },
 
     /** Equivalent to: `ip -n $netns -j route show table $t`, looking for exactly this route on the same link. */
-    async read(id: string, props: Props) {
-        const r = props as RouteOutputs;
-        if ((await presence(r)).state !== "ours") return {};
-        return { id: id || idOf(r), props: { ...props, family: routeFamily(r) }, inputs: pick(props, INPUT_KEYS) };
+    async read(id, props) {
+        if ((await presence(props)).state !== "ours") return {};
+        return { id: id || idOf(props), props: { ...props, family: routeFamily(props) }, inputs: pick(props, INPUT_KEYS) };
     },
 
     /** Equivalent to: `ip -n $netns route del $destination via ... dev ... metric ... table ...`, when it is there on its link. */
-    async delete(_id: string, props: Props) {
-        const r = props as RouteOutputs;
-        const { state, found } = await presence(r);
-        if (state === "otherLink") leftBehind(subject(r), `device "${found?.dev}" ${inNetns(r.netns)} is not the link it was made on (it was deleted and made again)`);
+    async delete(_id, props) {
+        const { state, found } = await presence(props);
+        if (state === "otherLink") leftBehind(subject(props), `device "${found?.dev}" ${inNetns(props.netns)} is not the link it was made on (it was deleted and made again)`);
         if (state !== "ours" || !found) return;
         // Delete with every field the kernel reports, so no other route with the same prefix can match.
-        const exact: RouteInputs = { ...r, gateway: r.gateway ?? found.gateway, device: r.device ?? found.dev, metric: found.metric ?? 0 };
-        try {
-            await runCommand({ ...ipCommand(r.netns, [routeFamily(r) === 4 ? "-4" : "-6", "route", "del", ...selector(exact)]), subject: subject(r) });
-        } catch (err) {
-            if (isHostError(err, "notFound", "noDevice", "noNamespace")) return;
-            throw err;
-        }
+        const exact: RouteInputs = { ...props, gateway: props.gateway ?? found.gateway, device: props.device ?? found.dev, metric: found.metric ?? 0 };
+        await runDelete({ ...ipCommand(props.netns, [routeFamily(props) === 4 ? "-4" : "-6", "route", "del", ...selector(exact)]), subject: subject(props) });
     },
 });

@@ -6,19 +6,14 @@
  * and the last one deleted restores the original value.
  * @module
  */
-import type * as pulumi from "@pulumi/pulumi";
-import { checkResult, definedResults, diffProperties, inNetns, markOf, pick, type Props } from "./common";
-import { runCommand, toolCommand } from "./host/command";
-import { isHostError } from "./host/errors";
-import { netnsExists } from "./host/ip";
-import { RecordDir, netnsIdentity } from "./host/store";
-import { checkNamespaceName, checkSysctlKey, checkSysctlValue, isUnknown } from "./host/validate";
+import { inNetns, pick, type Props } from "./common";
+import { netnsExists, netnsIdentity, RecordDir, runCommand, runRead, toolCommand } from "./host";
+import { type MarkedInputs, defineProvider, markOf } from "./provider";
+import { checkNamespaceName, checkSysctlKey, checkSysctlValue, isUnknown } from "./validate";
 
 /** Inputs after `check`: the value is kept as the kernel prints it (a string, single spaces). */
-export interface SysctlInputs {
+export interface SysctlInputs extends MarkedInputs {
     logicalName: string;
-    /** The ownership mark, chosen by check (see common.ts: definedResults). */
-    mark?: string;
     key: string;
     value: string;
     netns?: string;
@@ -34,7 +29,6 @@ export interface SysctlOutputs extends SysctlInputs {
     claimToken?: string;
 }
 
-const rules = { replace: ["key", "netns"], update: ["value"], deleteBeforeReplace: true } as const;
 const INPUT_KEYS = ["logicalName", "key", "value", "netns", "mark"] as const;
 
 /** Values compare as the kernel prints them: tabs and runs of spaces are one space. */
@@ -42,10 +36,20 @@ export function normalizeSysctlValue(value: unknown): string {
     return String(value).trim().split(/\s+/).join(" ");
 }
 
-/** Equivalent to: `ip netns exec $netns sysctl -n -- $key` (`--`: a key is never read as an option). */
+/**
+ * Equivalent to: `ip netns exec $netns sysctl -n -- $key` (`--`: a key is never read as an
+ * option); undefined when the namespace is gone.
+ */
+async function sysctlRead(netns: string | undefined, key: string): Promise<string | undefined> {
+    const output = await runRead(toolCommand(netns, "sysctl", ["-n", "--", key], `sysctl "${key}"`));
+    return output && normalizeSysctlValue(output.stdout);
+}
+
+/** {@link sysctlRead} where the namespace must exist. */
 async function sysctlGet(netns: string | undefined, key: string): Promise<string> {
-    const { stdout } = await runCommand(toolCommand(netns, "sysctl", ["-n", "--", key], `sysctl "${key}"`));
-    return normalizeSysctlValue(stdout);
+    const value = await sysctlRead(netns, key);
+    if (value === undefined) throw new Error(`network namespace "${netns}" does not exist: create it first, or fix the netns property`);
+    return value;
 }
 
 /** Equivalent to: `ip netns exec $netns sysctl -q -w -- $key=$value`. */
@@ -62,20 +66,22 @@ async function writeVerified(netns: string | undefined, key: string, value: stri
     }
 }
 
-export const provider: pulumi.dynamic.ResourceProvider = definedResults({
-    async check(_olds: Props, news: Props) {
-        const inputs = pick(news, INPUT_KEYS);
+export const provider = defineProvider<SysctlInputs, SysctlOutputs>({
+    rules: { replace: ["key", "netns"], update: ["value"], deleteBeforeReplace: true },
+    marked: true,
+
+    async check(_olds, news: Props) {
+        const inputs = pick(news, INPUT_KEYS) as SysctlInputs;
         const valueFailure = checkSysctlValue("value", inputs.value);
         if (!valueFailure && inputs.value !== undefined && !isUnknown(inputs.value)) inputs.value = normalizeSysctlValue(inputs.value);
-        return checkResult(inputs, [
-            checkSysctlKey("key", inputs.key, inputs.netns),
-            inputs.value === undefined ? { property: "value", reason: "value is required, e.g. 1" } : valueFailure,
-            inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
-        ]);
-    },
-
-    async diff(_id: string, olds: Props, news: Props) {
-        return diffProperties(olds, news, rules);
+        return {
+            inputs,
+            failures: [
+                checkSysctlKey("key", inputs.key, inputs.netns),
+                inputs.value === undefined ? { property: "value", reason: "value is required, e.g. 1" } : valueFailure,
+                inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
+            ],
+        };
     },
 
     /**
@@ -83,36 +89,35 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
      * Several resources may set one key to the same value (two networks that both need
      * forwarding): the first remembers the original value, and the last one deleted restores it.
      */
-    async create(props: Props) {
-        const s = props as SysctlInputs;
-        const claimToken = markOf(s);
-        const claims = new RecordDir("sysctl", netnsIdentity(s.netns));
+    async create(setting) {
+        const claimToken = markOf(setting);
+        const claims = new RecordDir("sysctl", netnsIdentity(setting.netns));
         const claimScope = claims.dir;
         const previousValue = await claims.locked(async () => {
-            const shared = readClaim(claims, s.key);
-            if (shared && shared.value !== s.value) {
+            const shared = readClaim(claims, setting.key);
+            if (shared && shared.value !== setting.value) {
                 throw new Error(
-                    `sysctl "${s.key}" ${inNetns(s.netns)} is already set to '${shared.value}' by ${shared.owners.join(", ")}; ` +
+                    `sysctl "${setting.key}" ${inNetns(setting.netns)} is already set to '${shared.value}' by ${shared.owners.join(", ")}; ` +
                         "two resources cannot set different values: give both the same value, or remove one",
                 );
             }
-            const original = shared ? shared.original : await sysctlGet(s.netns, s.key);
+            const original = shared ? shared.original : await sysctlGet(setting.netns, setting.key);
             try {
-                if ((await sysctlGet(s.netns, s.key)) !== s.value) await writeVerified(s.netns, s.key, s.value);
+                if ((await sysctlGet(setting.netns, setting.key)) !== setting.value) await writeVerified(setting.netns, setting.key, setting.value);
             } catch (err) {
-                if (!shared) await sysctlSet(s.netns, s.key, original).catch(() => undefined);
+                if (!shared) await sysctlSet(setting.netns, setting.key, original).catch(() => undefined);
                 throw err;
             }
-            writeClaim(claims, s.key, { original, value: s.value, owners: [...(shared?.owners ?? []), claimToken] });
+            writeClaim(claims, setting.key, { original, value: setting.value, owners: [...(shared?.owners ?? []), claimToken] });
             return original;
         });
-        const outs: SysctlOutputs = { ...s, previousValue, claimScope, claimToken };
-        return { id: `${s.netns ?? ""}/${s.key}`, outs };
+        const outs: SysctlOutputs = { ...setting, previousValue, claimScope, claimToken };
+        return { id: `${setting.netns ?? ""}/${setting.key}`, outs };
     },
 
     /** Equivalent to: `sysctl -n $key`; a changed value is reported, a gone namespace means gone. */
-    async read(id: string, props: Props) {
-        const old = { ...(props as SysctlOutputs) };
+    async read(id, props) {
+        const old = { ...props };
         if (old.netns !== undefined && !netnsExists(old.netns)) return {};
         if (old.previousValue === undefined) {
             // Only the inputs (an engine that lost a create's result): the host's record tells
@@ -122,53 +127,47 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
             if (!claim || !old.mark || !claim.owners.includes(old.mark)) return {};
             Object.assign(old, { previousValue: claim.original, claimScope: claims.dir, claimToken: old.mark });
         }
-        const value = await sysctlGet(old.netns, old.key);
+        const value = await sysctlRead(old.netns, old.key);
+        if (value === undefined) return {};
         const outs: SysctlOutputs = { ...old, value };
         return { id: id || `${old.netns ?? ""}/${old.key}`, props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
 
     /** Equivalent to: `sysctl -w $key=$value`; refused while other resources share the key. */
-    async update(_id: string, olds: Props, news: Props) {
-        const s = news as SysctlInputs;
-        const claims = olds.claimScope ? RecordDir.at(olds.claimScope) : new RecordDir("sysctl", netnsIdentity(s.netns));
+    async update(_id, olds, setting) {
+        const claims = olds.claimScope ? RecordDir.at(olds.claimScope) : new RecordDir("sysctl", netnsIdentity(setting.netns));
         await claims.locked(async () => {
-            const shared = readClaim(claims, s.key);
-            const others = (shared?.owners ?? []).filter((o) => o !== olds.claimToken);
+            const shared = readClaim(claims, setting.key);
+            const others = (shared?.owners ?? []).filter((owner) => owner !== olds.claimToken);
             if (others.length > 0) {
-                throw new Error(`sysctl "${s.key}" ${inNetns(s.netns)} is shared with ${others.join(", ")}; change the value of every resource that sets it, or remove them first`);
+                throw new Error(`sysctl "${setting.key}" ${inNetns(setting.netns)} is shared with ${others.join(", ")}; change the value of every resource that sets it, or remove them first`);
             }
-            await writeVerified(s.netns, s.key, s.value);
-            if (shared) writeClaim(claims, s.key, { ...shared, value: s.value });
+            await writeVerified(setting.netns, setting.key, setting.value);
+            if (shared) writeClaim(claims, setting.key, { ...shared, value: setting.value });
         });
-        return { outs: { ...s, previousValue: olds.previousValue, claimScope: olds.claimScope, claimToken: olds.claimToken } };
+        return { outs: { ...setting, previousValue: olds.previousValue, claimScope: olds.claimScope, claimToken: olds.claimToken } };
     },
 
     /**
      * Equivalent to: `sysctl -w $key=$previousValue`, by the last resource that set the key, and
      * only while the value is still the one set; a gone namespace is success.
      */
-    async delete(_id: string, props: Props) {
-        const s = props as SysctlOutputs;
-        const claims = s.claimScope ? RecordDir.at(s.claimScope) : new RecordDir("sysctl", netnsIdentity(s.netns));
+    async delete(_id, setting) {
+        const claims = setting.claimScope ? RecordDir.at(setting.claimScope) : new RecordDir("sysctl", netnsIdentity(setting.netns));
         await claims.locked(async () => {
-            const shared = readClaim(claims, s.key);
-            const others = (shared?.owners ?? []).filter((o) => o !== s.claimToken);
+            const shared = readClaim(claims, setting.key);
+            const others = (shared?.owners ?? []).filter((owner) => owner !== setting.claimToken);
             if (shared && others.length > 0) {
-                writeClaim(claims, s.key, { ...shared, owners: others });
+                writeClaim(claims, setting.key, { ...shared, owners: others });
                 return;
             }
-            claims.release(claimName(s.key));
-            if (s.netns !== undefined && !netnsExists(s.netns)) return;
-            try {
-                const now = await sysctlGet(s.netns, s.key);
-                if (now === s.value && now !== s.previousValue) await sysctlSet(s.netns, s.key, s.previousValue);
-            } catch (err) {
-                if (isHostError(err, "noNamespace")) return;
-                throw err;
-            }
+            claims.release(claimName(setting.key));
+            // A namespace gone is success: its settings went with it.
+            const now = await sysctlRead(setting.netns, setting.key);
+            if (now !== undefined && now === setting.value && now !== setting.previousValue) await sysctlSet(setting.netns, setting.key, setting.previousValue);
         });
     },
-}, { marked: true });
+});
 
 /** What the host keeps for a key that one or more resources set. */
 interface SysctlClaim {

@@ -3,11 +3,10 @@
  * may live in different namespaces; both ends carry the ownership mark as their alias.
  * @module
  */
-import type * as pulumi from "@pulumi/pulumi";
-import { autoName, checkResult, chooseName, definedResults, diffProperties, inNetns, leftBehind, logicalNameOf, markOf, pick, type Props } from "./common";
-import { HostCommandError, isHostError } from "./host/errors";
-import { type LinkInfo, inOtherNetns, linkBatchShow, linkDeleteIfMarked, linkFindMarked, linkGet, linkIsUp } from "./host/ip";
-import { type CheckFailure, checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName, checkNewInterfaceName, isUnknown } from "./host/validate";
+import { autoName, chooseName, diffProperties, inNetns, leftBehind, logicalNameOf, pick, type Props } from "./common";
+import { HostCommandError, inOtherNetns, isHostError, linkBatchShow, linkDeleteIfMarked, linkFindMarked, linkGet, type LinkInfo, linkIsUp } from "./host";
+import { type MarkedInputs, defineProvider, markOf, markOfResource } from "./provider";
+import { type CheckFailure, checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName, checkNewInterfaceName, isUnknown } from "./validate";
 
 /** The far end of the pair. */
 export interface VethPeer {
@@ -16,10 +15,8 @@ export interface VethPeer {
 }
 
 /** Inputs after `check`. */
-export interface VethPairInputs {
+export interface VethPairInputs extends MarkedInputs {
     logicalName: string;
-    /** The ownership mark, chosen by check (see common.ts: definedResults). */
-    mark?: string;
     name: string;
     netns?: string;
     peer: VethPeer;
@@ -43,38 +40,38 @@ export interface VethPairOutputs extends VethPairInputs {
     drift?: string[];
 }
 
-const rules = { replace: ["name", "netns", "peer"], update: ["master", "mtu", "up"], optional: ["mtu"], deleteBeforeReplace: true } as const;
+const rules = { replace: ["name", "netns", "peer"], update: ["master", "mtu", "up"], optional: ["mtu"], deleteBeforeReplace: true };
 const INPUT_KEYS = ["logicalName", "name", "netns", "peer", "master", "mtu", "up", "mark"] as const;
 
-function subject(v: VethPairInputs): string {
-    return `veth "${v.name}"`;
+function subject(pair: VethPairInputs): string {
+    return `veth "${pair.name}"`;
 }
 
-function outputsOf(v: VethPairInputs, alias: string, end: LinkInfo, peer: LinkInfo): VethPairOutputs {
+function outputsOf(pair: VethPairInputs, mark: string, end: LinkInfo, peer: LinkInfo): VethPairOutputs {
     return {
-        ...v,
-        peer: pick(v.peer, ["name", "netns"]) as VethPeer,
-        peerName: v.peer.name,
-        peerNetns: v.peer.netns,
-        master: end.master ?? (v.master === undefined ? undefined : ""),
+        ...pair,
+        peer: pick(pair.peer, ["name", "netns"]) as VethPeer,
+        peerName: pair.peer.name,
+        peerNetns: pair.peer.netns,
+        master: end.master ?? (pair.master === undefined ? undefined : ""),
         mtu: end.mtu,
         up: linkIsUp(end) && linkIsUp(peer),
         mac: end.address ?? "",
         ifindex: end.ifindex,
         peerMac: peer.address ?? "",
         peerIfindex: peer.ifindex,
-        alias,
+        alias: mark,
         drift: [],
     };
 }
 
 /** The resource id: `netns/name` of the first end. */
-function idOf(v: Pick<VethPairInputs, "netns" | "name">): string {
-    return `${v.netns ?? ""}/${v.name}`;
+function idOf(pair: Pick<VethPairInputs, "netns" | "name">): string {
+    return `${pair.netns ?? ""}/${pair.name}`;
 }
 
-function sameNetns(v: VethPairInputs): boolean {
-    return v.netns === v.peer.netns;
+function sameNetns(pair: VethPairInputs): boolean {
+    return pair.netns === pair.peer.netns;
 }
 
 /** A step that marks a link as ours; run right after the add, so a failed create can tell what it made. */
@@ -83,12 +80,12 @@ function markStep(name: string, alias: string | undefined): string[][] {
 }
 
 /** `link set` steps for the first end and the peer: MTU, bridge, up or down. */
-function setSteps(v: VethPairInputs): { end: string[]; peer: string[] } {
-    const mtu = v.mtu !== undefined ? ["mtu", String(v.mtu)] : [];
-    const master = v.master === undefined ? [] : v.master === "" ? ["nomaster"] : ["master", v.master];
+function setSteps(pair: VethPairInputs): { end: string[]; peer: string[] } {
+    const mtu = pair.mtu !== undefined ? ["mtu", String(pair.mtu)] : [];
+    const master = pair.master === undefined ? [] : pair.master === "" ? ["nomaster"] : ["master", pair.master];
     return {
-        end: ["link", "set", "dev", v.name, ...mtu, ...master, v.up ? "up" : "down"],
-        peer: ["link", "set", "dev", v.peer.name, ...mtu, v.up ? "up" : "down"],
+        end: ["link", "set", "dev", pair.name, ...mtu, ...master, pair.up ? "up" : "down"],
+        peer: ["link", "set", "dev", pair.peer.name, ...mtu, pair.up ? "up" : "down"],
     };
 }
 
@@ -99,51 +96,54 @@ function setSteps(v: VethPairInputs): { end: string[]; peer: string[] } {
  * through `ip netns exec`. On create, `add` (the `link add` step) heads the batch, and `alias`
  * marks each end right after it.
  */
-async function configure(v: VethPairInputs, alias?: string, add?: string[]): Promise<{ end: LinkInfo; peer: LinkInfo }> {
-    const set = setSteps(v);
-    const endSteps = [...markStep(v.name, alias), set.end];
-    const peerSteps = [...markStep(v.peer.name, alias), set.peer];
+async function configure(pair: VethPairInputs, alias?: string, add?: string[]): Promise<{ end: LinkInfo; peer: LinkInfo }> {
+    const set = setSteps(pair);
+    const endSteps = [...markStep(pair.name, alias), set.end];
+    const peerSteps = [...markStep(pair.peer.name, alias), set.peer];
     const head = add ? [add] : [];
-    if (sameNetns(v)) {
-        const [end, peer] = await linkBatchShow(v.netns, [...head, ...endSteps, ...peerSteps], [v.name, v.peer.name], subject(v));
+    if (sameNetns(pair)) {
+        const [end, peer] = await linkBatchShow(pair.netns, [...head, ...endSteps, ...peerSteps], [pair.name, pair.peer.name], subject(pair));
         return { end, peer };
     }
-    if (runsFromPeerSide(v)) {
-        const other = v.netns!;
+    if (runsFromPeerSide(pair)) {
+        const other = pair.netns!;
         const steps = [...head, ...peerSteps, ...endSteps.map((step) => inOtherNetns(other, step))];
-        const [peer, end] = await linkBatchShow(v.peer.netns, steps, [v.peer.name, { netns: other, name: v.name }], subject(v));
+        const [peer, end] = await linkBatchShow(pair.peer.netns, steps, [pair.peer.name, { netns: other, name: pair.name }], subject(pair));
         return { end, peer };
     }
-    const other = v.peer.netns!;
+    const other = pair.peer.netns!;
     const steps = [...head, ...endSteps, ...peerSteps.map((step) => inOtherNetns(other, step))];
-    const [end, peer] = await linkBatchShow(v.netns, steps, [v.name, { netns: other, name: v.peer.name }], subject(v));
+    const [end, peer] = await linkBatchShow(pair.netns, steps, [pair.name, { netns: other, name: pair.peer.name }], subject(pair));
     return { end, peer };
 }
 
 /** True when the pair is made and configured from the peer's side: first end named, peer in the root namespace. */
-function runsFromPeerSide(v: VethPairInputs): boolean {
-    return v.netns !== undefined && v.peer.netns === undefined;
+function runsFromPeerSide(pair: VethPairInputs): boolean {
+    return pair.netns !== undefined && pair.peer.netns === undefined;
 }
 
 /**
  * The kernel answers "File exists" for either end of a pair: the error is made to name the end
  * whose name is taken (the peer's, when only the peer's is), so the user fixes the right property.
  */
-async function nameTheTakenEnd(v: VethPairInputs, err: unknown): Promise<unknown> {
+async function nameTheTakenEnd(pair: VethPairInputs, err: unknown): Promise<unknown> {
     if (!isHostError(err, "exists")) return err;
     const quiet = () => undefined;
-    const [end, peer] = await Promise.all([linkGet(v.netns, v.name).catch(quiet), linkGet(v.peer.netns, v.peer.name).catch(quiet)]);
+    const [end, peer] = await Promise.all([linkGet(pair.netns, pair.name).catch(quiet), linkGet(pair.peer.netns, pair.peer.name).catch(quiet)]);
     if (end || !peer) return err;
-    return new HostCommandError({ command: err.command, netns: v.peer.netns, exitCode: err.exitCode, stderr: err.stderr, cause: err, subject: `interface "${v.peer.name}" (peer.name)` });
+    return new HostCommandError({ command: err.command, netns: pair.peer.netns, exitCode: err.exitCode, stderr: err.stderr, cause: err, subject: `interface "${pair.peer.name}" (peer.name)` });
 }
 
-export const provider: pulumi.dynamic.ResourceProvider = definedResults({
-    async check(olds: Props, news: Props) {
+export const provider = defineProvider<VethPairInputs, VethPairOutputs>({
+    rules,
+    marked: true,
+
+    async check(olds, news: Props) {
         const name = chooseName(olds, news);
         const newPeer: Props = news.peer ?? {};
-        const oldPeer: Props = olds.peer ?? {};
+        const oldPeer: Partial<VethPeer> = olds.peer ?? {};
         const peerName = newPeer.name ?? oldPeer.name ?? autoName(`${logicalNameOf(news)}-p`);
-        const inputs: Props = { ...pick(news, INPUT_KEYS), name, peer: pick({ ...newPeer, name: peerName }, ["name", "netns"]), up: news.up ?? true };
+        const inputs = { ...pick(news, INPUT_KEYS), name, peer: pick({ ...newPeer, name: peerName }, ["name", "netns"]), up: news.up ?? true } as VethPairInputs;
         const failures: (CheckFailure | undefined)[] = [
             checkNewInterfaceName("name", name),
             checkNewInterfaceName("peer.name", peerName),
@@ -156,10 +156,10 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
         if (name === peerName && inputs.netns === newPeer.netns && !isUnknown(name)) {
             failures.push({ property: "peer.name", reason: `peer.name '${peerName}' is the same as name in the same namespace; give the two ends different names or namespaces` });
         }
-        return checkResult(inputs, failures);
+        return { inputs, failures };
     },
 
-    async diff(_id: string, olds: Props, news: Props) {
+    async diff(_id, olds, news) {
         const result = diffProperties(olds, news, rules);
         // A peer that refresh found moved away cannot be brought back from where it went: a new pair replaces it.
         if (Array.isArray(olds.drift) && olds.drift.length > 0 && !result.replaces?.length) {
@@ -174,23 +174,22 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
      * ip -n $peerNetns link set $peer alias $mark up`, all in one `ip -batch` process (the peer's
      * steps through `ip netns exec` inside it).
      */
-    async create(props: Props) {
-        const v = props as VethPairInputs;
-        const alias = markOf(v);
-        const mtu = v.mtu !== undefined ? ["mtu", String(v.mtu)] : [];
-        const add = runsFromPeerSide(v)
-            ? ["link", "add", "name", v.peer.name, ...mtu, "type", "veth", "peer", "name", v.name, "netns", v.netns!]
-            : ["link", "add", "name", v.name, ...mtu, "type", "veth", "peer", "name", v.peer.name, ...(sameNetns(v) ? [] : ["netns", v.peer.netns!])];
+    async create(pair) {
+        const mark = markOf(pair);
+        const mtu = pair.mtu !== undefined ? ["mtu", String(pair.mtu)] : [];
+        const add = runsFromPeerSide(pair)
+            ? ["link", "add", "name", pair.peer.name, ...mtu, "type", "veth", "peer", "name", pair.name, "netns", pair.netns!]
+            : ["link", "add", "name", pair.name, ...mtu, "type", "veth", "peer", "name", pair.peer.name, ...(sameNetns(pair) ? [] : ["netns", pair.peer.netns!])];
         try {
-            const { end, peer } = await configure(v, alias, add);
-            return { id: idOf(v), outs: outputsOf(v, alias, end, peer) };
+            const { end, peer } = await configure(pair, mark, add);
+            return { id: idOf(pair), outs: outputsOf(pair, mark, end, peer) };
         } catch (err) {
             // Undo only what carries this create's mark: an end that was already there is not ours.
             // Deleting either end deletes the pair.
-            if ((await linkDeleteIfMarked(v.netns, v.name, alias)) !== "deleted") {
-                await linkDeleteIfMarked(v.peer.netns, v.peer.name, alias);
+            if ((await linkDeleteIfMarked(pair.netns, pair.name, mark)) !== "deleted") {
+                await linkDeleteIfMarked(pair.peer.netns, pair.peer.name, mark);
             }
-            throw await nameTheTakenEnd(v, err);
+            throw await nameTheTakenEnd(pair, err);
         }
     },
 
@@ -199,37 +198,32 @@ export const provider: pulumi.dynamic.ResourceProvider = definedResults({
      * The pair is there while its first end, marked, is (found by its mark if renamed); a peer
      * that is not where it was made (moved to another namespace, or renamed) is reported as drift.
      */
-    async read(id: string, props: Props) {
-        const old = props as VethPairOutputs;
-        const quiet = (err: unknown) => {
-            if (err instanceof HostCommandError && err.kind === "noNamespace") return undefined;
-            throw err;
-        };
-        const alias = old.alias ?? old.mark;
-        const end = await linkFindMarked(old.netns, old.name, alias).catch(quiet);
+    async read(id, props) {
+        const mark = markOfResource(props);
+        const end = mark === undefined ? undefined : await linkFindMarked(props.netns, props.name, mark);
         if (!end) return {};
-        const peer = await linkGet(old.peer.netns, old.peer.name).catch(quiet);
-        const declared = { ...old, name: end.ifname, master: old.master === undefined && !end.master ? undefined : old.master };
-        const peerHere = peer !== undefined && peer.ifalias === alias;
-        const outs: VethPairOutputs = peerHere
-            ? outputsOf(declared, alias, end, peer)
-            : { ...outputsOf(declared, alias, end, { ...end, address: "", ifindex: 0, flags: [] }), drift: [`peer "${old.peer.name}" is no longer ${inNetns(old.peer.netns)}`] };
-        return { id: id || idOf(old), props: outs, inputs: pick(outs, INPUT_KEYS) };
+        const peer = await linkGet(props.peer.netns, props.peer.name);
+        const declared = { ...props, name: end.ifname, master: props.master === undefined && !end.master ? undefined : props.master };
+        const outs: VethPairOutputs =
+            peer !== undefined && peer.ifalias === mark
+                ? outputsOf(declared, mark!, end, peer)
+                : { ...outputsOf(declared, mark!, end, { ...end, address: "", ifindex: 0, flags: [] }), drift: [`peer "${props.peer.name}" is no longer ${inNetns(props.peer.netns)}`] };
+        return { id: id || idOf(props), props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
 
     /** Equivalent to: `ip -n $netns link set $name [mtu] [master $m|nomaster] up|down` and the same for the peer. */
-    async update(_id: string, olds: Props, news: Props) {
-        const v = { ...(news as VethPairInputs) };
-        if (v.master === undefined && olds.master) v.master = ""; // master removed from the program: leave the bridge
-        const { end, peer } = await configure(v);
-        const outs = outputsOf(news as VethPairInputs, olds.alias, end, peer);
-        return { outs };
+    async update(_id, olds, news) {
+        const pair = { ...news };
+        if (pair.master === undefined && olds.master) pair.master = ""; // master removed from the program: leave the bridge
+        const { end, peer } = await configure(pair);
+        return { outs: outputsOf(news, olds.alias, end, peer) };
     },
 
     /** Equivalent to: `ip -n $netns link delete dev $name` (both ends go), only when its alias is our mark. */
-    async delete(_id: string, props: Props) {
-        if ((await linkDeleteIfMarked(props.netns, props.name, props.alias ?? props.mark)) === "notOurs") {
-            leftBehind(subject(props as VethPairInputs), `it does not carry this resource's mark ${inNetns(props.netns)}`);
+    async delete(_id, props) {
+        const mark = markOfResource(props);
+        if (mark !== undefined && (await linkDeleteIfMarked(props.netns, props.name, mark)) === "notOurs") {
+            leftBehind(subject(props), `it does not carry this resource's mark ${inNetns(props.netns)}`);
         }
     },
-}, { marked: true });
+});

@@ -11,7 +11,7 @@ export * from "./route";
 export * from "./natRule";
 export * from "./sysctl";
 export { HostCommandError, type HostCommandErrorFields, type HostErrorKind } from "../providers/host/errors";
-export { UNKNOWN, type CheckFailure } from "../providers/host/validate";
+export { UNKNOWN, type CheckFailure } from "../providers/validate";
 export * from "./ipLease";
 export * from "./endpoint";
 export * from "./firewallChain";

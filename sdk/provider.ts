@@ -5,14 +5,14 @@
  * time. The state stays small, and the installed version of pulumi-overlay serves existing stacks.
  *
  * Compatibility contract: a shim loads `require("pulumi-overlay/dist/providers/<module>").provider`,
- * where `<module>` is one of `namespace`, `bridge`, `veth`, `address`, `route`, `natRule`,
- * `sysctl`, `ipLease`, `firewallChain`, `endpoint`. These paths and the export name `provider` must stay stable across releases.
+ * where `<module>` is one of the modules of `PROVIDER_KINDS` (providers/kinds.ts). These paths
+ * and the export name `provider` must stay stable across releases.
  * @module
  */
 import type * as pulumi from "@pulumi/pulumi";
+import type { ProviderModule } from "../providers/kinds";
 
-/** The provider modules under `dist/providers/`. */
-export type ProviderModule = "namespace" | "bridge" | "veth" | "address" | "route" | "natRule" | "sysctl" | "ipLease" | "firewallChain" | "endpoint";
+export type { ProviderModule } from "../providers/kinds";
 
 const shims = new Map<ProviderModule, pulumi.dynamic.ResourceProvider>();
 

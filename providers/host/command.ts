@@ -9,7 +9,7 @@
  */
 import { spawn } from "node:child_process";
 import { appendFileSync } from "node:fs";
-import { HostCommandError } from "./errors";
+import { HostCommandError, isHostError } from "./errors";
 
 /** A program to run, already built as an argument vector. */
 export interface HostCommand {
@@ -56,56 +56,17 @@ export function toolCommand(
 }
 
 /**
- * Builds one `ip -batch -` process that runs several `ip` steps in order and stops at the first
- * failure. Each step is an argument vector (without the leading `ip`); arguments are quoted for
- * ip's batch parser, which splits on whitespace and honours double quotes. `globalOptions` go
- * before `-batch` (e.g. `["-j", "-d"]` so that `show` steps print JSON).
- * Equivalent to: `ip -n $netns -batch - <<< "$steps"`.
+ * Where commands run. Providers never choose: they build argument vectors and call
+ * {@link runCommand}, and the host layer hands them to the executor. The local one (spawn on this
+ * machine) is the only one today; a remote one (over SSH) fits beside it.
  */
-export function ipBatchCommand(
-    netns: string | undefined,
-    steps: readonly (readonly string[])[],
-    subject?: string,
-    globalOptions: readonly string[] = [],
-): HostCommand {
-    return { ...ipCommand(netns, [...globalOptions, "-batch", "-"], subject), input: batchText(steps) };
+export interface Executor {
+    /** Runs one command; resolves with its output on exit 0, rejects with a {@link HostCommandError} otherwise. */
+    run(cmd: HostCommand): Promise<CommandOutput>;
 }
 
-/** The batch steps as ip's batch parser reads them, one line each (see {@link quoteBatchArg}). */
-export function batchText(steps: readonly (readonly string[])[]): string {
-    return steps.map((step) => step.map(quoteBatchArg).join(" ")).join("\n") + "\n";
-}
-
-/** An argument that no quoting can carry through `ip -batch` exactly as it is. */
-export class BatchQuoteError extends Error {
-    constructor(readonly argument: string, why: string) {
-        super(`argument ${JSON.stringify(argument)} cannot be passed to ip -batch: ${why}`);
-        this.name = "BatchQuoteError";
-    }
-}
-
-/**
- * Quotes one argument so that ip's batch parser reads it back exactly, or refuses it. The parser
- * (iproute2's getcmdline and makeargs) cuts each line at its first `#`, joins a line ending in a
- * backslash to the next, splits words on space, tab, CR and LF, and reads a word that STARTS with
- * `'` or `"` up to the next same quote, with no escapes. So: `#`, CR, LF and NUL can never be
- * carried; an argument that is empty, holds a space or a tab, starts with a quote, or ends with a
- * backslash (which, last on its line, would join the next line to it: found by the property
- * test) is wrapped in a quote character it does not contain (refused when it holds both);
- * anything else goes bare.
- * Equivalent to what `ip -batch` reads: `link add name "a b" type bridge`.
- */
-export function quoteBatchArg(arg: string): string {
-    const unsafe = /[#\r\n\0]/.exec(arg);
-    if (unsafe) {
-        const what = unsafe[0] === "#" ? "'#' starts a comment" : "a line break or NUL ends the command";
-        throw new BatchQuoteError(arg, `${what} in the batch parser`);
-    }
-    if (arg !== "" && !/[ \t]/.test(arg) && arg[0] !== '"' && arg[0] !== "'" && !arg.endsWith("\\")) return arg;
-    if (!arg.includes('"')) return `"${arg}"`;
-    if (!arg.includes("'")) return `'${arg}'`;
-    throw new BatchQuoteError(arg, "it needs quoting and holds both quote characters");
-}
+/** Runs commands on this machine with `child_process.spawn`, no shell. */
+export const localExecutor: Executor = { run: (cmd) => runHere(cmd) };
 
 /**
  * Runs a host command. Resolves with its output when it exits 0; otherwise rejects with a
@@ -115,9 +76,38 @@ export function quoteBatchArg(arg: string): string {
 export async function runCommand(cmd: HostCommand): Promise<CommandOutput> {
     await slots.acquire();
     try {
-        return await runNow(cmd);
+        if (!cmd.readOnly) writeGeneration += 1;
+        logCommand(cmd);
+        return await localExecutor.run(cmd);
     } finally {
         slots.release();
+    }
+}
+
+/**
+ * Runs a command that only reads. Resolves with undefined when the namespace it reads is gone:
+ * the host layer's typed "gone", so that no provider matches on a missing namespace itself.
+ */
+export async function runRead(cmd: HostCommand): Promise<CommandOutput | undefined> {
+    try {
+        return await runCommand({ ...cmd, readOnly: true });
+    } catch (err) {
+        if (isHostError(err, "noNamespace")) return undefined;
+        throw err;
+    }
+}
+
+/**
+ * Runs a command that removes something. Resolves `gone` when there was nothing to remove: the
+ * object, its device or its namespace was already gone (deletes are idempotent).
+ */
+export async function runDelete(cmd: HostCommand): Promise<"deleted" | "gone"> {
+    try {
+        await runCommand(cmd);
+        return "deleted";
+    } catch (err) {
+        if (isHostError(err, "notFound", "noDevice", "noNamespace")) return "gone";
+        throw err;
     }
 }
 
@@ -179,9 +169,7 @@ export class SharedReads<T> {
     }
 }
 
-async function runNow(cmd: HostCommand): Promise<CommandOutput> {
-    if (!cmd.readOnly) writeGeneration += 1;
-    logCommand(cmd);
+function runHere(cmd: HostCommand): Promise<CommandOutput> {
     const [file, ...args] = cmd.argv;
     return new Promise<CommandOutput>((resolve, reject) => {
         // No shell: the program gets exactly these arguments.

@@ -3,7 +3,8 @@
  * vectors with the helpers here, run them, and read kernel state back as typed JSON.
  * @module
  */
+export * from "./batch";
 export * from "./command";
 export * from "./errors";
 export * from "./ip";
-export * from "./validate";
+export * from "./store";

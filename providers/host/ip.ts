@@ -4,9 +4,9 @@
  * @module
  */
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
-import { SharedReads, ipBatchCommand, ipCommand, parseJsonLines, runCommand, runJson } from "./command";
-import { inNetnsWords } from "./errors";
-import { isHostError } from "./errors";
+import { ipBatchCommand } from "./batch";
+import { SharedReads, ipCommand, parseIpJson, parseJsonLines, runCommand, runDelete, runRead } from "./command";
+import { inNetnsWords, isHostError } from "./errors";
 
 /** Where `ip netns add` keeps the named namespaces. */
 export const NETNS_RUN_DIR = "/run/netns";
@@ -62,27 +62,35 @@ export function linkIsUp(link: LinkInfo): boolean {
 }
 
 /** A namespace's links, addresses and IPv4 routes, read together. */
-interface NamespaceState {
+export interface NamespaceState {
+    /** True when the namespace does not exist (then it has no links and no routes). */
+    gone: boolean;
     links: (LinkInfo & Partial<LinkAddrs>)[];
     routes4: RouteInfo[];
 }
+
+const GONE: NamespaceState = { gone: true, links: [], routes4: [] };
 
 const states = new SharedReads<NamespaceState>();
 
 /**
  * Reads a namespace's links (with details and addresses) and IPv4 routes of every table in one
  * `ip -batch` process, shared by the reads that come within a second and before any command that
- * may change the kernel ({@link SharedReads}).
+ * may change the kernel ({@link SharedReads}). A namespace that does not exist reads as `gone`,
+ * with nothing in it: callers never catch a missing namespace themselves.
  * Equivalent to: `ip -n $netns -j -d -batch -` of `link show`, `addr show`, `route show table all`.
  */
 export function namespaceState(netns: string | undefined): Promise<NamespaceState> {
+    if (netns !== undefined && !netnsExists(netns)) return Promise.resolve(GONE);
     return states.get(netns ?? "", async () => {
         const cmd = ipBatchCommand(netns, [["link", "show"], ["addr", "show"], ["route", "show", "table", "all"]], undefined, ["-j", "-d"]);
-        const [links, addrs, routes4] = parseJsonLines<unknown[]>((await runCommand({ ...cmd, readOnly: true })).stdout) as [LinkInfo[], LinkAddrs[], RouteInfo[]];
+        const output = await runRead(cmd);
+        if (!output) return GONE;
+        const [links, addrs, routes4] = parseJsonLines<unknown[]>(output.stdout) as [LinkInfo[], LinkAddrs[], RouteInfo[]];
         const addrsByIndex = new Map(addrs.map((a) => [a.ifindex, a.addr_info]));
         // `route show table all` also lists IPv6 routes (all of them, not only the main table's).
         const ipv4 = routes4.filter((r) => !r.dst.includes(":") && !(r.gateway ?? "").includes(":"));
-        return { links: links.map((l) => ({ ...l, addr_info: addrsByIndex.get(l.ifindex) ?? [] })), routes4: ipv4 };
+        return { gone: false, links: links.map((l) => ({ ...l, addr_info: addrsByIndex.get(l.ifindex) ?? [] })), routes4: ipv4 };
     });
 }
 
@@ -116,8 +124,8 @@ export async function routeList(netns: string | undefined, family: 4 | 6, table?
         const number = tableNumber(wanted);
         return (await namespaceState(netns)).routes4.filter((r) => tableNumber(r.table ?? "main") === number).map(({ table: _table, ...r }) => r);
     }
-    const args = ["-6", "-j", "route", "show", "table", wanted];
-    return runJson<RouteInfo[]>({ ...ipCommand(netns, args), readOnly: true });
+    const output = await runRead(ipCommand(netns, ["-6", "-j", "route", "show", "table", wanted]));
+    return output === undefined || output.stdout.trim() === "" ? [] : parseIpJson<RouteInfo[]>(output.stdout);
 }
 
 /**
@@ -193,12 +201,7 @@ export async function netnsDelete(name: string): Promise<void> {
  * Equivalent to: `ip -n $netns link delete dev $name`.
  */
 export async function linkDelete(netns: string | undefined, name: string): Promise<void> {
-    try {
-        await runCommand(ipCommand(netns, ["link", "delete", "dev", name]));
-    } catch (err) {
-        if (isHostError(err, "noDevice", "noNamespace")) return;
-        throw err;
-    }
+    await runDelete(ipCommand(netns, ["link", "delete", "dev", name]));
 }
 
 /**
@@ -219,11 +222,7 @@ export async function linkFindMarked(netns: string | undefined, name: string, al
  * or renamed; a link that is gone, or that is not ours, is left as it is. Returns what it found.
  */
 export async function linkDeleteIfMarked(netns: string | undefined, name: string, alias: string): Promise<"deleted" | "gone" | "notOurs"> {
-    if (netns !== undefined && !netnsExists(netns)) return "gone";
-    const marked = await linkFindMarked(netns, name, alias).catch((err) => {
-        if (isHostError(err, "noNamespace")) return undefined;
-        throw err;
-    });
+    const marked = await linkFindMarked(netns, name, alias);
     if (marked) {
         await linkDelete(netns, marked.ifname);
         return "deleted";

@@ -7,7 +7,6 @@
  */
 import { constants, closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, writeSync } from "node:fs";
 import * as path from "node:path";
-import { batchText } from "./command";
 import { NETNS_RUN_DIR } from "./ip";
 
 /** The state directory: `$PULUMI_OVERLAY_STATE_DIR`, or `/run/pulumi-overlay`. */
@@ -138,7 +137,7 @@ let temporaries = 0;
  * Runs a write in a safe folder ({@link secureDir}); once more if another process removed the
  * folder, found empty, in between.
  */
-function inFolder<T>(dir: string, write: () => T): T {
+export function inFolder<T>(dir: string, write: () => T): T {
     secureDir(dir);
     try {
         return write();
@@ -153,7 +152,7 @@ function inFolder<T>(dir: string, write: () => T): T {
  * Writes a file that must not exist yet, mode 0600 whatever the umask: opened exclusively and
  * without following a link, so that a file or link planted under that name is never written through.
  */
-function writeNewFile(file: string, content: string): void {
+export function writeNewFile(file: string, content: string): void {
     const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {
         fchmodSync(fd, 0o600);
@@ -224,7 +223,7 @@ function unsafe(dir: string, why: string): Error {
 }
 
 /** Removes a folder and its parents while they are empty, up to (not including) the state directory. */
-function removeEmptyFolders(dir: string): void {
+export function removeEmptyFolders(dir: string): void {
     const top = path.resolve(stateDir());
     for (let current = path.resolve(dir); current.startsWith(`${top}${path.sep}`); current = path.dirname(current)) {
         try {
@@ -233,61 +232,6 @@ function removeEmptyFolders(dir: string): void {
             return; // not empty, or gone
         }
     }
-}
-
-let batchFiles = 0;
-let staleBatchFilesRemoved = false;
-
-/** True when a process with this id runs. */
-function alive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (err) {
-        return (err as NodeJS.ErrnoException).code === "EPERM";
-    }
-}
-
-/** A batch file written for a nested `ip -batch FILE`. */
-export interface BatchFile {
-    /** Its absolute path. */
-    path: string;
-    /** Its text, for the command log. */
-    text: string;
-    /** Removes it, and the batch folder when no other batch file is left in it. */
-    remove(): void;
-}
-
-/**
- * Writes `ip` steps to a file, for an `ip -batch FILE` that another batch starts in a second
- * namespace (`netns exec NS ip -batch FILE`, see the Endpoint provider): one process serves
- * several namespaces. The files live in `<state dir>/batch/` (a safe folder, see
- * {@link secureDir}), named after this process, written exclusively, mode 0600; call `remove` once
- * the batch has run. Files left by a process that died mid-batch are removed the first time
- * another process writes one.
- */
-export function writeBatchFile(steps: readonly (readonly string[])[]): BatchFile {
-    const dir = path.join(stateDir(), "batch");
-    secureDir(dir);
-    if (!staleBatchFilesRemoved) {
-        for (const name of readdirSync(dir)) {
-            const pid = Number(name.split("-")[0]);
-            if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) rmSync(path.join(dir, name), { force: true });
-        }
-        staleBatchFilesRemoved = true;
-    }
-    batchFiles += 1;
-    const file = path.join(dir, `${process.pid}-${batchFiles}.batch`);
-    const text = batchText(steps);
-    inFolder(dir, () => writeNewFile(file, text));
-    return {
-        path: file,
-        text,
-        remove: () => {
-            rmSync(file, { force: true });
-            removeEmptyFolders(dir);
-        },
-    };
 }
 
 /** A namespace create under way: the mark it will carry, and when it began (ms since the epoch). */

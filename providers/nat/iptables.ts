@@ -9,9 +9,9 @@
  * processes, not one or two each.
  * @module
  */
-import { SharedReads, runCommand, toolCommand } from "../host/command";
-import { isHostError } from "../host/errors";
-import { parseAddress, parseCidr } from "../host/validate";
+import { isHostError, runCommand, runDelete, runRead, SharedReads, toolCommand } from "../host";
+import { parseAddress, parseCidr } from "../validate";
+import { iptablesProgram, matchArgs } from "../iptablesRule";
 import type { NatBackend, NatRuleSpec, RuleState } from "./backend";
 
 /** The chain each kind of rule lives in. */
@@ -30,13 +30,8 @@ function withPort(address: string, port: number | undefined, family: 4 | 6): str
  * Equivalent to: `-s $source -d $destination -i $in -o $out -p $proto --dport $port -m comment --comment $mark -j TARGET`.
  */
 export function iptablesRuleArgs(rule: NatRuleSpec, withComment = true): string[] {
-    const args: string[] = [];
-    if (rule.source !== undefined) args.push("-s", rule.source);
-    if (rule.destination !== undefined) args.push("-d", rule.destination);
-    if (rule.inInterface !== undefined) args.push("-i", rule.inInterface);
-    if (rule.outInterface !== undefined) args.push("-o", rule.outInterface);
-    if (rule.protocol !== undefined) args.push("-p", rule.protocol);
-    if (rule.port !== undefined) args.push("-m", rule.protocol!, "--dport", String(rule.port));
+    const { source, destination, inInterface, outInterface, protocol, port } = rule;
+    const args = matchArgs({ source, destination, inInterface, outInterface, protocol, port });
     if (rule.destinationLocal) args.push("-m", "addrtype", "--dst-type", "LOCAL");
     if (withComment) args.push("-m", "comment", "--comment", rule.comment);
     switch (rule.type) {
@@ -54,9 +49,8 @@ export function iptablesRuleArgs(rule: NatRuleSpec, withComment = true): string[
 }
 
 function iptables(rule: NatRuleSpec, op: "-A" | "-C" | "-D", withComment = true) {
-    const program = rule.family === 6 ? "ip6tables" : "iptables";
     return {
-        ...toolCommand(rule.netns, program, ["-w", "-t", "nat", op, chainOf(rule), ...iptablesRuleArgs(rule, withComment)]),
+        ...toolCommand(rule.netns, iptablesProgram(rule.family), ["-w", "-t", "nat", op, chainOf(rule), ...iptablesRuleArgs(rule, withComment)]),
         subject: `${rule.type} rule "${rule.comment}"`,
     };
 }
@@ -64,10 +58,9 @@ function iptables(rule: NatRuleSpec, op: "-A" | "-C" | "-D", withComment = true)
 /** `iptables -C` answers "Bad rule" when there is no such rule; other failures are real errors. */
 async function ruleExists(rule: NatRuleSpec, withComment: boolean): Promise<boolean> {
     try {
-        await runCommand(iptables(rule, "-C", withComment));
-        return true;
+        return (await runRead(iptables(rule, "-C", withComment))) !== undefined;
     } catch (err) {
-        if (isHostError(err, "notFound", "noNamespace")) return false;
+        if (isHostError(err, "notFound")) return false;
         throw err;
     }
 }
@@ -118,14 +111,8 @@ const tables = new SharedReads<string[] | undefined>();
  */
 function natTable(rule: Pick<NatRuleSpec, "netns" | "family">): Promise<string[] | undefined> {
     return tables.get(key(rule), async () => {
-        try {
-            const program = rule.family === 6 ? "ip6tables-save" : "iptables-save";
-            const { stdout } = await runCommand({ ...toolCommand(rule.netns, program, ["-t", "nat"]), readOnly: true });
-            return stdout.split("\n").filter((line) => line.startsWith("-A "));
-        } catch (err) {
-            if (isHostError(err, "noNamespace")) return undefined;
-            throw err;
-        }
+        const output = await runRead(toolCommand(rule.netns, iptablesProgram(rule.family, "-save"), ["-t", "nat"]));
+        return output?.stdout.split("\n").filter((line) => line.startsWith("-A "));
     });
 }
 
@@ -170,27 +157,22 @@ function change(rule: NatRuleSpec, op: "-A" | "-D"): Promise<void> {
 async function flush(batch: Pending[]): Promise<void> {
     const { family, netns } = batch[0].rule;
     if (batch.length > 1) {
-        const text = ["*nat", ...batch.map((p) => `${p.op} ${savedRule(p.rule).slice(3)}`), "COMMIT", ""].join("\n");
+        const text = ["*nat", ...batch.map((change) => `${change.op} ${savedRule(change.rule).slice(3)}`), "COMMIT", ""].join("\n");
         try {
-            const program = family === 6 ? "ip6tables-restore" : "iptables-restore";
-            await runCommand({ ...toolCommand(netns, program, ["-w", "--noflush"], `${batch.length} nat rules`), input: text });
-            for (const p of batch) p.done();
+            await runCommand({ ...toolCommand(netns, iptablesProgram(family, "-restore"), ["-w", "--noflush"], `${batch.length} nat rules`), input: text });
+            for (const change of batch) change.done();
             return;
         } catch {
             // One of them was refused (or already gone): the table is as it was; ask one by one.
         }
     }
-    await Promise.all(batch.map(async (p) => p.done(await one(p).then(() => undefined, (err: unknown) => err ?? new Error("failed")))));
+    await Promise.all(batch.map(async (change) => change.done(await one(change).then(() => undefined, (err: unknown) => err ?? new Error("failed")))));
 }
 
 /** One change on its own. Equivalent to: `iptables -w -t nat -A|-D CHAIN <rule>`; deleting a rule that is gone is success. */
-async function one(p: Pending): Promise<void> {
-    try {
-        await runCommand(iptables(p.rule, p.op));
-    } catch (err) {
-        if (p.op === "-D" && isHostError(err, "notFound", "noNamespace")) return;
-        throw err;
-    }
+async function one(change: Pending): Promise<void> {
+    if (change.op === "-D") await runDelete(iptables(change.rule, change.op));
+    else await runCommand(iptables(change.rule, change.op));
 }
 
 /** The iptables backend. */

@@ -7,12 +7,13 @@ import { execFileSync } from "node:child_process";
 import { lstatSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROVIDER_KINDS, type ProviderModule } from "../../providers/kinds";
 import { makeProject, removeProject } from "../support/project";
 
-const MODULES = ["namespace", "bridge", "veth", "address", "route", "natRule", "sysctl", "ipLease", "firewallChain", "endpoint"] as const;
+const MODULES = PROVIDER_KINDS.map((kind) => kind.module);
 
 // Valid inputs for each provider's check, and one bad input it must refuse.
-const INPUTS: Record<(typeof MODULES)[number], { good: object; bad: object; property: string }> = {
+const INPUTS: Record<ProviderModule, { good: object; bad: object; property: string }> = {
     namespace: { good: { name: "lab" }, bad: { name: "a/b" }, property: "name" },
     bridge: { good: { name: "br0" }, bad: { name: "averyveryverylongname" }, property: "name" },
     veth: { good: { name: "v0", peer: { name: "v1" } }, bad: { name: "v0", peer: { name: "v0" } }, property: "peer.name" },

@@ -19,12 +19,12 @@ import {
     runJson,
     toolCommand,
 } from "../../providers/host";
-import { RecordDir, namespaceJournal, secureDir, writeBatchFile } from "../../providers/host/store";
+import { RecordDir, namespaceJournal, secureDir, writeBatchFile } from "../../providers/host";
 import { provider as address } from "../../providers/address";
 import { provider as bridge } from "../../providers/bridge";
 import { provider as endpoint } from "../../providers/endpoint";
 import { provider as firewallChain } from "../../providers/firewallChain";
-import { forgetAddressesInUse, leasePool } from "../../providers/ipLease";
+import { forgetAddressesInUse, leasePool } from "../../providers/ipam";
 import { provider as namespace } from "../../providers/namespace";
 import { provider as route } from "../../providers/route";
 import { provider as sysctl } from "../../providers/sysctl";

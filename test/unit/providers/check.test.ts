@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { UNKNOWN } from "../../../providers/host";
+import { UNKNOWN } from "../../../providers/validate";
 import { provider as address } from "../../../providers/address";
 import { provider as bridge } from "../../../providers/bridge";
 import { provider as namespace } from "../../../providers/namespace";

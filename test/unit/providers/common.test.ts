@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { autoName, chooseName, diffProperties, ownerMark } from "../../../providers/common";
-import { UNKNOWN } from "../../../providers/host";
+import { UNKNOWN } from "../../../providers/validate";
 import { provider as namespaceProvider } from "../../../providers/namespace";
 
 describe("names", () => {

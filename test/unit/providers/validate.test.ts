@@ -14,7 +14,7 @@ import {
     checkSysctlKey,
     checkSysctlValue,
     familyOf,
-} from "../../../providers/host";
+} from "../../../providers/validate";
 
 describe("checkInterfaceName", () => {
     it.each(["br0", "eth0.100", "veth-c1", "a", "x".repeat(15), "_x", "9z", "help", "up"])("accepts %j", (name) => {

@@ -1,0 +1,26 @@
+/**
+ * The one list of resource kinds. Each entry names the SDK class, the provider module under
+ * `dist/providers/` that its serialized shim loads (a compatibility contract: see
+ * docs/compatibility.md), and its page under docs/resources/. Tests check the serialization, the
+ * compatibility doc and the resource pages against this list; adding a kind starts here
+ * (docs/development.md, "Adding a resource kind").
+ * @module
+ */
+export const PROVIDER_KINDS = [
+    { kind: "NetworkNamespace", module: "namespace", page: "namespace.md" },
+    { kind: "Bridge", module: "bridge", page: "bridge.md" },
+    { kind: "VethPair", module: "veth", page: "veth.md" },
+    { kind: "Address", module: "address", page: "address.md" },
+    { kind: "Route", module: "route", page: "route.md" },
+    { kind: "NatRule", module: "natRule", page: "nat-rule.md" },
+    { kind: "Sysctl", module: "sysctl", page: "sysctl.md" },
+    { kind: "IpLease", module: "ipLease", page: "ip-lease.md" },
+    { kind: "FirewallChain", module: "firewallChain", page: "firewall-chain.md" },
+    { kind: "Endpoint", module: "endpoint", page: "endpoint.md" },
+] as const;
+
+/** A provider module under `dist/providers/`. */
+export type ProviderModule = (typeof PROVIDER_KINDS)[number]["module"];
+
+/** The kind a Pulumi type token names (`overlay:Bridge`). */
+export type ProviderKind = (typeof PROVIDER_KINDS)[number]["kind"];

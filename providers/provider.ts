@@ -1,0 +1,97 @@
+/**
+ * The typed contract of a provider kind: what it implements, typed by its inputs (after check)
+ * and its outputs, and what every kind gets for free from {@link defineProvider}: the default diff
+ * from its rules, the ownership mark chosen by check, and results without undefined values.
+ * @module
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { type DiffRules, type Props, diffProperties, logicalNameOf, ownerMark, withoutUndefined } from "./common";
+import type { CheckFailure } from "./validate";
+
+/** What `check` returns: the normalised inputs and the failures (none when the inputs are good). */
+export interface Checked<I> {
+    inputs: I;
+    failures: readonly (CheckFailure | undefined)[];
+}
+
+/** What `read` returns: nothing when the resource is gone; else its outputs and the inputs they imply. */
+export interface Read<I, O> {
+    id?: string;
+    props?: O;
+    inputs?: Partial<I>;
+}
+
+/** Every input a marked kind has: the mark that check chose. */
+export interface MarkedInputs {
+    /** The ownership mark (see {@link defineProvider}). */
+    mark?: string;
+}
+
+/**
+ * A provider kind. `I` is its inputs after check, `O` its outputs (which the state keeps, and
+ * which every later diff, update, read and delete receives as the old properties).
+ */
+export interface ProviderDefinition<I extends object, O extends object> {
+    /** Which changes replace the object and which update it in place: the default diff. */
+    rules: DiffRules;
+    /**
+     * True for kinds that mark what they make (a link alias, a rule comment, a record). Check then
+     * gives the resource its mark as the input `mark`, once: kept from the old inputs after that,
+     * like an automatic name, so that the mark is known before create runs and an object a
+     * crashed create left can be found by it.
+     */
+    marked: boolean;
+    /** Validates and normalises the program's inputs; never touches the host. */
+    check(olds: Partial<I>, news: Props): Promise<Checked<I>>;
+    /** Compares the old outputs with the new inputs; default: {@link diffProperties} by `rules`. */
+    diff?(id: string, olds: O, news: I): Promise<pulumi.dynamic.DiffResult>;
+    create(inputs: I): Promise<{ id: string; outs: O }>;
+    read(id: string, props: O): Promise<Read<I, O>>;
+    update?(id: string, olds: O, news: I): Promise<{ outs: O }>;
+    delete(id: string, props: O): Promise<void>;
+}
+
+/**
+ * The dynamic provider of a kind. Results leave out undefined values (an optional property that
+ * is not set), which the dynamic-provider server cannot encode ("Unexpected struct type").
+ */
+export function defineProvider<I extends object, O extends object>(definition: ProviderDefinition<I, O>): pulumi.dynamic.ResourceProvider {
+    const provider: pulumi.dynamic.ResourceProvider = {
+        async check(olds, news) {
+            const { inputs, failures } = await definition.check(olds as Partial<I>, news);
+            if (definition.marked) (inputs as MarkedInputs).mark = chooseMark(olds, news);
+            return withoutUndefined({ inputs, failures: failures.filter((f): f is CheckFailure => f !== undefined) });
+        },
+        diff: (id, olds, news) => (definition.diff ? definition.diff(id, olds as O, news as I) : Promise.resolve(diffProperties(olds, news, definition.rules))),
+        create: async (inputs) => withoutUndefined(await definition.create(inputs as I)),
+        read: async (id, props) => withoutUndefined(await definition.read(id, props as O)) as pulumi.dynamic.ReadResult,
+        delete: (id, props) => definition.delete(id, props as O),
+    };
+    const { update } = definition;
+    if (update) provider.update = async (id, olds, news) => withoutUndefined(await update(id, olds as O, news as I));
+    return provider;
+}
+
+/**
+ * The mark check gives a resource: the one it was given before (old inputs), else one the program
+ * passed, else a new one from its Pulumi name.
+ */
+function chooseMark(olds: Props, news: Props): string {
+    if (typeof olds.mark === "string") return olds.mark;
+    if (typeof news.mark === "string") return news.mark;
+    return ownerMark(logicalNameOf(news));
+}
+
+/** The mark a create uses: the one check chose, or a new one for callers that skipped check. */
+export function markOf(inputs: MarkedInputs & { logicalName?: string }): string {
+    return typeof inputs.mark === "string" ? inputs.mark : ownerMark(logicalNameOf(inputs));
+}
+
+/**
+ * The mark of a resource from its stored properties, whatever its outputs call it: `alias` (links,
+ * namespaces), `comment` (rules), `claimToken` (sysctls), else the input `mark` (outputs written
+ * before that output existed, or a create whose result was lost).
+ */
+export function markOfResource(props: { mark?: string; alias?: string; comment?: string; claimToken?: string }): string | undefined {
+    return props.alias ?? props.comment ?? props.claimToken ?? props.mark;
+}
