@@ -166,7 +166,7 @@ export const provider = defineProvider<FirewallChainInputs, FirewallChainOutputs
                 if (!["tcp", "udp", "sctp"].includes(rule.protocol)) failures.push({ property: `${at}.port`, reason: `${at}.port needs protocol 'tcp', 'udp' or 'sctp'` });
             }
             if (rule.state !== undefined && !Array.isArray(rule.state)) failures.push({ property: `${at}.state`, reason: `${at}.state must be a list, e.g. ["established", "related"]` });
-            else (rule.state ?? []).forEach((state: unknown, j: number) => failures.push(checkOneOf(`${at}.state[${j}]`, state, ["new", "established", "related", "dnat"])));
+            else failures.push(...(rule.state ?? []).map((state: unknown, j: number) => checkOneOf(`${at}.state[${j}]`, state, ["new", "established", "related", "dnat"])));
             for (const key of ["source", "destination"]) {
                 const family = typeof rule[key] === "string" && !isUnknown(rule[key]) ? familyOf(rule[key]) : undefined;
                 if (family && family !== Number(inputs.family)) failures.push({ property: `${at}.${key}`, reason: `${at}.${key} is IPv${family} but the chain is IPv${inputs.family}` });

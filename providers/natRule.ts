@@ -17,7 +17,7 @@ import {
     familyOf,
     isUnknown,
 } from "./validate";
-import type { NatBackend, NatRuleSpec, NatType } from "./nat/backend";
+import type { NatBackend, NatRuleSpec, } from "./nat/backend";
 import { chainOf, iptablesBackend } from "./nat/iptables";
 
 /** Inputs after `check`: the rule, backend-neutral, without what create decides. */

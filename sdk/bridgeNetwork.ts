@@ -8,7 +8,6 @@ import { Endpoint, type EndpointArgs } from "./endpoint";
 import { NatRule } from "./natRule";
 import { attachmentRoom, programChecks } from "./programChecks";
 import { Sysctl } from "./sysctl";
-import { VethPair } from "./veth";
 
 /** The bridge of a {@link BridgeNetwork}. */
 export interface BridgeNetworkBridge {
@@ -199,7 +198,7 @@ export class BridgeNetwork extends pulumi.ComponentResource {
     /** The network as a picture: Mermaid and Graphviz DOT text (e.g. for a stack output). */
     diagram(): pulumi.Output<Diagram> {
         const attachments = this.attachments.map((a) =>
-            pulumi.all([a.netns, a.address, a.ports]).apply(([netns, address, ports]) => ({ name: a.name, netns, address, ports })),
+            pulumi.all([a.namespace, a.address, a.ports]).apply(([namespace, address, ports]) => ({ name: a.name, namespace, address, ports })),
         );
         return pulumi
             .all([this.bridge.name, pulumi.output(this.netns), pulumi.output(this.args.egress?.outInterface), pulumi.all(attachments)])
@@ -218,8 +217,6 @@ export class BridgeNetwork extends pulumi.ComponentResource {
 export class Attachment extends Endpoint {
     /** The attachment's name (as given to attach). */
     readonly name: string;
-    /** The namespace's name: `ip netns exec <netns> ...` (the same as `namespace`). */
-    readonly netns: pulumi.Output<string>;
     /** The address, e.g. `10.0.0.2` (the same as `ip`). */
     readonly address: pulumi.Output<string>;
     /** The published ports, as `hostPort->port/protocol`. */
@@ -248,7 +245,6 @@ export class Attachment extends Endpoint {
         );
         this.network = network;
         this.name = name;
-        this.netns = this.namespace;
         this.address = this.ip;
     }
 

@@ -8,8 +8,8 @@
 export interface DiagramAttachment {
     /** The attachment's name. */
     name: string;
-    /** Its namespace. */
-    netns: string;
+    /** Its namespace (the container's; `netns` always means the host side). */
+    namespace: string;
     /** Its address. */
     address: string;
     /** Its published ports, as `hostPort->port/protocol`. */
@@ -67,8 +67,8 @@ export function renderDiagram(m: DiagramModel): Diagram {
         ...(m.egress ? [`        out_${id(m.egress)}([${mermaidLabel(`${m.egress} (egress, MASQUERADE)`)}])`, `        ${bridgeId} --> out_${id(m.egress)}`] : []),
         "    end",
         ...m.attachments.flatMap((a) => [
-            `    ns_${id(a.netns)}[${mermaidLabel(`namespace ${a.netns}<br/>eth0 ${a.address}${a.ports.length ? `<br/>published ${a.ports.join(", ")}` : ""}`)}]`,
-            `    ${bridgeId} --- ns_${id(a.netns)}`,
+            `    ns_${id(a.namespace)}[${mermaidLabel(`namespace ${a.namespace}<br/>eth0 ${a.address}${a.ports.length ? `<br/>published ${a.ports.join(", ")}` : ""}`)}]`,
+            `    ${bridgeId} --- ns_${id(a.namespace)}`,
         ]),
         "",
     ].join("\n");
@@ -82,8 +82,8 @@ export function renderDiagram(m: DiagramModel): Diagram {
         ...(m.egress ? [`        out_${id(m.egress)} [shape=ellipse, label=${dotLabel(`${m.egress}\negress, MASQUERADE`)}];`, `        ${bridgeId} -- out_${id(m.egress)};`] : []),
         "    }",
         ...m.attachments.flatMap((a) => [
-            `    ns_${id(a.netns)} [label=${dotLabel(`namespace ${a.netns}\neth0 ${a.address}${a.ports.length ? `\npublished ${a.ports.join(", ")}` : ""}`)}];`,
-            `    ${bridgeId} -- ns_${id(a.netns)};`,
+            `    ns_${id(a.namespace)} [label=${dotLabel(`namespace ${a.namespace}\neth0 ${a.address}${a.ports.length ? `\npublished ${a.ports.join(", ")}` : ""}`)}];`,
+            `    ${bridgeId} -- ns_${id(a.namespace)};`,
         ]),
         "}",
         "",

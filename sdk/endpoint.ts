@@ -60,6 +60,8 @@ export class Endpoint extends pulumi.dynamic.Resource {
     declare readonly namespace: pulumi.Output<string>;
     /** The bridge the host end is a port of. */
     declare readonly bridge: pulumi.Output<string>;
+    /** The host side's namespace (the bridge's); undefined for the root namespace. */
+    declare readonly netns: pulumi.Output<string | undefined>;
     /** The host end's interface name. */
     declare readonly hostInterface: pulumi.Output<string>;
     /** The interface name inside the namespace. */

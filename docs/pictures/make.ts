@@ -19,8 +19,8 @@ const pictures: Record<string, string> = {
         netns: "lab",
         egress: "uplink",
         attachments: [
-            { name: "c1", netns: "c1", address: "10.0.0.2", ports: [] },
-            { name: "c2", netns: "c2", address: "10.0.0.3", ports: [] },
+            { name: "c1", namespace: "c1", address: "10.0.0.2", ports: [] },
+            { name: "c2", namespace: "c2", address: "10.0.0.3", ports: [] },
         ],
     }).dot,
     "bridge-network-front": renderDiagram({
@@ -31,9 +31,9 @@ const pictures: Record<string, string> = {
         netns: "lab",
         egress: "uplink",
         attachments: [
-            { name: "c1", netns: "c1", address: "10.0.0.2", ports: ["8080->80/tcp"] },
-            { name: "c2", netns: "c2", address: "10.0.0.3", ports: [] },
-            { name: "c3", netns: "c3", address: "10.0.0.4", ports: [] },
+            { name: "c1", namespace: "c1", address: "10.0.0.2", ports: ["8080->80/tcp"] },
+            { name: "c2", namespace: "c2", address: "10.0.0.3", ports: [] },
+            { name: "c3", namespace: "c3", address: "10.0.0.4", ports: [] },
         ],
     }).dot,
     "bridge-network-back": renderDiagram({
@@ -42,7 +42,7 @@ const pictures: Record<string, string> = {
         gateway: "10.1.0.1",
         bridge: "br-back",
         netns: "lab",
-        attachments: [{ name: "db", netns: "db", address: "10.1.0.2", ports: [] }],
+        attachments: [{ name: "db", namespace: "db", address: "10.1.0.2", ports: [] }],
     }).dot,
     "routed-lab": `graph "routed-lab" {
     rankdir=LR;

@@ -43,6 +43,6 @@ const db = back.attach("db");
 
 const all = [c1, c2, ...(c3 ? [c3] : []), ...extra, db];
 export const addresses = Object.fromEntries(all.map((a) => [a.name, a.address]));
-export const namespaces = Object.fromEntries(all.map((a) => [a.name, a.netns]));
+export const namespaces = Object.fromEntries(all.map((a) => [a.name, a.namespace]));
 export const frontDiagram = front.diagram();
 export const backDiagram = back.diagram();

@@ -27,7 +27,7 @@ export function ipBatchCommand(
 
 /** The batch steps as ip's batch parser reads them, one line each (see {@link quoteBatchArg}). */
 export function batchText(steps: readonly (readonly string[])[]): string {
-    return steps.map((step) => step.map(quoteBatchArg).join(" ")).join("\n") + "\n";
+    return `${steps.map((step) => step.map(quoteBatchArg).join(" ")).join("\n")}\n`;
 }
 
 /** An argument that no quoting can carry through `ip -batch` exactly as it is. */

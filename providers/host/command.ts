@@ -241,6 +241,7 @@ export function parseIpJson<T>(text: string): T {
         return JSON.parse(text) as T;
     } catch (err) {
         // `ip -j` prints compact JSON: no raw control character stands outside a string.
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: finding raw control characters is the point
         const escaped = text.replace(/[\u0000-\u001f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
         if (escaped === text) throw err;
         return JSON.parse(escaped) as T;

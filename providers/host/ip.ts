@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { ipBatchCommand } from "./batch";
 import { SharedReads, ipCommand, parseIpJson, parseJsonLines, runCommand, runDelete, runRead } from "./command";
-import { inNetnsWords, isHostError } from "./errors";
+import { inNetnsWords, } from "./errors";
 
 /** Where `ip netns add` keeps the named namespaces. */
 export const NETNS_RUN_DIR = "/run/netns";

@@ -82,7 +82,8 @@ export class RecordDir {
     /** Replaces a record's content atomically (a new file, then a rename over the old one). */
     write(name: string, content: string): void {
         const file = path.join(this.dir, safeName(name));
-        const temporary = `${file}.${process.pid}.${(temporaries += 1)}.tmp`;
+        temporaries += 1;
+        const temporary = `${file}.${process.pid}.${temporaries}.tmp`;
         inFolder(this.dir, () => writeNewFile(temporary, content));
         renameSync(temporary, file);
     }

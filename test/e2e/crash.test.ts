@@ -92,7 +92,7 @@ describeKernel("crash: the engine killed during up", () => {
             const saved = JSON.parse(readFileSync(state, "utf8"));
             const lost = saved.resources.filter((r: { custom: boolean }) => r.custom);
             writeFileSync(state, JSON.stringify({ ...saved, resources: saved.resources.filter((r: { custom: boolean }) => !r.custom) }));
-            writeFileSync(`${state}.journal`, lost.map((r: object) => JSON.stringify({ pending: { ...r, id: undefined, outputs: {} } })).join("\n") + "\n");
+            writeFileSync(`${state}.journal`, `${lost.map((r: object) => JSON.stringify({ pending: { ...r, id: undefined, outputs: {} } })).join("\n")}\n`);
 
             const up = await engine("up");
             expect(up.recovered.sort()).toEqual(lost.map((r: { name: string }) => r.name).sort());

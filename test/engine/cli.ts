@@ -42,7 +42,7 @@ export function parseArgs(argv: string[]): { operation: Operation; programDir: s
 }
 
 async function main(): Promise<void> {
-    let args;
+    let args: ReturnType<typeof parseArgs>;
     try {
         args = parseArgs(process.argv.slice(2));
     } catch (err) {

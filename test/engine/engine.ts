@@ -180,7 +180,8 @@ async function runOnce(options: EngineOptions): Promise<Result> {
         // operations, and recovery, need the server first.
         if (options.operation !== "up" && options.operation !== "preview") host = await hostReady;
         if (!preview && (old.pending?.length ?? 0) > 0) {
-            const provider = (host = await hostReady);
+            host = await hostReady;
+            const provider = host;
             // Creates a crash cut off: the object may be on the host; its mark (an input chosen by
             // check) lets the provider find it. Found ones join the state; the rest are created anew.
             for (const lost of old.pending ?? []) {

@@ -3,7 +3,7 @@
  * registrations) and Engine (logging, the root resource). Registrations are handed to the engine
  * as they arrive, concurrently, the way the real engine receives them.
  */
-import { Props, emptyproto, engineproto, enginerpc, fromStruct, grpc, resproto, resrpc, toStruct } from "./rpc";
+import { type Props, emptyproto, engineproto, enginerpc, fromStruct, grpc, resproto, resrpc, toStruct } from "./rpc";
 
 /** One `RegisterResource` call, in plain values. */
 export interface Registration {
@@ -53,7 +53,9 @@ export class Monitor {
             registerResource: (call: any, callback: grpc.sendUnaryData<unknown>) => {
                 const req = call.request;
                 const dependencies = new Set<string>(req.getDependenciesList());
-                req.getPropertydependenciesMap().forEach((deps: any) => deps.getUrnsList().forEach((u: string) => dependencies.add(u)));
+                req.getPropertydependenciesMap().forEach((deps: any) => {
+                    for (const urn of deps.getUrnsList() as string[]) dependencies.add(urn);
+                });
                 const reg: Registration = {
                     type: req.getType(),
                     name: req.getName(),

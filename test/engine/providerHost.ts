@@ -3,7 +3,7 @@
  * that speaks to it over gRPC the way the engine does.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { Props, fromStruct, grpc, provproto, provrpc, toStruct, unary } from "./rpc";
+import { type Props, fromStruct, grpc, provproto, provrpc, toStruct, unary } from "./rpc";
 
 /** The engine's view of a Check: inputs and failures. */
 export interface CheckResponse {

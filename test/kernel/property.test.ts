@@ -121,7 +121,8 @@ describeKernel("property: names that check accepts are made exactly; the rest ar
         await fc.assert(
             fc.asyncProperty(nameArb, nameArb, nameArb, async (suffix, hostInterface, interfaceName) => {
                 // Namespace names are global: always under this test's prefix.
-                const ns = `${sb.prefix}-p${(n += 1)}${suffix}`;
+                n += 1;
+                const ns = `${sb.prefix}-p${n}${suffix}`;
                 const news = { logicalName: "e", namespace: ns, bridge: "br0", subnet: "10.8.0.0/24", netns: sb.hostNs, hostInterface, interfaceName };
                 const inputs = await checkedOrRefused(endpoint, news, ["namespace", "hostInterface", "interfaceName"]);
                 if (!inputs) return;

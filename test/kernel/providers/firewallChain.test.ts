@@ -2,7 +2,7 @@ import { expect, it } from "vitest";
 import { runCommand, toolCommand } from "../../../providers/host";
 import { provider } from "../../../providers/firewallChain";
 import { created, expectGone, updated } from "../../support/lifecycle";
-import { type Sandbox } from "../../support/sandbox";
+import type { Sandbox } from "../../support/sandbox";
 import { describeKernel, useSandbox } from "../../support/kernel";
 
 async function filterRules(netns: string): Promise<string[]> {

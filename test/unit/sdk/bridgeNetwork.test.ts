@@ -33,7 +33,7 @@ describe("BridgeNetwork", () => {
         const net = new BridgeNetwork("lab", { subnet: "10.0.0.0/24", bridge: { name: "br0" }, egress: { outInterface: "eth0" }, namespacePrefix: "t-" });
         const c1 = net.attach("c1").publish({ hostPort: 8080, port: 80 });
         net.attach("c2", { address: "10.0.0.3" });
-        expect(await value(c1.netns)).toBe("t-c1");
+        expect(await value(c1.namespace)).toBe("t-c1");
         expect(await value(c1.address)).toBe("10.0.0.9");
         expect(await value(net.reserved)).toEqual(["10.0.0.3"]);
         const picture = await value(net.diagram());
