@@ -24,13 +24,36 @@ function rules(k: number, hostNs: string) {
     return Array.from({ length: k }, (_, i) => ({
         kind: "NatRule",
         name: `port${i}`,
-        args: { type: "dnat", protocol: "tcp", port: 10000 + i, toAddress: `10.0.${Math.floor(i / 250)}.${(i % 250) + 2}`, toPort: 80, destinationLocal: true, netns: hostNs },
+        args: {
+            type: "dnat",
+            protocol: "tcp",
+            port: 10000 + i,
+            toAddress: `10.0.${Math.floor(i / 250)}.${(i % 250) + 2}`,
+            toPort: 80,
+            destinationLocal: true,
+            netns: hostNs,
+        },
     }));
 }
 
 /** The baseline: one `iptables` process per rule, added then deleted. */
 function shell(k: number, hostNs: string): { up: number; down: number } {
-    const spec = (i: number) => ["-p", "tcp", "-m", "tcp", "--dport", String(10000 + i), "-m", "addrtype", "--dst-type", "LOCAL", "-j", "DNAT", "--to-destination", `10.0.${Math.floor(i / 250)}.${(i % 250) + 2}:80`];
+    const spec = (i: number) => [
+        "-p",
+        "tcp",
+        "-m",
+        "tcp",
+        "--dport",
+        String(10000 + i),
+        "-m",
+        "addrtype",
+        "--dst-type",
+        "LOCAL",
+        "-j",
+        "DNAT",
+        "--to-destination",
+        `10.0.${Math.floor(i / 250)}.${(i % 250) + 2}:80`,
+    ];
     const loop = (op: string) => {
         const script = Array.from({ length: k }, (_, i) => `ip netns exec ${hostNs} iptables -w -t nat ${op} PREROUTING ${spec(i).join(" ")}`).join("\n");
         const start = process.hrtime.bigint();
@@ -54,7 +77,15 @@ async function measure(k: number, project: string) {
         for (const operation of ["up", "refresh", "destroy"] as Operation[]) {
             const before = count();
             const start = process.hrtime.bigint();
-            const result = await run({ operation, programDir: project, stack: `k${k}`, stateFile: path.join(project, `state-${k}.json`), config, print: () => {}, skipPreview: true });
+            const result = await run({
+                operation,
+                programDir: project,
+                stack: `k${k}`,
+                stateFile: path.join(project, `state-${k}.json`),
+                config,
+                print: () => {},
+                skipPreview: true,
+            });
             times[operation] = seconds(start);
             cmds[operation] = count() - before;
             if (!result.ok) throw new Error(`${operation} failed: ${result.errors.join("\n")}`);
@@ -67,7 +98,10 @@ async function measure(k: number, project: string) {
 }
 
 async function main(): Promise<void> {
-    const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+    const sizes = process.argv
+        .slice(2)
+        .map(Number)
+        .filter((n) => n > 0);
     process.env.OVERLAY_TEST_TARBALL = packPackage();
     const project = makeProject({ copyFrom: path.join(REPO_ROOT, "test/e2e/programs/cases") });
     const rows = [];
@@ -79,11 +113,15 @@ async function main(): Promise<void> {
         await removeNamespaces(process.env.OVERLAY_TEST_RUN_ID!);
     }
     console.log(`NAT rules; ${new Date().toISOString()}`);
-    console.log("| K | shell add s | shell delete s | ours up s | ours refresh s | ours destroy s | ratio (up+destroy) | host cmds up / refresh / destroy (shell: K each way) |");
+    console.log(
+        "| K | shell add s | shell delete s | ours up s | ours refresh s | ours destroy s | ratio (up+destroy) | host cmds up / refresh / destroy (shell: K each way) |",
+    );
     console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const r of rows) {
         const ratio = (r.times.up + r.times.destroy) / (r.up + r.down);
-        console.log(`| ${r.k} | ${r.up.toFixed(2)} | ${r.down.toFixed(2)} | ${r.times.up.toFixed(2)} | ${r.times.refresh.toFixed(2)} | ${r.times.destroy.toFixed(2)} | ${ratio.toFixed(2)} | ${r.cmds.up} / ${r.cmds.refresh} / ${r.cmds.destroy} |`);
+        console.log(
+            `| ${r.k} | ${r.up.toFixed(2)} | ${r.down.toFixed(2)} | ${r.times.up.toFixed(2)} | ${r.times.refresh.toFixed(2)} | ${r.times.destroy.toFixed(2)} | ${ratio.toFixed(2)} | ${r.cmds.up} / ${r.cmds.refresh} / ${r.cmds.destroy} |`,
+        );
     }
 }
 

@@ -33,7 +33,11 @@ async function timed<T>(work: () => Promise<T> | T): Promise<[number, T]> {
 }
 
 function countLines(file: string): number {
-    return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l !== "").length : 0;
+    return existsSync(file)
+        ? readFileSync(file, "utf8")
+              .split("\n")
+              .filter((l) => l !== "").length
+        : 0;
 }
 
 /** How the program declares each container (bench/program/index.js). */
@@ -133,8 +137,12 @@ async function main(): Promise<void> {
         rmSync(process.env.OVERLAY_TEST_TARBALL, { force: true });
         await removeNamespaces(process.env.OVERLAY_TEST_RUN_ID!);
     }
-    console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${new Date().toISOString()}${repeat > 1 ? `; medians of ${repeat} runs` : ""}`);
-    console.log("| N | declared as | resources | shell up s | shell down s | ours up s | ours destroy s | ratio (up+destroy) | preview s (% of up) | host cmds in preview | refresh s (% of up) | host cmds in up (shell) | provider peak MB |");
+    console.log(
+        `machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${new Date().toISOString()}${repeat > 1 ? `; medians of ${repeat} runs` : ""}`,
+    );
+    console.log(
+        "| N | declared as | resources | shell up s | shell down s | ours up s | ours destroy s | ratio (up+destroy) | preview s (% of up) | host cmds in preview | refresh s (% of up) | host cmds in up (shell) | provider peak MB |",
+    );
     console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const r of rows) {
         const pct = (x: number) => `${((100 * x) / r.up).toFixed(0)}%`;

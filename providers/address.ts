@@ -109,7 +109,8 @@ export const provider = defineProvider<AddressInputs, AddressOutputs>({
      */
     async delete(_id, props) {
         const now = await presence(props);
-        if (now === "otherLink") leftBehind(subject(props), `device "${props.device}" ${inNetns(props.netns)} is not the link it was added to (it was deleted and made again)`);
+        if (now === "otherLink")
+            leftBehind(subject(props), `device "${props.device}" ${inNetns(props.netns)} is not the link it was added to (it was deleted and made again)`);
         if (now === "ours") await runDelete({ ...ipCommand(props.netns, ["addr", "del", props.address, "dev", props.device]), subject: subject(props) });
     },
 });

@@ -109,7 +109,11 @@ export const provider = defineProvider<BridgeInputs, BridgeOutputs>({
         let link: LinkInfo;
         try {
             // The mark is its own step right after the add, so a failed create can tell what it made.
-            link = await applyAndShow(inputs, [add, ["link", "set", "dev", inputs.name, "alias", mark], ["link", "set", "dev", inputs.name, ...mtu, inputs.up ? "up" : "down"]]);
+            link = await applyAndShow(inputs, [
+                add,
+                ["link", "set", "dev", inputs.name, "alias", mark],
+                ["link", "set", "dev", inputs.name, ...mtu, inputs.up ? "up" : "down"],
+            ]);
         } catch (err) {
             await linkDeleteIfMarked(inputs.netns, inputs.name, mark);
             throw err;

@@ -19,7 +19,11 @@ export const MARK_PREFIX = "pulumi-overlay";
  */
 export function autoName(logicalName: string, maxBytes = 15): string {
     const suffix = randomBytes(2).toString("hex");
-    const base = logicalName.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-").replace(/^[-.]+/, "") || "po";
+    const base =
+        logicalName
+            .toLowerCase()
+            .replace(/[^a-z0-9_.-]+/g, "-")
+            .replace(/^[-.]+/, "") || "po";
     return `${base.slice(0, maxBytes - suffix.length - 1).replace(/[-.]+$/, "")}-${suffix}`;
 }
 
@@ -53,7 +57,12 @@ function same(a: unknown, b: unknown): boolean {
             : Array.isArray(v)
               ? v.map(canonical)
               : typeof v === "object"
-                ? Object.fromEntries(Object.entries(v as object).filter(([, x]) => x !== undefined).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, x]) => [k, canonical(x)]))
+                ? Object.fromEntries(
+                      Object.entries(v as object)
+                          .filter(([, x]) => x !== undefined)
+                          .sort(([x], [y]) => (x < y ? -1 : 1))
+                          .map(([k, x]) => [k, canonical(x)]),
+                  )
                 : v;
     return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 }

@@ -69,7 +69,9 @@ async function run(endpoint: EndpointInputs, plan: Plan): Promise<{ inside: Link
     const files = Object.fromEntries([insideFile, ...(hostFile ? [hostFile] : [])].map((file) => [file.path, file.text]));
     try {
         const { stdout } = await runCommand({ ...ipBatchCommand(undefined, outer, subject(endpoint), options), files });
-        const [inside, host] = parseJsonLines<LinkInfo[]>(stdout).slice(-2).map((rows) => rows[0]);
+        const [inside, host] = parseJsonLines<LinkInfo[]>(stdout)
+            .slice(-2)
+            .map((rows) => rows[0]);
         if (!inside || !host) throw new Error(`${subject(endpoint)}: its veth ends were not found right after they were configured`);
         return { inside, host };
     } catch (err) {
@@ -88,7 +90,14 @@ function namedFailure(err: HostCommandError, plan: Plan, insideFile: string, hos
     };
     const step = failedStep(plan, { outerLine: err.batchLine, insideLine: lineOf(insideFile), hostLine: hostFile ? lineOf(hostFile) : undefined });
     if (!step) return err;
-    return new HostCommandError({ command: err.command, netns: step.netns, exitCode: err.exitCode, stderr: err.stderr, cause: err.cause, subject: step.subject });
+    return new HostCommandError({
+        command: err.command,
+        netns: step.netns,
+        exitCode: err.exitCode,
+        stderr: err.stderr,
+        cause: err.cause,
+        subject: step.subject,
+    });
 }
 
 /**
@@ -110,7 +119,10 @@ async function observe(endpoint: EndpointInputs, mark: string, family: 4 | 6, in
 
 /** Deletes what the endpoint made: the veth pair (deleting the inside end deletes both, at once) and the namespace. */
 async function remove(endpoint: EndpointInputs, withPair: boolean): Promise<void> {
-    const steps = [...(withPair ? [inOtherNetns(endpoint.namespace, ["link", "delete", "dev", endpoint.interfaceName])] : []), ["netns", "delete", endpoint.namespace]];
+    const steps = [
+        ...(withPair ? [inOtherNetns(endpoint.namespace, ["link", "delete", "dev", endpoint.interfaceName])] : []),
+        ["netns", "delete", endpoint.namespace],
+    ];
     try {
         await runCommand(ipBatchCommand(undefined, steps, `network namespace "${endpoint.namespace}"`));
     } catch (err) {
@@ -202,16 +214,22 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
         const endpoint = { ...news, mark };
         const lease: Leased = { ip: old.ip, cidr: old.cidr, family: old.family };
         if (endpoint.gateway === lease.ip) {
-            throw new Error(`gateway ${endpoint.gateway} is the address of ${subject(endpoint)}; choose another gateway, or give that endpoint another address`);
+            throw new Error(
+                `gateway ${endpoint.gateway} is the address of ${subject(endpoint)}; choose another gateway, or give that endpoint another address`,
+            );
         }
         const seen = await observe(endpoint, mark, lease.family);
         if (!seen.namespace && netnsExists(endpoint.namespace)) {
-            throw new Error(`network namespace "${endpoint.namespace}" exists but was not made by ${subject(endpoint)}; remove it, or give the endpoint another namespace`);
+            throw new Error(
+                `network namespace "${endpoint.namespace}" exists but was not made by ${subject(endpoint)}; remove it, or give the endpoint another namespace`,
+            );
         }
         const pool = RecordDir.at(old.leaseScope);
         const holder = pool.read(lease.ip);
         if (holder !== mark && !pool.claim(lease.ip, mark)) {
-            throw new Error(`${subject(endpoint)}: its address ${lease.ip} is now leased by ${holder}; replace the endpoint (change its address) or remove the other lease`);
+            throw new Error(
+                `${subject(endpoint)}: its address ${lease.ip} is now leased by ${holder}; replace the endpoint (change its address) or remove the other lease`,
+            );
         }
         // A host end without its inside end (its namespace just went, and the kernel removes the
         // pair in the background) is in the way of the new pair.

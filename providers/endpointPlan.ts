@@ -9,7 +9,17 @@ import { autoName, chooseName, type DiffRules, inNetns, logicalNameOf, pick, typ
 import type { LinkAddrs, LinkInfo, RouteInfo } from "./host";
 import { checkLeaseRequest, type Leased } from "./ipam";
 import type { MarkedInputs } from "./provider";
-import { type CheckFailure, checkBoolean, checkInterfaceName, checkMtu, checkNamespaceName, checkNewInterfaceName, checkRecordName, isUnknown, sameAddress } from "./validate";
+import {
+    type CheckFailure,
+    checkBoolean,
+    checkInterfaceName,
+    checkMtu,
+    checkNamespaceName,
+    checkNewInterfaceName,
+    checkRecordName,
+    isUnknown,
+    sameAddress,
+} from "./validate";
 
 /** Inputs after `check`. */
 export interface EndpointInputs extends MarkedInputs {
@@ -50,7 +60,22 @@ export interface EndpointOutputs extends EndpointInputs, Leased {
     drift: string[];
 }
 
-export const INPUT_KEYS = ["logicalName", "mark", "namespace", "bridge", "netns", "hostInterface", "interfaceName", "subnet", "gateway", "address", "pool", "reserved", "defaultRoute", "mtu"] as const;
+export const INPUT_KEYS = [
+    "logicalName",
+    "mark",
+    "namespace",
+    "bridge",
+    "netns",
+    "hostInterface",
+    "interfaceName",
+    "subnet",
+    "gateway",
+    "address",
+    "pool",
+    "reserved",
+    "defaultRoute",
+    "mtu",
+] as const;
 
 /** `reserved` is only read when an address is searched for (at create): a change of it changes nothing. */
 export const DIFF_RULES: DiffRules = {
@@ -120,7 +145,9 @@ export function checkEndpoint(olds: Partial<EndpointInputs>, news: Props): { inp
     inputs.pool ??= typeof olds.pool === "string" ? olds.pool : inputs.bridge;
     const failures: (CheckFailure | undefined)[] = [
         checkNamespaceName("namespace", inputs.namespace),
-        inputs.bridge === undefined ? { property: "bridge", reason: "bridge is required: the name of the bridge the host end joins" } : checkInterfaceName("bridge", inputs.bridge),
+        inputs.bridge === undefined
+            ? { property: "bridge", reason: "bridge is required: the name of the bridge the host end joins" }
+            : checkInterfaceName("bridge", inputs.bridge),
         inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
         checkNewInterfaceName("hostInterface", inputs.hostInterface),
         checkNewInterfaceName("interfaceName", inputs.interfaceName),
@@ -129,7 +156,10 @@ export function checkEndpoint(olds: Partial<EndpointInputs>, news: Props): { inp
         checkBoolean("defaultRoute", inputs.defaultRoute),
     ];
     if (inputs.hostInterface === inputs.bridge && !isUnknown(inputs.bridge)) {
-        failures.push({ property: "hostInterface", reason: `hostInterface '${inputs.hostInterface}' is the bridge's own name; give the host end another name` });
+        failures.push({
+            property: "hostInterface",
+            reason: `hostInterface '${inputs.hostInterface}' is the bridge's own name; give the host end another name`,
+        });
     }
     failures.push(...checkLeaseRequest(inputs));
     return { inputs: inputs as EndpointInputs, failures };
@@ -149,7 +179,12 @@ export function planSteps(endpoint: EndpointInputs, mark: string, lease: Leased,
     if (!seen.marked) inside.push({ argv: ["link", "set", "dev", "lo", "alias", mark, "up"], subject: namespaceSubject, netns: endpoint.namespace });
     if (!seen.inside || !seen.host) {
         // The inside end without its host end (moved away by hand): deleting it deletes the pair.
-        if (seen.inside) inside.push({ argv: ["link", "delete", "dev", endpoint.interfaceName], subject: `interface "${endpoint.interfaceName}"`, netns: endpoint.namespace });
+        if (seen.inside)
+            inside.push({
+                argv: ["link", "delete", "dev", endpoint.interfaceName],
+                subject: `interface "${endpoint.interfaceName}"`,
+                netns: endpoint.namespace,
+            });
         // The host end is made from inside, straight into the host side's namespace: by name, or
         // for the root namespace by the pid of the provider, which lives there.
         const hostRef = endpoint.netns ?? String(process.pid);
@@ -164,7 +199,11 @@ export function planSteps(endpoint: EndpointInputs, mark: string, lease: Leased,
     const insideEnd = { subject: `interface "${endpoint.interfaceName}"`, netns: endpoint.namespace };
     inside.push({ argv: ["link", "set", "dev", endpoint.interfaceName, ...mtu, "alias", mark, "up"], ...insideEnd });
     const nodad = lease.family === 6 ? ["nodad"] : [];
-    inside.push({ argv: ["addr", "replace", lease.cidr, "dev", endpoint.interfaceName, ...nodad], subject: `address ${lease.cidr} on "${endpoint.interfaceName}"`, netns: endpoint.namespace });
+    inside.push({
+        argv: ["addr", "replace", lease.cidr, "dev", endpoint.interfaceName, ...nodad],
+        subject: `address ${lease.cidr} on "${endpoint.interfaceName}"`,
+        netns: endpoint.namespace,
+    });
     const routeSubject = { subject: `default route via ${endpoint.gateway}`, netns: endpoint.namespace };
     if (endpoint.defaultRoute) inside.push({ argv: ["route", "replace", "default", "via", endpoint.gateway, "dev", endpoint.interfaceName], ...routeSubject });
     else if (removeRoute) inside.push({ argv: ["route", "del", "default", "via", endpoint.gateway, "dev", endpoint.interfaceName], ...routeSubject });
@@ -206,7 +245,8 @@ export function driftOf(endpoint: EndpointInputs, lease: Leased, seen: Observed,
     if (seen.host.master !== endpoint.bridge) drift.push(`"${endpoint.hostInterface}" is not a port of bridge "${endpoint.bridge}"`);
     if (endpoint.mtu !== undefined && (seen.inside.mtu !== endpoint.mtu || seen.host.mtu !== endpoint.mtu)) drift.push(`the MTU is not ${endpoint.mtu}`);
     const [ip, length] = lease.cidr.split("/");
-    if (!seen.inside.addr_info?.some((a) => sameAddress(a.local, ip) && a.prefixlen === Number(length))) drift.push(`"${endpoint.interfaceName}" lacks its address ${lease.cidr}`);
+    if (!seen.inside.addr_info?.some((a) => sameAddress(a.local, ip) && a.prefixlen === Number(length)))
+        drift.push(`"${endpoint.interfaceName}" lacks its address ${lease.cidr}`);
     if (endpoint.defaultRoute && seen.route?.gateway !== endpoint.gateway) drift.push(`the default route via ${endpoint.gateway} is gone`);
     return drift;
 }

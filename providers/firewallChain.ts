@@ -9,16 +9,7 @@ import { diffProperties, inNetns, ownerMark, pick, type Props } from "./common";
 import { runCommand, runRead, toolCommand } from "./host";
 import { iptablesProgram, matchArgs } from "./iptablesRule";
 import { type MarkedInputs, defineProvider, markOf, markOfResource } from "./provider";
-import {
-    type CheckFailure,
-    checkInteger,
-    checkInterfaceName,
-    checkNamespaceName,
-    checkNetworkCidr,
-    checkOneOf,
-    familyOf,
-    isUnknown,
-} from "./validate";
+import { type CheckFailure, checkInteger, checkInterfaceName, checkNamespaceName, checkNetworkCidr, checkOneOf, familyOf, isUnknown } from "./validate";
 
 /** One rule of a firewall chain: what it matches and what it does (the SDK's `FirewallRuleArgs`). */
 export interface FirewallRuleSpec {
@@ -77,9 +68,34 @@ const INPUT_KEYS = ["logicalName", "name", "family", "netns", "jump", "rules", "
  * read as the target instead of the chain (`-j DROP`), whatever their case.
  */
 const RESERVED_CHAIN_NAMES = [
-    "INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING",
-    "ACCEPT", "DROP", "REJECT", "RETURN", "QUEUE", "NFQUEUE", "LOG", "NFLOG", "MASQUERADE", "SNAT", "DNAT", "REDIRECT",
-    "MARK", "CONNMARK", "CT", "NOTRACK", "TRACE", "CHECKSUM", "TCPMSS", "CLASSIFY", "TPROXY", "AUDIT", "TEE",
+    "INPUT",
+    "OUTPUT",
+    "FORWARD",
+    "PREROUTING",
+    "POSTROUTING",
+    "ACCEPT",
+    "DROP",
+    "REJECT",
+    "RETURN",
+    "QUEUE",
+    "NFQUEUE",
+    "LOG",
+    "NFLOG",
+    "MASQUERADE",
+    "SNAT",
+    "DNAT",
+    "REDIRECT",
+    "MARK",
+    "CONNMARK",
+    "CT",
+    "NOTRACK",
+    "TRACE",
+    "CHECKSUM",
+    "TCPMSS",
+    "CLASSIFY",
+    "TPROXY",
+    "AUDIT",
+    "TEE",
 ];
 const DIFF_RULES = { replace: ["name", "family", "netns", "jump"], update: ["rules"], deleteBeforeReplace: true };
 const ACTION = { accept: "ACCEPT", drop: "DROP", reject: "REJECT", return: "RETURN" } as const;
@@ -105,7 +121,10 @@ async function listFilter(chain: Pick<FirewallChainInputs, "family" | "netns">):
 }
 
 async function restore(chain: FirewallChainInputs, text: string): Promise<void> {
-    await runCommand({ ...toolCommand(chain.netns, iptablesProgram(chain.family, "-restore"), ["-w", "--noflush"], `firewall chain "${chain.name}"`), input: text });
+    await runCommand({
+        ...toolCommand(chain.netns, iptablesProgram(chain.family, "-restore"), ["-w", "--noflush"], `firewall chain "${chain.name}"`),
+        input: text,
+    });
 }
 
 /** What the kernel holds of this chain: whether it exists, its rules, and whether the jump is there. */
@@ -142,7 +161,10 @@ export const provider = defineProvider<FirewallChainInputs, FirewallChainOutputs
             inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
         ];
         if (!isUnknown(inputs.name) && (typeof inputs.name !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9_-]{0,27}$/.test(inputs.name))) {
-            failures.push({ property: "name", reason: `name '${inputs.name}' is not a chain name: 1 to 28 ASCII letters, digits, '_' or '-', not starting with '-'` });
+            failures.push({
+                property: "name",
+                reason: `name '${inputs.name}' is not a chain name: 1 to 28 ASCII letters, digits, '_' or '-', not starting with '-'`,
+            });
         } else if (typeof inputs.name === "string" && RESERVED_CHAIN_NAMES.includes(inputs.name.toUpperCase())) {
             failures.push({ property: "name", reason: `name '${inputs.name}' is the name of a built-in chain or target of iptables; choose another name` });
         }
@@ -155,7 +177,11 @@ export const provider = defineProvider<FirewallChainInputs, FirewallChainOutputs
         const jump: Props = inputs.jump ?? {};
         if (inputs.jump === undefined) failures.push({ property: "jump", reason: "jump is required: the built-in chain (and match) that sends packets here" });
         else {
-            failures.push(checkOneOf("jump.from", jump.from, ["FORWARD", "INPUT", "OUTPUT"]), checkOneOf("jump.position", jump.position, ["first", "last"]), ...checkMatch("jump", jump));
+            failures.push(
+                checkOneOf("jump.from", jump.from, ["FORWARD", "INPUT", "OUTPUT"]),
+                checkOneOf("jump.position", jump.position, ["first", "last"]),
+                ...checkMatch("jump", jump),
+            );
         }
         (Array.isArray(inputs.rules) ? inputs.rules : []).forEach((rule: Props, i: number) => {
             const at = `rules[${i}]`;
@@ -163,13 +189,19 @@ export const provider = defineProvider<FirewallChainInputs, FirewallChainOutputs
             if (rule.protocol !== undefined) failures.push(checkOneOf(`${at}.protocol`, rule.protocol, ["tcp", "udp", "sctp", "icmp"]));
             if (rule.port !== undefined) {
                 failures.push(checkInteger(`${at}.port`, rule.port, 1, 65535, "port"));
-                if (!["tcp", "udp", "sctp"].includes(rule.protocol)) failures.push({ property: `${at}.port`, reason: `${at}.port needs protocol 'tcp', 'udp' or 'sctp'` });
+                if (!["tcp", "udp", "sctp"].includes(rule.protocol))
+                    failures.push({ property: `${at}.port`, reason: `${at}.port needs protocol 'tcp', 'udp' or 'sctp'` });
             }
-            if (rule.state !== undefined && !Array.isArray(rule.state)) failures.push({ property: `${at}.state`, reason: `${at}.state must be a list, e.g. ["established", "related"]` });
-            else failures.push(...(rule.state ?? []).map((state: unknown, j: number) => checkOneOf(`${at}.state[${j}]`, state, ["new", "established", "related", "dnat"])));
+            if (rule.state !== undefined && !Array.isArray(rule.state))
+                failures.push({ property: `${at}.state`, reason: `${at}.state must be a list, e.g. ["established", "related"]` });
+            else
+                failures.push(
+                    ...(rule.state ?? []).map((state: unknown, j: number) => checkOneOf(`${at}.state[${j}]`, state, ["new", "established", "related", "dnat"])),
+                );
             for (const key of ["source", "destination"]) {
                 const family = typeof rule[key] === "string" && !isUnknown(rule[key]) ? familyOf(rule[key]) : undefined;
-                if (family && family !== Number(inputs.family)) failures.push({ property: `${at}.${key}`, reason: `${at}.${key} is IPv${family} but the chain is IPv${inputs.family}` });
+                if (family && family !== Number(inputs.family))
+                    failures.push({ property: `${at}.${key}`, reason: `${at}.${key} is IPv${family} but the chain is IPv${inputs.family}` });
             }
         });
         if (!Array.isArray(inputs.rules) && !isUnknown(inputs.rules)) failures.push({ property: "rules", reason: "rules must be a list" });
@@ -185,7 +217,9 @@ export const provider = defineProvider<FirewallChainInputs, FirewallChainOutputs
     /** Equivalent to: `iptables-restore --noflush` of `:CHAIN`, its rules, and `-I FORWARD 1 <match> -j CHAIN` (or `-A`). */
     async create(chain) {
         if ((await listFilter(chain)).includes(`-N ${chain.name}`)) {
-            throw new Error(`firewall chain "${chain.name}" already exists in the filter table ${inNetns(chain.netns)} and is not this resource's; choose another name`);
+            throw new Error(
+                `firewall chain "${chain.name}" already exists in the filter table ${inNetns(chain.netns)} and is not this resource's; choose another name`,
+            );
         }
         const comment = markOf(chain);
         await restore(chain, restoreText(chain, comment, true));

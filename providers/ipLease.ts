@@ -49,7 +49,11 @@ export const provider = defineProvider<IpLeaseInputs, IpLeaseOutputs>({
 
     async check(_olds, news: Props) {
         const inputs = pick(news, INPUT_KEYS);
-        const failures = [checkRecordName("pool", inputs.pool), inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns), ...checkLeaseRequest(inputs)];
+        const failures = [
+            checkRecordName("pool", inputs.pool),
+            inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
+            ...checkLeaseRequest(inputs),
+        ];
         return { inputs: inputs as IpLeaseInputs, failures };
     },
 

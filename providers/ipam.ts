@@ -40,7 +40,8 @@ export function parseSubnet(text: string): Subnet | string {
     const network = networkOf(cidr);
     if (network !== cidr.address.toString()) return `'${text}' has host bits set; the subnet is ${network}/${cidr.prefixLength}`;
     const bits = cidr.family === 4 ? 32 : 128;
-    if (bits - cidr.prefixLength < 2) return `'${text}' is too small: a network needs room for a gateway and at least one host (at most /30 for IPv4, /126 for IPv6)`;
+    if (bits - cidr.prefixLength < 2)
+        return `'${text}' is too small: a network needs room for a gateway and at least one host (at most /30 for IPv4, /126 for IPv6)`;
     return { text, family: cidr.family, prefixLength: cidr.prefixLength, network: toBigInt(cidr.address), size: 1n << BigInt(bits - cidr.prefixLength) };
 }
 
@@ -131,8 +132,10 @@ export function checkLeaseRequest(inputs: Props): CheckFailure[] {
         else {
             inputs.reserved.forEach((address: unknown, i: number) => {
                 if (isUnknown(address)) return;
-                if (typeof address !== "string" || !parseAddress(address)) failures.push({ property: `reserved[${i}]`, reason: `reserved[${i}] ${JSON.stringify(address)} is not an IP address` });
-                else if (offsetOf(subnet, address) === undefined) failures.push({ property: `reserved[${i}]`, reason: `reserved[${i}] ${address} is outside the subnet ${inputs.subnet}` });
+                if (typeof address !== "string" || !parseAddress(address))
+                    failures.push({ property: `reserved[${i}]`, reason: `reserved[${i}] ${JSON.stringify(address)} is not an IP address` });
+                else if (offsetOf(subnet, address) === undefined)
+                    failures.push({ property: `reserved[${i}]`, reason: `reserved[${i}] ${address} is outside the subnet ${inputs.subnet}` });
             });
         }
     }
@@ -157,7 +160,9 @@ export function claimAddress(pool: RecordDir, request: LeaseRequest, mark: strin
     const leased = (ip: string): Leased => ({ ip, cidr: `${ip}/${subnet.prefixLength}`, family: subnet.family });
     if (request.address !== undefined) {
         if (!pool.claim(request.address, mark)) {
-            throw new Error(`address ${request.address} in ${request.subnet} is already leased (by ${pool.read(request.address)}); choose another, or leave address out to get a free one`);
+            throw new Error(
+                `address ${request.address} in ${request.subnet} is already leased (by ${pool.read(request.address)}); choose another, or leave address out to get a free one`,
+            );
         }
         return leased(request.address);
     }
@@ -168,7 +173,9 @@ export function claimAddress(pool: RecordDir, request: LeaseRequest, mark: strin
         if (reserved.has(candidate) || inUse.has(candidate)) continue;
         if (pool.claim(candidate, mark)) return leased(candidate);
     }
-    throw new Error(`subnet ${request.subnet} has no free address: all ${tried} host addresses (the gateway ${request.gateway} aside) are leased; use a larger subnet or remove an attachment`);
+    throw new Error(
+        `subnet ${request.subnet} has no free address: all ${tried} host addresses (the gateway ${request.gateway} aside) are leased; use a larger subnet or remove an attachment`,
+    );
 }
 
 /** The address whose record holds this mark, for a create whose result was lost; undefined when none does. */
@@ -211,9 +218,12 @@ async function findAddressesInUse(netns: string | undefined, bridge: string, poo
     const inSubnet = (address: string) => offsetOf(subnet, address) !== undefined;
     const used = new Set<string>();
     const host = await namespaceState(netns);
-    for (const address of host.links.find((link) => link.ifname === bridge)?.addr_info ?? []) if (inSubnet(address.local)) used.add(parseAddress(address.local)!.toString());
+    for (const address of host.links.find((link) => link.ifname === bridge)?.addr_info ?? [])
+        if (inSubnet(address.local)) used.add(parseAddress(address.local)!.toString());
     const held = new Set(pool.list().map((ip) => pool.read(ip)));
-    const strays = host.links.filter((link) => link.master === bridge && !(link.ifalias !== undefined && held.has(link.ifalias)) && link.link_netnsid !== undefined);
+    const strays = host.links.filter(
+        (link) => link.master === bridge && !(link.ifalias !== undefined && held.has(link.ifalias)) && link.link_netnsid !== undefined,
+    );
     if (strays.length === 0) return used;
     const listed = await runRead(ipCommand(netns, ["-j", "netns", "list-id"]));
     const names = new Map((listed ? parseIpJson<{ nsid: number; name?: string }[]>(listed.stdout || "[]") : []).map((n) => [n.nsid, n.name]));
@@ -221,7 +231,8 @@ async function findAddressesInUse(netns: string | undefined, bridge: string, poo
         const name = names.get(port.link_netnsid!);
         if (name === undefined) continue; // a namespace without a name (a container's): nothing to read it by
         const inside = await namespaceState(name);
-        for (const link of inside.links) for (const address of link.addr_info ?? []) if (inSubnet(address.local)) used.add(parseAddress(address.local)!.toString());
+        for (const link of inside.links)
+            for (const address of link.addr_info ?? []) if (inSubnet(address.local)) used.add(parseAddress(address.local)!.toString());
     }
     return used;
 }

@@ -17,7 +17,7 @@ import {
     familyOf,
     isUnknown,
 } from "./validate";
-import type { NatBackend, NatRuleSpec, } from "./nat/backend";
+import type { NatBackend, NatRuleSpec } from "./nat/backend";
 import { chainOf, iptablesBackend } from "./nat/iptables";
 
 /** Inputs after `check`: the rule, backend-neutral, without what create decides. */
@@ -34,7 +34,22 @@ export interface NatRuleOutputs extends NatRuleInputs {
     comment: string;
 }
 
-const INPUT_KEYS = ["logicalName", "type", "source", "destination", "outInterface", "inInterface", "protocol", "port", "toAddress", "toPort", "destinationLocal", "chain", "netns", "mark"] as const;
+const INPUT_KEYS = [
+    "logicalName",
+    "type",
+    "source",
+    "destination",
+    "outInterface",
+    "inInterface",
+    "protocol",
+    "port",
+    "toAddress",
+    "toPort",
+    "destinationLocal",
+    "chain",
+    "netns",
+    "mark",
+] as const;
 // `chain` is also an output (the chain the rule went to): left out of the program, it is the default.
 const rules = { replace: INPUT_KEYS.filter((key) => key !== "logicalName" && key !== "mark"), update: [], optional: ["chain"], deleteBeforeReplace: false };
 
@@ -78,7 +93,10 @@ export function checkNatRule(rule: Props): (CheckFailure | undefined)[] {
         const allowed = rule.type === "dnat" ? ["PREROUTING", "OUTPUT"] : ["POSTROUTING"];
         out.push(checkOneOf("chain", rule.chain, allowed));
         if (rule.chain === "OUTPUT" && has("inInterface")) {
-            out.push({ property: "inInterface", reason: "a dnat rule in OUTPUT sees the host's own packets, which arrive on no interface: leave inInterface out" });
+            out.push({
+                property: "inInterface",
+                reason: "a dnat rule in OUTPUT sees the host's own packets, which arrive on no interface: leave inInterface out",
+            });
         }
     }
     if ((has("port") || has("toPort")) && !has("protocol")) {

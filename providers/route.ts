@@ -84,7 +84,8 @@ export function routeMatches(route: RouteInputs, k: RouteInfo): boolean {
     const metric = route.metric ?? (family === 6 ? 1024 : 0);
     const destination = kernelDestination(route.destination);
     return (
-        (k.dst === destination || (destination !== "default" && sameAddress(k.dst.split("/")[0], destination.split("/")[0]) && k.dst.split("/")[1] === destination.split("/")[1])) &&
+        (k.dst === destination ||
+            (destination !== "default" && sameAddress(k.dst.split("/")[0], destination.split("/")[0]) && k.dst.split("/")[1] === destination.split("/")[1])) &&
         (route.gateway === undefined || (k.gateway !== undefined && sameAddress(k.gateway, route.gateway))) &&
         (route.device === undefined || k.dev === route.device) &&
         (k.metric ?? 0) === metric &&
@@ -126,16 +127,22 @@ export const provider = defineProvider<RouteInputs, RouteOutputs>({
             inputs.device === undefined ? undefined : checkInterfaceName("device", inputs.device),
             inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
             inputs.metric === undefined ? undefined : checkInteger("metric", inputs.metric, 0, 4294967295, "route metric"),
-            inputs.table === undefined || inputs.table === "main" ? undefined : checkInteger("table", inputs.table, 1, 4294967295, "routing table id (or 'main')"),
+            inputs.table === undefined || inputs.table === "main"
+                ? undefined
+                : checkInteger("table", inputs.table, 1, 4294967295, "routing table id (or 'main')"),
         ];
-        if (inputs.destination === undefined) failures.push({ property: "destination", reason: "destination is required: a network in CIDR form (10.1.0.0/24) or 'default'" });
+        if (inputs.destination === undefined)
+            failures.push({ property: "destination", reason: "destination is required: a network in CIDR form (10.1.0.0/24) or 'default'" });
         if (inputs.gateway === undefined && inputs.device === undefined) {
             failures.push({ property: "gateway", reason: "a route needs a gateway or a device (or both)" });
         }
         if (known(inputs.destination) && inputs.destination !== "default" && inputs.gateway !== undefined && known(inputs.gateway)) {
             const [destinationFamily, gatewayFamily] = [familyOf(inputs.destination), familyOf(inputs.gateway)];
             if (destinationFamily && gatewayFamily && destinationFamily !== gatewayFamily) {
-                failures.push({ property: "gateway", reason: `gateway '${inputs.gateway}' is IPv${gatewayFamily} but destination '${inputs.destination}' is IPv${destinationFamily}; use a gateway of the same family` });
+                failures.push({
+                    property: "gateway",
+                    reason: `gateway '${inputs.gateway}' is IPv${gatewayFamily} but destination '${inputs.destination}' is IPv${destinationFamily}; use a gateway of the same family`,
+                });
             }
         }
         return { inputs, failures };
@@ -148,7 +155,10 @@ export const provider = defineProvider<RouteInputs, RouteOutputs>({
     async create(inputs) {
         const family = routeFamily(inputs);
         await runCommand({ ...ipCommand(inputs.netns, [family === 4 ? "-4" : "-6", "route", "add", ...selector(inputs)]), subject: subject(inputs) });
-        const deviceIdentity = await deviceIdentityOf(inputs.netns, inputs.device !== undefined ? { dst: inputs.destination, dev: inputs.device } : await findRoute(inputs));
+        const deviceIdentity = await deviceIdentityOf(
+            inputs.netns,
+            inputs.device !== undefined ? { dst: inputs.destination, dev: inputs.device } : await findRoute(inputs),
+        );
         return { id: idOf(inputs), outs: { ...inputs, family, deviceIdentity } };
     },
 
@@ -161,7 +171,8 @@ export const provider = defineProvider<RouteInputs, RouteOutputs>({
     /** Equivalent to: `ip -n $netns route del $destination via ... dev ... metric ... table ...`, when it is there on its link. */
     async delete(_id, props) {
         const { state, found } = await presence(props);
-        if (state === "otherLink") leftBehind(subject(props), `device "${found?.dev}" ${inNetns(props.netns)} is not the link it was made on (it was deleted and made again)`);
+        if (state === "otherLink")
+            leftBehind(subject(props), `device "${found?.dev}" ${inNetns(props.netns)} is not the link it was made on (it was deleted and made again)`);
         if (state !== "ours" || !found) return;
         // Delete with every field the kernel reports, so no other route with the same prefix can match.
         const exact: RouteInputs = { ...props, gateway: props.gateway ?? found.gateway, device: props.device ?? found.dev, metric: found.metric ?? 0 };

@@ -140,7 +140,9 @@ export const provider = defineProvider<SysctlInputs, SysctlOutputs>({
             const shared = readClaim(claims, setting.key);
             const others = (shared?.owners ?? []).filter((owner) => owner !== olds.claimToken);
             if (others.length > 0) {
-                throw new Error(`sysctl "${setting.key}" ${inNetns(setting.netns)} is shared with ${others.join(", ")}; change the value of every resource that sets it, or remove them first`);
+                throw new Error(
+                    `sysctl "${setting.key}" ${inNetns(setting.netns)} is shared with ${others.join(", ")}; change the value of every resource that sets it, or remove them first`,
+                );
             }
             await writeVerified(setting.netns, setting.key, setting.value);
             if (shared) writeClaim(claims, setting.key, { ...shared, value: setting.value });

@@ -89,7 +89,10 @@ export function checkInterfaceName(property: string, value: unknown): CheckFailu
     const failure = checkName(property, value, "interface", MAX_INTERFACE_NAME_BYTES);
     if (failure || (value !== "all" && value !== "default")) return failure;
     // Found by the property test: the kernel refuses them ("Invalid argument").
-    return { property, reason: `${property} '${value}' is not allowed: the kernel keeps 'all' and 'default' for the per-interface settings (net.ipv4.conf.${value}.*)` };
+    return {
+        property,
+        reason: `${property} '${value}' is not allowed: the kernel keeps 'all' and 'default' for the per-interface settings (net.ipv4.conf.${value}.*)`,
+    };
 }
 
 /**
@@ -192,7 +195,10 @@ export function checkInterfaceCidr(property: string, value: unknown): CheckFailu
 function notUnicast(property: string, text: string, address: ipaddr.IPv4 | ipaddr.IPv6): CheckFailure | undefined {
     const range = address.range();
     if (range !== "unspecified" && range !== "multicast" && range !== "broadcast") return undefined;
-    return { property, reason: `${property} ${show(text)} is a${range === "unspecified" ? "n" : ""} ${range} address; it must be a unicast address a host can hold` };
+    return {
+        property,
+        reason: `${property} ${show(text)} is a${range === "unspecified" ? "n" : ""} ${range} address; it must be a unicast address a host can hold`,
+    };
 }
 
 /** A unicast IP address without prefix (a gateway, a NAT target): not unspecified, multicast or broadcast. */
@@ -281,7 +287,10 @@ export function checkSysctlKey(property: string, value: unknown, netns?: unknown
         return { property, reason: `${property} ${show(key)} ${why}` };
     }
     if (netns !== undefined && segments[0] !== "net") {
-        return { property, reason: `${property} ${show(key)} is not per network namespace: with netns set only net.* keys can be set, since this one would change the whole machine` };
+        return {
+            property,
+            reason: `${property} ${show(key)} is not per network namespace: with netns set only net.* keys can be set, since this one would change the whole machine`,
+        };
     }
     return undefined;
 }
@@ -293,4 +302,3 @@ export function checkSysctlValue(property: string, value: unknown): CheckFailure
     if (typeof value === "string" && value.trim() !== "" && value.length <= 4096 && !/[\n\r\0]/.test(value)) return undefined;
     return { property, reason: `${property} ${show(value)} must be a number or a one-line string, like 1 or "4096 87380 6291456"` };
 }
-

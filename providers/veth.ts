@@ -131,7 +131,14 @@ async function nameTheTakenEnd(pair: VethPairInputs, err: unknown): Promise<unkn
     const quiet = () => undefined;
     const [end, peer] = await Promise.all([linkGet(pair.netns, pair.name).catch(quiet), linkGet(pair.peer.netns, pair.peer.name).catch(quiet)]);
     if (end || !peer) return err;
-    return new HostCommandError({ command: err.command, netns: pair.peer.netns, exitCode: err.exitCode, stderr: err.stderr, cause: err, subject: `interface "${pair.peer.name}" (peer.name)` });
+    return new HostCommandError({
+        command: err.command,
+        netns: pair.peer.netns,
+        exitCode: err.exitCode,
+        stderr: err.stderr,
+        cause: err,
+        subject: `interface "${pair.peer.name}" (peer.name)`,
+    });
 }
 
 export const provider = defineProvider<VethPairInputs, VethPairOutputs>({
@@ -143,7 +150,12 @@ export const provider = defineProvider<VethPairInputs, VethPairOutputs>({
         const newPeer: Props = news.peer ?? {};
         const oldPeer: Partial<VethPeer> = olds.peer ?? {};
         const peerName = newPeer.name ?? oldPeer.name ?? autoName(`${logicalNameOf(news)}-p`);
-        const inputs = { ...pick(news, INPUT_KEYS), name, peer: pick({ ...newPeer, name: peerName }, ["name", "netns"]), up: news.up ?? true } as VethPairInputs;
+        const inputs = {
+            ...pick(news, INPUT_KEYS),
+            name,
+            peer: pick({ ...newPeer, name: peerName }, ["name", "netns"]),
+            up: news.up ?? true,
+        } as VethPairInputs;
         const failures: (CheckFailure | undefined)[] = [
             checkNewInterfaceName("name", name),
             checkNewInterfaceName("peer.name", peerName),
@@ -154,7 +166,10 @@ export const provider = defineProvider<VethPairInputs, VethPairOutputs>({
             checkBoolean("up", inputs.up),
         ];
         if (name === peerName && inputs.netns === newPeer.netns && !isUnknown(name)) {
-            failures.push({ property: "peer.name", reason: `peer.name '${peerName}' is the same as name in the same namespace; give the two ends different names or namespaces` });
+            failures.push({
+                property: "peer.name",
+                reason: `peer.name '${peerName}' is the same as name in the same namespace; give the two ends different names or namespaces`,
+            });
         }
         return { inputs, failures };
     },
@@ -179,7 +194,19 @@ export const provider = defineProvider<VethPairInputs, VethPairOutputs>({
         const mtu = pair.mtu !== undefined ? ["mtu", String(pair.mtu)] : [];
         const add = runsFromPeerSide(pair)
             ? ["link", "add", "name", pair.peer.name, ...mtu, "type", "veth", "peer", "name", pair.name, "netns", pair.netns!]
-            : ["link", "add", "name", pair.name, ...mtu, "type", "veth", "peer", "name", pair.peer.name, ...(sameNetns(pair) ? [] : ["netns", pair.peer.netns!])];
+            : [
+                  "link",
+                  "add",
+                  "name",
+                  pair.name,
+                  ...mtu,
+                  "type",
+                  "veth",
+                  "peer",
+                  "name",
+                  pair.peer.name,
+                  ...(sameNetns(pair) ? [] : ["netns", pair.peer.netns!]),
+              ];
         try {
             const { end, peer } = await configure(pair, mark, add);
             return { id: idOf(pair), outs: outputsOf(pair, mark, end, peer) };
@@ -207,7 +234,10 @@ export const provider = defineProvider<VethPairInputs, VethPairOutputs>({
         const outs: VethPairOutputs =
             peer !== undefined && peer.ifalias === mark
                 ? outputsOf(declared, mark!, end, peer)
-                : { ...outputsOf(declared, mark!, end, { ...end, address: "", ifindex: 0, flags: [] }), drift: [`peer "${props.peer.name}" is no longer ${inNetns(props.peer.netns)}`] };
+                : {
+                      ...outputsOf(declared, mark!, end, { ...end, address: "", ifindex: 0, flags: [] }),
+                      drift: [`peer "${props.peer.name}" is no longer ${inNetns(props.peer.netns)}`],
+                  };
         return { id: id || idOf(props), props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
 

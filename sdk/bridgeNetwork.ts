@@ -123,7 +123,8 @@ export class BridgeNetwork extends pulumi.ComponentResource {
         for (const source of allowed) {
             const problem = parseSubnet(source);
             if (typeof problem === "string") throw new Error(`BridgeNetwork ${name}: allowFrom ${problem}`);
-            if (problem.family !== parsed.family) throw new Error(`BridgeNetwork ${name}: allowFrom ${source} is IPv${problem.family} but the network is IPv${parsed.family}`);
+            if (problem.family !== parsed.family)
+                throw new Error(`BridgeNetwork ${name}: allowFrom ${source} is IPv${problem.family} but the network is IPv${parsed.family}`);
         }
         programChecks().subnet(`BridgeNetwork ${name}`, args.netns, parsed);
         this.name = name;
@@ -137,7 +138,11 @@ export class BridgeNetwork extends pulumi.ComponentResource {
 
         this.bridge = new Bridge(`${name}-bridge`, { name: args.bridge?.name, mtu: args.bridge?.mtu, netns: args.netns }, child);
         this.bridgeName = this.bridge.name;
-        this.gatewayAddress = new Address(`${name}-gateway`, { device: this.bridge.name, address: `${gateway}/${parsed.prefixLength}`, netns: args.netns }, child);
+        this.gatewayAddress = new Address(
+            `${name}-gateway`,
+            { device: this.bridge.name, address: `${gateway}/${parsed.prefixLength}`, netns: args.netns },
+            child,
+        );
 
         // Into the network: replies, traffic within the bridge, published ports (flows a DNAT rule
         // rewrote) and the networks listed in allowFrom; everything else entering from elsewhere is
@@ -149,9 +154,22 @@ export class BridgeNetwork extends pulumi.ComponentResource {
             ...allowed.map((source): FirewallRuleArgs => ({ source, action: "accept" })),
             { action: "drop" },
         ]);
-        new FirewallChain(`${name}-in`, { family: this.family, netns: args.netns, jump: { from: "FORWARD", position: "first", outInterface: this.bridge.name }, rules: inRules }, child);
+        new FirewallChain(
+            `${name}-in`,
+            { family: this.family, netns: args.netns, jump: { from: "FORWARD", position: "first", outInterface: this.bridge.name }, rules: inRules },
+            child,
+        );
         // Out of the network: appended to FORWARD, so it comes after every network's isolation.
-        new FirewallChain(`${name}-out`, { family: this.family, netns: args.netns, jump: { from: "FORWARD", position: "last", inInterface: this.bridge.name }, rules: [{ action: "accept" }] }, child);
+        new FirewallChain(
+            `${name}-out`,
+            {
+                family: this.family,
+                netns: args.netns,
+                jump: { from: "FORWARD", position: "last", inInterface: this.bridge.name },
+                rules: [{ action: "accept" }],
+            },
+            child,
+        );
 
         if (args.egress) {
             this.enableForwarding();
@@ -171,7 +189,6 @@ export class BridgeNetwork extends pulumi.ComponentResource {
         return this.forwarding;
     }
 
-
     /**
      * Attaches a new namespace: a veth from the bridge into it, a leased (or given) address, and a
      * default route via the gateway. Addresses given by hand are checked at once: inside the
@@ -180,9 +197,12 @@ export class BridgeNetwork extends pulumi.ComponentResource {
     attach(name: string, args: AttachArgs = {}): Attachment {
         const room = attachmentRoom(this.parsed);
         if (BigInt(this.attachments.length) >= room) {
-            throw new Error(`BridgeNetwork ${this.name}: attach("${name}"): subnet ${this.subnet} has room for ${room} attachment(s), the gateway aside; use a larger subnet`);
+            throw new Error(
+                `BridgeNetwork ${this.name}: attach("${name}"): subnet ${this.subnet} has room for ${room} attachment(s), the gateway aside; use a larger subnet`,
+            );
         }
-        if (this.attachments.some((a) => a.name === name)) throw new Error(`BridgeNetwork ${this.name}: attach("${name}"): an attachment of that name exists already`);
+        if (this.attachments.some((a) => a.name === name))
+            throw new Error(`BridgeNetwork ${this.name}: attach("${name}"): an attachment of that name exists already`);
         if (args.address !== undefined) {
             const problem = explicitAddressProblem(this.parsed, this.gateway, args.address);
             if (problem) throw new Error(`BridgeNetwork ${this.name}: attach("${name}"): address ${problem}`);
@@ -231,7 +251,12 @@ export class Attachment extends Endpoint {
     constructor(network: BridgeNetwork, name: string, args: AttachArgs, namespacePrefix: string, mtu: pulumi.Input<number> | undefined) {
         // Only the arguments that are set: each property, even an undefined one, costs the program
         // an output with its promises.
-        const endpoint: EndpointArgs = { namespace: args.namespace ?? `${namespacePrefix}${name}`, bridge: network.bridgeName, subnet: network.subnet, gateway: network.gateway };
+        const endpoint: EndpointArgs = {
+            namespace: args.namespace ?? `${namespacePrefix}${name}`,
+            bridge: network.bridgeName,
+            subnet: network.subnet,
+            gateway: network.gateway,
+        };
         if (network.netns !== undefined) endpoint.netns = network.netns;
         if (args.interfaceName !== undefined) endpoint.interfaceName = args.interfaceName;
         if (args.address !== undefined) endpoint.address = args.address;
@@ -253,13 +278,22 @@ export class Attachment extends Endpoint {
      * here, from outside (DNAT in PREROUTING) and from the host side itself (DNAT in OUTPUT).
      */
     publish(args: PublishArgs): this {
-        if (!Number.isInteger(args.hostPort) || args.hostPort < 1 || args.hostPort > 65535) throw new Error(`publish: hostPort ${args.hostPort} is not a port (1-65535)`);
+        if (!Number.isInteger(args.hostPort) || args.hostPort < 1 || args.hostPort > 65535)
+            throw new Error(`publish: hostPort ${args.hostPort} is not a port (1-65535)`);
         if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) throw new Error(`publish: port ${args.port} is not a port (1-65535)`);
         const protocol = args.protocol ?? "tcp";
         programChecks().hostPort(`attachment "${this.name}" of BridgeNetwork ${this.network.name}`, this.network.netns, protocol, args.hostPort);
         const base = `${this.network.name}-${this.name}-${protocol}${args.hostPort}`;
         this.network.enableForwarding();
-        const rule = { type: "dnat" as const, protocol, port: args.hostPort, toAddress: this.address, toPort: args.port, destinationLocal: true, netns: this.network.netns };
+        const rule = {
+            type: "dnat" as const,
+            protocol,
+            port: args.hostPort,
+            toAddress: this.address,
+            toPort: args.port,
+            destinationLocal: true,
+            netns: this.network.netns,
+        };
         new NatRule(`${base}-in`, rule, { parent: this });
         new NatRule(`${base}-local`, { ...rule, chain: "OUTPUT" }, { parent: this });
         this.published.push(args);

@@ -64,7 +64,9 @@ export function renderDiagram(m: DiagramModel): Diagram {
         "flowchart LR",
         `    subgraph ${id(`side_${m.name}`)}[${mermaidLabel(`${host}`)}]`,
         `        ${bridgeId}[${mermaidLabel(`bridge ${m.bridge}<br/>${m.gateway} (gateway)<br/>${m.subnet}`)}]`,
-        ...(m.egress ? [`        out_${id(m.egress)}([${mermaidLabel(`${m.egress} (egress, MASQUERADE)`)}])`, `        ${bridgeId} --> out_${id(m.egress)}`] : []),
+        ...(m.egress
+            ? [`        out_${id(m.egress)}([${mermaidLabel(`${m.egress} (egress, MASQUERADE)`)}])`, `        ${bridgeId} --> out_${id(m.egress)}`]
+            : []),
         "    end",
         ...m.attachments.flatMap((a) => [
             `    ns_${id(a.namespace)}[${mermaidLabel(`namespace ${a.namespace}<br/>eth0 ${a.address}${a.ports.length ? `<br/>published ${a.ports.join(", ")}` : ""}`)}]`,
@@ -79,7 +81,12 @@ export function renderDiagram(m: DiagramModel): Diagram {
         `    subgraph ${dotLabel(`cluster_${m.name}`)} {`,
         `        label=${dotLabel(host)};`,
         `        ${bridgeId} [label=${dotLabel(`bridge ${m.bridge}\n${m.gateway} (gateway)\n${m.subnet}`)}];`,
-        ...(m.egress ? [`        out_${id(m.egress)} [shape=ellipse, label=${dotLabel(`${m.egress}\negress, MASQUERADE`)}];`, `        ${bridgeId} -- out_${id(m.egress)};`] : []),
+        ...(m.egress
+            ? [
+                  `        out_${id(m.egress)} [shape=ellipse, label=${dotLabel(`${m.egress}\negress, MASQUERADE`)}];`,
+                  `        ${bridgeId} -- out_${id(m.egress)};`,
+              ]
+            : []),
         "    }",
         ...m.attachments.flatMap((a) => [
             `    ns_${id(a.namespace)} [label=${dotLabel(`namespace ${a.namespace}\neth0 ${a.address}${a.ports.length ? `\npublished ${a.ports.join(", ")}` : ""}`)}];`,

@@ -34,7 +34,9 @@ class ProgramChecks {
         if (key === undefined) return;
         const overlapping = this.networks.find((n) => n.key === key && overlap(n.subnet, subnet));
         if (overlapping) {
-            throw new Error(`${who}: subnet ${subnet.text} overlaps ${overlapping.subnet.text} of ${overlapping.who} in ${where(key)}; give each network a subnet of its own`);
+            throw new Error(
+                `${who}: subnet ${subnet.text} overlaps ${overlapping.subnet.text} of ${overlapping.who} in ${where(key)}; give each network a subnet of its own`,
+            );
         }
         this.networks.push({ who, key, subnet });
     }
@@ -65,7 +67,9 @@ class ProgramChecks {
         const text = String(value).trim().split(/\s+/).join(" ");
         const other = this.sysctls.get(id);
         if (other && other.value !== text) {
-            throw new Error(`${who}: sets ${key} to '${text}' in ${where(space)}, but ${other.who} sets it to '${other.value}'; two resources cannot set different values`);
+            throw new Error(
+                `${who}: sets ${key} to '${text}' in ${where(space)}, but ${other.who} sets it to '${other.value}'; two resources cannot set different values`,
+            );
         }
         this.sysctls.set(id, other ?? { who, value: text });
     }

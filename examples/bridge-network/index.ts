@@ -38,7 +38,10 @@ const c1 = front.attach("c1").publish({ hostPort: 8080, port: 80 });
 const c2 = front.attach("c2", { address: "10.0.0.3" });
 const c3 = config.getBoolean("dropC3") ? undefined : front.attach("c3");
 // More containers by config (`extra: c4,c5`): adding or removing one never renumbers the others.
-const extra = (config.get("extra") ?? "").split(",").filter((name) => name !== "").map((name) => front.attach(name));
+const extra = (config.get("extra") ?? "")
+    .split(",")
+    .filter((name) => name !== "")
+    .map((name) => front.attach(name));
 const db = back.attach("db");
 
 const all = [c1, c2, ...(c3 ? [c3] : []), ...extra, db];

@@ -32,12 +32,18 @@ const sides = (["a", "b"] as const).map((side) => {
 });
 
 // Each host reaches the other subnet through the router.
-for (const [here, there] of [[sides[0], sides[1]], [sides[1], sides[0]]]) {
-    new Route(`${here.side}1-to-${there.side}`, { destination: there.subnet, gateway: here.gateway, netns: here.ns.name }, { dependsOn: [here.hostAddress, here.routerAddress] });
+for (const [here, there] of [
+    [sides[0], sides[1]],
+    [sides[1], sides[0]],
+]) {
+    new Route(
+        `${here.side}1-to-${there.side}`,
+        { destination: there.subnet, gateway: here.gateway, netns: here.ns.name },
+        { dependsOn: [here.hostAddress, here.routerAddress] },
+    );
 }
 
 export const hosts = Object.fromEntries(sides.map((s) => [`${s.side}1`, s.address]));
-export const tryNext = pulumi.all([sides[0].ns.name, sides[1].ns.name]).apply(([a1, b1]) => [
-    `sudo ip netns exec ${a1} ping -c 1 ${sides[1].address}`,
-    `sudo ip netns exec ${b1} traceroute -n ${sides[0].address}`,
-]);
+export const tryNext = pulumi
+    .all([sides[0].ns.name, sides[1].ns.name])
+    .apply(([a1, b1]) => [`sudo ip netns exec ${a1} ping -c 1 ${sides[1].address}`, `sudo ip netns exec ${b1} traceroute -n ${sides[0].address}`]);

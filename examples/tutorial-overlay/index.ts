@@ -54,9 +54,11 @@ new NatRule("masquerade", { type: "masquerade", source: subnet, outInterface: up
 export const namespaces = made.map((c) => c.namespace);
 export const addresses = Object.fromEntries(made.map((c) => [c.name, c.address]));
 export const hostNamespace = hostNetns;
-export const tryNext = pulumi.all(made.map((c) => c.namespace)).apply(([c1, c2]) => [
-    `sudo ip netns exec ${c1} ping -c 1 10.0.0.3`,
-    `sudo ip netns exec ${c2} ping -c 1 ${gateway}`,
-    `sudo ip netns exec ${c1} ping -c 1 ${sandbox ? internetAddress : "<an address beyond your uplink>"}`,
-    `sudo ip netns exec ${c1} ip -br addr`,
-]);
+export const tryNext = pulumi
+    .all(made.map((c) => c.namespace))
+    .apply(([c1, c2]) => [
+        `sudo ip netns exec ${c1} ping -c 1 10.0.0.3`,
+        `sudo ip netns exec ${c2} ping -c 1 ${gateway}`,
+        `sudo ip netns exec ${c1} ping -c 1 ${sandbox ? internetAddress : "<an address beyond your uplink>"}`,
+        `sudo ip netns exec ${c1} ip -br addr`,
+    ]);

@@ -32,7 +32,10 @@ export function batchText(steps: readonly (readonly string[])[]): string {
 
 /** An argument that no quoting can carry through `ip -batch` exactly as it is. */
 export class BatchQuoteError extends Error {
-    constructor(readonly argument: string, why: string) {
+    constructor(
+        readonly argument: string,
+        why: string,
+    ) {
         super(`argument ${JSON.stringify(argument)} cannot be passed to ip -batch: ${why}`);
         this.name = "BatchQuoteError";
     }
@@ -115,4 +118,3 @@ export function writeBatchFile(steps: readonly (readonly string[])[]): BatchFile
         },
     };
 }
-

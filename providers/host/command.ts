@@ -45,12 +45,7 @@ export function ipCommand(netns: string | undefined, args: readonly string[], su
  * Builds a command for a tool without its own namespace flag (iptables, sysctl, nft).
  * Equivalent to: `ip netns exec $netns $program $args` (or `$program $args` in the root namespace).
  */
-export function toolCommand(
-    netns: string | undefined,
-    program: string,
-    args: readonly string[],
-    subject?: string,
-): HostCommand {
+export function toolCommand(netns: string | undefined, program: string, args: readonly string[], subject?: string): HostCommand {
     const argv = netns === undefined ? [program, ...args] : ["ip", "netns", "exec", netns, program, ...args];
     return { argv, netns, subject };
 }
@@ -134,7 +129,8 @@ class Slots {
 
     release(): void {
         const next = this.waiting.shift();
-        if (next) next(); // the slot passes straight to the next waiter
+        if (next)
+            next(); // the slot passes straight to the next waiter
         else this.running -= 1;
     }
 }
@@ -185,7 +181,16 @@ function runHere(cmd: HostCommand): Promise<CommandOutput> {
         const fail = (exitCode: number | undefined, cause: unknown) => {
             if (settled) return;
             settled = true;
-            reject(new HostCommandError({ command: cmd.argv, netns: cmd.netns, exitCode, stderr: Buffer.concat(stderr).toString().trim(), cause, subject: cmd.subject }));
+            reject(
+                new HostCommandError({
+                    command: cmd.argv,
+                    netns: cmd.netns,
+                    exitCode,
+                    stderr: Buffer.concat(stderr).toString().trim(),
+                    cause,
+                    subject: cmd.subject,
+                }),
+            );
         };
         child.once("error", (err) => fail(undefined, err)); // not started: ENOENT, EACCES
         child.once("close", (code, signal) => {

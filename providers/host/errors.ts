@@ -153,7 +153,11 @@ export function explainFailure(fields: HostCommandErrorFields): { kind: HostErro
             summary: `device "${dev}" does not exist in ${where(netns)}: create it first, or check the device name and netns`,
         };
     }
-    if (/Address not found|Cannot assign requested address|No such process|Bad rule \(does a matching rule exist|does a matching rule exist in that chain/.test(stderr)) {
+    if (
+        /Address not found|Cannot assign requested address|No such process|Bad rule \(does a matching rule exist|does a matching rule exist in that chain/.test(
+            stderr,
+        )
+    ) {
         return { kind: "notFound", summary: `${subject ?? "the object"} is not there ${inNetnsWords(netns)}` };
     }
     if (/File exists|Address already assigned/.test(stderr)) {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { ipBatchCommand } from "./batch";
 import { SharedReads, ipCommand, parseIpJson, parseJsonLines, runCommand, runDelete, runRead } from "./command";
-import { inNetnsWords, } from "./errors";
+import { inNetnsWords } from "./errors";
 
 /** Where `ip netns add` keeps the named namespaces. */
 export const NETNS_RUN_DIR = "/run/netns";
@@ -83,7 +83,16 @@ const states = new SharedReads<NamespaceState>();
 export function namespaceState(netns: string | undefined): Promise<NamespaceState> {
     if (netns !== undefined && !netnsExists(netns)) return Promise.resolve(GONE);
     return states.get(netns ?? "", async () => {
-        const cmd = ipBatchCommand(netns, [["link", "show"], ["addr", "show"], ["route", "show", "table", "all"]], undefined, ["-j", "-d"]);
+        const cmd = ipBatchCommand(
+            netns,
+            [
+                ["link", "show"],
+                ["addr", "show"],
+                ["route", "show", "table", "all"],
+            ],
+            undefined,
+            ["-j", "-d"],
+        );
         const output = await runRead(cmd);
         if (!output) return GONE;
         const [links, addrs, routes4] = parseJsonLines<unknown[]>(output.stdout) as [LinkInfo[], LinkAddrs[], RouteInfo[]];
@@ -246,12 +255,19 @@ export function inOtherNetns(netns: string, step: readonly string[], globalOptio
  * Runs `ip` steps in one `ip -j -d -batch -` process that ends by showing the given links, and
  * returns those links in order: a create or update and its read-back for the price of one process.
  */
-export async function linkBatchShow(netns: string | undefined, steps: readonly (readonly string[])[], links: readonly LinkRef[], subject: string): Promise<LinkInfo[]> {
+export async function linkBatchShow(
+    netns: string | undefined,
+    steps: readonly (readonly string[])[],
+    links: readonly LinkRef[],
+    subject: string,
+): Promise<LinkInfo[]> {
     const shows = links.map((link) =>
         typeof link === "string" ? ["link", "show", "dev", link] : inOtherNetns(link.netns, ["link", "show", "dev", link.name], ["-j", "-d"]),
     );
     const { stdout } = await runCommand(ipBatchCommand(netns, [...steps, ...shows], subject, ["-j", "-d"]));
-    const found = parseJsonLines<LinkInfo[]>(stdout).slice(-links.length).map((rows) => rows[0]);
+    const found = parseJsonLines<LinkInfo[]>(stdout)
+        .slice(-links.length)
+        .map((rows) => rows[0]);
     if (found.length !== links.length || found.some((l) => !l)) {
         throw new Error(`${subject} was not found ${inNetnsWords(netns)} right after it was configured`);
     }

@@ -5,7 +5,22 @@
  * taken with exclusive creates, so two providers never get the same record.
  * @module
  */
-import { constants, closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, writeSync } from "node:fs";
+import {
+    constants,
+    closeSync,
+    fchmodSync,
+    lstatSync,
+    mkdirSync,
+    openSync,
+    readFileSync,
+    readdirSync,
+    realpathSync,
+    renameSync,
+    rmSync,
+    rmdirSync,
+    statSync,
+    writeSync,
+} from "node:fs";
 import * as path from "node:path";
 import { NETNS_RUN_DIR } from "./ip";
 
@@ -69,7 +84,8 @@ export class RecordDir {
         } catch (err) {
             const code = (err as NodeJS.ErrnoException).code;
             if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-            if (code === "ELOOP") throw new Error(`record ${path.join(this.dir, safeName(name))} is a symbolic link, which pulumi-overlay never makes: remove it`);
+            if (code === "ELOOP")
+                throw new Error(`record ${path.join(this.dir, safeName(name))} is a symbolic link, which pulumi-overlay never makes: remove it`);
             throw err;
         }
         try {
@@ -197,7 +213,8 @@ export function secureDir(dir: string): void {
         } else current = next;
         if (!info.isDirectory()) throw unsafe(current, "is not a folder");
         if (info.uid !== 0 && info.uid !== uid()) throw unsafe(current, `is owned by user ${info.uid}, not by root`);
-        if ((info.mode & 0o022) !== 0 && (info.mode & 0o1000) === 0) throw unsafe(current, `is writable by other users (mode ${(info.mode & 0o7777).toString(8)})`);
+        if ((info.mode & 0o022) !== 0 && (info.mode & 0o1000) === 0)
+            throw unsafe(current, `is writable by other users (mode ${(info.mode & 0o7777).toString(8)})`);
     }
 }
 
@@ -220,7 +237,9 @@ function lstatOrUndefined(file: string) {
 }
 
 function unsafe(dir: string, why: string): Error {
-    return new Error(`${dir} ${why}: pulumi-overlay keeps root's records only in folders that no other user can change (set PULUMI_OVERLAY_STATE_DIR to such a folder, or fix the owner and mode)`);
+    return new Error(
+        `${dir} ${why}: pulumi-overlay keeps root's records only in folders that no other user can change (set PULUMI_OVERLAY_STATE_DIR to such a folder, or fix the owner and mode)`,
+    );
 }
 
 /** Removes a folder and its parents while they are empty, up to (not including) the state directory. */

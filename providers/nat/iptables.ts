@@ -166,7 +166,16 @@ async function flush(batch: Pending[]): Promise<void> {
             // One of them was refused (or already gone): the table is as it was; ask one by one.
         }
     }
-    await Promise.all(batch.map(async (change) => change.done(await one(change).then(() => undefined, (err: unknown) => err ?? new Error("failed")))));
+    await Promise.all(
+        batch.map(async (change) =>
+            change.done(
+                await one(change).then(
+                    () => undefined,
+                    (err: unknown) => err ?? new Error("failed"),
+                ),
+            ),
+        ),
+    );
 }
 
 /** One change on its own. Equivalent to: `iptables -w -t nat -A|-D CHAIN <rule>`; deleting a rule that is gone is success. */

@@ -36,7 +36,14 @@ describeKernel("BridgeNetwork through the test engine", () => {
 
             const up = await engine("up");
             expect(up.outputs.addresses).toEqual({ c1: "10.0.0.2", c2: "10.0.0.3", c3: "10.0.0.4", db: "10.1.0.2" });
-            for (const [from, to] of [[c1, "10.0.0.3"], [c1, "10.0.0.4"], [c2, "10.0.0.4"], [c3, "10.0.0.2"], [c1, "10.0.0.1"], [db, "10.1.0.1"]]) {
+            for (const [from, to] of [
+                [c1, "10.0.0.3"],
+                [c1, "10.0.0.4"],
+                [c2, "10.0.0.4"],
+                [c3, "10.0.0.2"],
+                [c1, "10.0.0.1"],
+                [db, "10.1.0.1"],
+            ]) {
                 expect(await ping(from, to), `${from} -> ${to}`).toBe(true);
             }
             // Out through NAT, to the fake internet and beyond.
@@ -81,7 +88,12 @@ describeKernel("BridgeNetwork through the test engine", () => {
                 await runCommand({ argv: ["ip", "netns", "delete", sb.ns("c4")] });
                 const settings = { allowFrontToBack: "true", extra: "c4,c5", dropC3: "true" };
                 const refresh = await engine("refresh", settings);
-                expect(refresh.steps.filter((s) => s.op === "refresh").map((s) => `${s.name} [${s.keys}]`).sort()).toEqual(["front-c2 [drift]", "front-c4 [drift]"]);
+                expect(
+                    refresh.steps
+                        .filter((s) => s.op === "refresh")
+                        .map((s) => `${s.name} [${s.keys}]`)
+                        .sort(),
+                ).toEqual(["front-c2 [drift]", "front-c4 [drift]"]);
                 const repair = await engine("up", settings);
                 expect(stepsOf(repair, "update")).toEqual(["Endpoint front-c2", "Endpoint front-c4"]);
                 expect(await ping(c2, "10.0.0.2")).toBe(true);

@@ -91,9 +91,19 @@ describeKernel("faults through the test engine", () => {
     });
 
     /** Runs the cases program (preview first, as `pulumi up` does) and returns the result. */
-    async function upCases(cases: { kind: string; args: Record<string, unknown> }[], dir = project("test/e2e/programs/cases")): Promise<Result & { output: string }> {
+    async function upCases(
+        cases: { kind: string; args: Record<string, unknown> }[],
+        dir = project("test/e2e/programs/cases"),
+    ): Promise<Result & { output: string }> {
         const lines: string[] = [];
-        const result = await run({ operation: "up", programDir: dir, stack: "faults", stateFile: path.join(dir, "state.json"), config: { cases: JSON.stringify(cases) }, print: (l) => lines.push(l) });
+        const result = await run({
+            operation: "up",
+            programDir: dir,
+            stack: "faults",
+            stateFile: path.join(dir, "state.json"),
+            config: { cases: JSON.stringify(cases) },
+            print: (l) => lines.push(l),
+        });
         return { ...result, output: lines.join("\n") };
     }
 
@@ -104,7 +114,10 @@ describeKernel("faults through the test engine", () => {
         const records = existsSync(stateDir) ? readdirSync(stateDir) : [];
         // A good resource among them: the preview fails, so it is not created either.
         const good = { kind: "NetworkNamespace", args: { name: sb.ns("good") } };
-        const result = await upCases([good, ...BAD_CASES.map((c) => ({ ...c, args: { ...c.args, netns: c.args.netns ?? (c.kind === "NetworkNamespace" ? undefined : sb.hostNs) } }))]);
+        const result = await upCases([
+            good,
+            ...BAD_CASES.map((c) => ({ ...c, args: { ...c.args, netns: c.args.netns ?? (c.kind === "NetworkNamespace" ? undefined : sb.hostNs) } })),
+        ]);
         expect(result.ok).toBe(false);
         BAD_CASES.forEach((c, i) => {
             const urn = `pulumi-nodejs:dynamic/overlay:${c.kind}::case${i + 1}: check failed: `;
@@ -132,12 +145,22 @@ describeKernel("faults through the test engine", () => {
         await ipOutOfBand(sb.hostNs, "link", "add", "br0", "mtu", "1450", "type", "bridge");
         await netnsAdd(sb.ns("c1"));
         await ipOutOfBand(sb.ns("c1"), "link", "set", "lo", "alias", "theirs");
-        await runCommand(toolCommand(sb.hostNs, "iptables", ["-w", "-t", "nat", "-A", "POSTROUTING", "-s", "10.0.0.0/24", "-o", sb.uplink, "-j", "MASQUERADE"]));
+        await runCommand(
+            toolCommand(sb.hostNs, "iptables", ["-w", "-t", "nat", "-A", "POSTROUTING", "-s", "10.0.0.0/24", "-o", sb.uplink, "-j", "MASQUERADE"]),
+        );
         const before = await snapshot(sb.hostNs);
         const theirLo = await linkGet(sb.ns("c1"), "lo");
 
         const lines: string[] = [];
-        const up = await run({ operation: "up", programDir: dir, stack: "test", stateFile: path.join(dir, "state.json"), config: { sandbox: "false", hostNamespace: sb.hostNs, uplink: sb.uplink, prefix: `${sb.prefix}-` }, print: (l) => lines.push(l), skipPreview: true });
+        const up = await run({
+            operation: "up",
+            programDir: dir,
+            stack: "test",
+            stateFile: path.join(dir, "state.json"),
+            config: { sandbox: "false", hostNamespace: sb.hostNs, uplink: sb.uplink, prefix: `${sb.prefix}-` },
+            print: (l) => lines.push(l),
+            skipPreview: true,
+        });
         expect(up.ok).toBe(false);
         const errors = up.errors.join("\n");
         expect(errors).toContain(`bridge "br0" already exists in network namespace "${sb.hostNs}"`);
@@ -174,10 +197,20 @@ describeKernel("faults through the test engine", () => {
             "Route c2-default",
             "VethPair c2-veth",
         ]);
-        expect(refresh.steps.filter((s) => s.op === "refresh").map((s) => `${s.name} [${s.keys}]`)).toEqual(expect.arrayContaining(["c1-veth [up]", "ip-forward [value]"]));
+        expect(refresh.steps.filter((s) => s.op === "refresh").map((s) => `${s.name} [${s.keys}]`)).toEqual(
+            expect.arrayContaining(["c1-veth [up]", "ip-forward [value]"]),
+        );
 
         const repair = await engine("up");
-        expect(stepsOf(repair, "create")).toEqual(["Address br0-gateway", "Address c2-address", "NatRule masquerade", "NetworkNamespace c2", "Route c1-default", "Route c2-default", "VethPair c2-veth"]);
+        expect(stepsOf(repair, "create")).toEqual([
+            "Address br0-gateway",
+            "Address c2-address",
+            "NatRule masquerade",
+            "NetworkNamespace c2",
+            "Route c1-default",
+            "Route c2-default",
+            "VethPair c2-veth",
+        ]);
         expect(stepsOf(repair, "update")).toEqual(["Sysctl ip-forward", "VethPair c1-veth"]);
         expect(await ping(c1, "10.0.0.3")).toBe(true);
         expect(await ping(c2, INTERNET.gateway)).toBe(true);
@@ -219,14 +252,20 @@ describeKernel("faults through the test engine", () => {
         const marker = path.join(dir, "pwned");
         // Names go through ip's batch parser, iptables and the kernel: an allow-list refuses them all at check.
         const names = ["br;id", "x>pwned", "`id`$(id)", "a|b&c'", "*?[]", "'x''sh''-c''t'"];
-        const refused = await upCases([
-            ...names.map((name) => ({ kind: "Bridge", args: { name, netns: sb.hostNs } })),
-            { kind: "NetworkNamespace", args: { name: "'x''sh''-c''touch pwned'" } },
-            { kind: "NetworkNamespace", args: { name: "a\nb" } },
-            { kind: "NetworkNamespace", args: { name: ".." } },
-            { kind: "Sysctl", args: { key: "net.ipv4.ip_forward$(touch pwned)", value: 1 } },
-            { kind: "Endpoint", args: { namespace: `${sb.prefix}-e;touch pwned`, bridge: "br-e", hostInterface: "h`id`|x>y", subnet: "10.9.0.0/24", netns: sb.hostNs } },
-        ], dir);
+        const refused = await upCases(
+            [
+                ...names.map((name) => ({ kind: "Bridge", args: { name, netns: sb.hostNs } })),
+                { kind: "NetworkNamespace", args: { name: "'x''sh''-c''touch pwned'" } },
+                { kind: "NetworkNamespace", args: { name: "a\nb" } },
+                { kind: "NetworkNamespace", args: { name: ".." } },
+                { kind: "Sysctl", args: { key: "net.ipv4.ip_forward$(touch pwned)", value: 1 } },
+                {
+                    kind: "Endpoint",
+                    args: { namespace: `${sb.prefix}-e;touch pwned`, bridge: "br-e", hostInterface: "h`id`|x>y", subnet: "10.9.0.0/24", netns: sb.hostNs },
+                },
+            ],
+            dir,
+        );
         const checkFailures = refused.errors.filter((e) => e.includes("check failed"));
         expect(checkFailures).toHaveLength(names.length + 5);
         for (const name of names) expect(await kernelLink(sb.hostNs, name), name).toBeUndefined();
@@ -242,7 +281,15 @@ describeKernel("faults through the test engine", () => {
         // underscores arrive whole.
         await ipOutOfBand(sb.hostNs, "link", "add", "br-e", "type", "bridge");
         const namespace = `${sb.prefix}-e_.-x`;
-        const endpoint = await upCases([{ kind: "Endpoint", args: { namespace, bridge: "br-e", hostInterface: "h_.-x", interfaceName: "in_.-x", subnet: "10.9.0.0/24", netns: sb.hostNs } }], dir);
+        const endpoint = await upCases(
+            [
+                {
+                    kind: "Endpoint",
+                    args: { namespace, bridge: "br-e", hostInterface: "h_.-x", interfaceName: "in_.-x", subnet: "10.9.0.0/24", netns: sb.hostNs },
+                },
+            ],
+            dir,
+        );
         expect(endpoint.errors).toEqual([]);
         expect(netnsExists(namespace)).toBe(true);
         expect(await kernelLink(sb.hostNs, "h_.-x")).toMatchObject({ master: "br-e" });

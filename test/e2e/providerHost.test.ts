@@ -42,7 +42,12 @@ describeKernel("the dynamic-provider server over gRPC", () => {
         expect(preview.failures).toEqual([]);
         expect(preview.inputs.netns).toBe(UNKNOWN);
         const refused = await host.check(urn, {}, { __provider, logicalName: "br0", name: "averyveryverylongname" });
-        expect(refused.failures).toEqual([{ property: "name", reason: "name 'averyveryverylongname' is 21 bytes; interface names are 1 to 15 of ASCII letters, digits, '_', '.' and '-', not starting with '.' or '-'" }]);
+        expect(refused.failures).toEqual([
+            {
+                property: "name",
+                reason: "name 'averyveryverylongname' is 21 bytes; interface names are 1 to 15 of ASCII letters, digits, '_', '.' and '-', not starting with '.' or '-'",
+            },
+        ]);
 
         const { inputs } = await host.check(urn, {}, { __provider, logicalName: "br0", name: "br0", netns: sb.hostNs, mtu: 1400 });
         expect(inputs.__provider).toBe(__provider);

@@ -22,7 +22,11 @@ const INPUTS: Record<ProviderModule, { good: object; bad: object; property: stri
     natRule: { good: { type: "masquerade", source: "10.0.0.0/24" }, bad: { type: "snat" }, property: "toAddress" },
     sysctl: { good: { key: "net.ipv4.ip_forward", value: 1 }, bad: { key: "../x", value: 1 }, property: "key" },
     ipLease: { good: { subnet: "10.0.0.0/24", pool: "br0" }, bad: { subnet: "10.0.0.5/24", pool: "br0" }, property: "subnet" },
-    firewallChain: { good: { jump: { from: "FORWARD", position: "first" }, rules: [{ action: "accept" }] }, bad: { jump: { from: "FORWARD", position: "first" }, rules: [{ action: "allow" }] }, property: "rules[0].action" },
+    firewallChain: {
+        good: { jump: { from: "FORWARD", position: "first" }, rules: [{ action: "accept" }] },
+        bad: { jump: { from: "FORWARD", position: "first" }, rules: [{ action: "allow" }] },
+        property: "rules[0].action",
+    },
     endpoint: { good: { bridge: "br0", subnet: "10.0.0.0/24" }, bad: { subnet: "10.0.0.0/24" }, property: "bridge" },
 };
 

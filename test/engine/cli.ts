@@ -10,7 +10,14 @@ import { type Operation, run } from "./engine";
 
 const USAGE = "usage: npm run engine -- <preview|up|refresh|destroy> <program-dir> --stack NAME --state FILE [--config key=value ...] [--skip-preview]";
 
-export function parseArgs(argv: string[]): { operation: Operation; programDir: string; stack: string; stateFile: string; config: Record<string, string>; skipPreview: boolean } {
+export function parseArgs(argv: string[]): {
+    operation: Operation;
+    programDir: string;
+    stack: string;
+    stateFile: string;
+    config: Record<string, string>;
+    skipPreview: boolean;
+} {
     const positional: string[] = [];
     let skipPreview = false;
     const config: Record<string, string> = {};

@@ -208,22 +208,28 @@ async function runOnce(options: EngineOptions): Promise<Result> {
         } else if (options.operation === "refresh") {
             const provider = await hostReady;
             await Promise.all(
-                old.resources.filter((r) => r.custom).map(async (r) => {
-                    try {
-                        const read = await provider.read(r.urn, r.id ?? "", r.outputs, r.inputs);
-                        if (!read.id) {
-                            state.drop(r.urn);
-                            record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
-                            return;
+                old.resources
+                    .filter((r) => r.custom)
+                    .map(async (r) => {
+                        try {
+                            const read = await provider.read(r.urn, r.id ?? "", r.outputs, r.inputs);
+                            if (!read.id) {
+                                state.drop(r.urn);
+                                record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
+                                return;
+                            }
+                            const keys = changedKeys(r.outputs, read.outputs);
+                            state.put({ ...r, id: read.id, outputs: read.outputs, inputs: read.inputs ?? r.inputs });
+                            record(
+                                keys.length
+                                    ? { op: "refresh", urn: r.urn, type: r.type, name: r.name, keys }
+                                    : { op: "same", urn: r.urn, type: r.type, name: r.name },
+                            );
+                            if (keys.length) summary.update += 1;
+                        } catch (err) {
+                            fail(`${r.urn}: ${providerErrorText(err)}`);
                         }
-                        const keys = changedKeys(r.outputs, read.outputs);
-                        state.put({ ...r, id: read.id, outputs: read.outputs, inputs: read.inputs ?? r.inputs });
-                        record(keys.length ? { op: "refresh", urn: r.urn, type: r.type, name: r.name, keys } : { op: "same", urn: r.urn, type: r.type, name: r.name });
-                        if (keys.length) summary.update += 1;
-                    } catch (err) {
-                        fail(`${r.urn}: ${providerErrorText(err)}`);
-                    }
-                }),
+                    }),
             );
         } else {
             const { registered, replaced } = await runProgram({ options, project, preview, host: hostReady, old, state, record, fail });
@@ -290,7 +296,14 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
     const step = async (reg: Registration): Promise<{ urn: string; id: string; outputs: Props }> => {
         const urn = urnOf(project, stack, reg.type, reg.name, reg.parent);
         registered.add(urn);
-        const base = { urn, type: reg.type, name: reg.name, custom: reg.custom, parent: reg.parent || undefined, dependencies: [...new Set([...reg.dependencies, ...(reg.parent ? [reg.parent] : [])])] };
+        const base = {
+            urn,
+            type: reg.type,
+            name: reg.name,
+            custom: reg.custom,
+            parent: reg.parent || undefined,
+            dependencies: [...new Set([...reg.dependencies, ...(reg.parent ? [reg.parent] : [])])],
+        };
         const prior = byUrn.get(urn);
         const host = await ctx.host;
         if (!reg.custom) {

@@ -55,7 +55,9 @@ describeKernel("hardening: injection and names other tools read specially", () =
         const hostile = `'x''sh''-c''touch ${marker}'`;
         // As a namespace's batch step: `netns exec NAME ...` must look for a namespace of exactly that name.
         // ip names the whole word back: it was one argument, not four.
-        await expect(runCommand(ipBatchCommand(sb.hostNs, [["netns", "exec", hostile, "ip", "link", "show"]]))).rejects.toThrow(`Invalid netns name "${hostile}"`);
+        await expect(runCommand(ipBatchCommand(sb.hostNs, [["netns", "exec", hostile, "ip", "link", "show"]]))).rejects.toThrow(
+            `Invalid netns name "${hostile}"`,
+        );
         expect(existsSync(marker)).toBe(false);
         // And the name a link alias takes, through the batch parser and back through ip -j.
         await runCommand(ipBatchCommand(sb.hostNs, [["link", "set", "dev", "lo", "alias", hostile]]));
@@ -217,7 +219,9 @@ describeKernel("hardening: ownership (defects 5, 8, 13)", () => {
         await runCommand(toolCommand(sb.hostNs, "iptables", ["-w", "-I", "LAB-IN", "1", "-s", "192.0.2.7", "-j", "DROP"]));
         expect((await firewallChain.read!(id, outs)).props?.inSync).toBe(true);
         const news = await checked(firewallChain, { ...args, rules: [{ action: "drop" }] }, outs);
-        await expect(firewallChain.update!(id, outs, news)).rejects.toThrow(/holds 1 rule\(s\) that are not this resource's \(-A LAB-IN -s 192.0.2.7\/32 -j DROP\)/);
+        await expect(firewallChain.update!(id, outs, news)).rejects.toThrow(
+            /holds 1 rule\(s\) that are not this resource's \(-A LAB-IN -s 192.0.2.7\/32 -j DROP\)/,
+        );
         await expect(firewallChain.delete!(id, outs)).rejects.toThrow(/does not erase them/);
         const saved = (await runCommand(toolCommand(sb.hostNs, "iptables-save", ["-t", "filter"]))).stdout;
         expect(saved).toContain("-A LAB-IN -s 192.0.2.7/32 -j DROP");
@@ -280,7 +284,9 @@ describeKernel("hardening: ownership (defects 5, 8, 13)", () => {
         await ipOutOfBand(sb.hostNs, "link", "set", "dev", "br0", "name", "br9");
         const read = await bridge.read!(id, outs);
         expect(read.props?.name).toBe("br9");
-        expect((await bridge.diff!(id, read.props!, await checked(bridge, { logicalName: "br", name: "br0", netns: sb.hostNs }, read.inputs))).replaces).toEqual(["name"]);
+        expect(
+            (await bridge.diff!(id, read.props!, await checked(bridge, { logicalName: "br", name: "br0", netns: sb.hostNs }, read.inputs))).replaces,
+        ).toEqual(["name"]);
         await bridge.delete!(id, read.props!);
         expect(await kernelLink(sb.hostNs, "br9")).toBeUndefined();
     });
@@ -350,10 +356,19 @@ describeKernel("hardening: leases and errors (defects 9, 15, 16)", () => {
         try {
             await ipOutOfBand(sb.hostNs, "link", "add", "br0", "type", "bridge");
             const e = await created(endpoint, { logicalName: "c1", namespace: sb.ns("c1"), bridge: "br0", subnet: "10.7.0.0/24", netns: sb.hostNs });
-            const fw = await created(firewallChain, { logicalName: "fw", name: "LOGGED", netns: sb.hostNs, jump: { from: "FORWARD", position: "last" }, rules: [{ action: "accept" }] });
+            const fw = await created(firewallChain, {
+                logicalName: "fw",
+                name: "LOGGED",
+                netns: sb.hostNs,
+                jump: { from: "FORWARD", position: "last" },
+                rules: [{ action: "accept" }],
+            });
             redactInLog("hunter2-secret");
             await runCommand(ipBatchCommand(sb.hostNs, [["link", "set", "dev", "lo", "alias", "hunter2-secret"]]));
-            const entries = readFileSync(log, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { argv: string[]; input?: string; files?: Record<string, string> });
+            const entries = readFileSync(log, "utf8")
+                .trim()
+                .split("\n")
+                .map((line) => JSON.parse(line) as { argv: string[]; input?: string; files?: Record<string, string> });
             const create = entries.find((x) => x.files !== undefined)!;
             expect(create.input).toContain(`netns add ${sb.ns("c1")}`);
             expect(Object.values(create.files!).join("")).toContain("addr replace 10.7.0.2/24 dev eth0");

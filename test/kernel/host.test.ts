@@ -69,7 +69,9 @@ describeKernel("host command layer on the kernel", () => {
     });
 
     it("names an object that already exists", async () => {
-        const err = await runCommand({ ...ipCommand(sb.hostNs, ["link", "add", "uplink", "type", "bridge"]), subject: 'bridge "uplink"' }).catch((e: unknown) => e);
+        const err = await runCommand({ ...ipCommand(sb.hostNs, ["link", "add", "uplink", "type", "bridge"]), subject: 'bridge "uplink"' }).catch(
+            (e: unknown) => e,
+        );
         expect((err as HostCommandError).kind).toBe("exists");
         expect((err as HostCommandError).message).toMatch(new RegExp(`^bridge "uplink" already exists in network namespace "${sb.hostNs}"`));
         const nsErr = await netnsAdd(sb.hostNs).catch((e: unknown) => e);

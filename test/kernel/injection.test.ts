@@ -74,13 +74,27 @@ describeKernel("injection: no input runs a command", () => {
         const kinds: [string, Provider, Props, string[]][] = [
             ["NetworkNamespace", namespace, { name: sb.ns("n") }, ["name"]],
             ["Bridge", bridge, { name: "b1", netns: host }, ["name", "netns"]],
-            ["VethPair", veth, { name: "v1", netns: host, master: "br0", peer: { name: "v2", netns: host } }, ["name", "netns", "master", "peer.name", "peer.netns"]],
+            [
+                "VethPair",
+                veth,
+                { name: "v1", netns: host, master: "br0", peer: { name: "v2", netns: host } },
+                ["name", "netns", "master", "peer.name", "peer.netns"],
+            ],
             ["Address", address, { device: "br0", address: "10.3.0.1/24", netns: host }, ["device", "address", "netns"]],
             ["Route", route, { destination: "10.4.0.0/24", gateway: "10.3.0.9", device: "br0", netns: host }, ["destination", "gateway", "device", "netns"]],
             [
                 "NatRule",
                 natRule,
-                { type: "dnat", protocol: "tcp", port: 80, toAddress: "10.3.0.2", inInterface: "br0", source: "10.9.0.0/24", destination: "10.9.1.0/24", netns: host },
+                {
+                    type: "dnat",
+                    protocol: "tcp",
+                    port: 80,
+                    toAddress: "10.3.0.2",
+                    inInterface: "br0",
+                    source: "10.9.0.0/24",
+                    destination: "10.9.1.0/24",
+                    netns: host,
+                },
                 ["type", "protocol", "toAddress", "inInterface", "source", "destination", "chain", "netns", "outInterface"],
             ],
             ["Sysctl", sysctl, { key: "net.ipv4.conf.all.rp_filter", value: "0", netns: host }, ["key", "value", "netns"]],
@@ -88,8 +102,29 @@ describeKernel("injection: no input runs a command", () => {
             [
                 "FirewallChain",
                 firewallChain,
-                { name: "INJ", netns: host, jump: { from: "FORWARD", position: "last", inInterface: "br0" }, rules: [{ source: "10.6.0.0/24", protocol: "tcp", port: 22, state: ["new"], action: "accept" }] },
-                ["name", "netns", "jump.from", "jump.position", "jump.inInterface", "jump.outInterface", "jump.source", "jump.destination", "rules[0].source", "rules[0].destination", "rules[0].inInterface", "rules[0].outInterface", "rules[0].protocol", "rules[0].state[0]", "rules[0].action"],
+                {
+                    name: "INJ",
+                    netns: host,
+                    jump: { from: "FORWARD", position: "last", inInterface: "br0" },
+                    rules: [{ source: "10.6.0.0/24", protocol: "tcp", port: 22, state: ["new"], action: "accept" }],
+                },
+                [
+                    "name",
+                    "netns",
+                    "jump.from",
+                    "jump.position",
+                    "jump.inInterface",
+                    "jump.outInterface",
+                    "jump.source",
+                    "jump.destination",
+                    "rules[0].source",
+                    "rules[0].destination",
+                    "rules[0].inInterface",
+                    "rules[0].outInterface",
+                    "rules[0].protocol",
+                    "rules[0].state[0]",
+                    "rules[0].action",
+                ],
             ],
             [
                 "Endpoint",
@@ -112,7 +147,10 @@ describeKernel("injection: no input runs a command", () => {
                     const { inputs, failures = [] } = await provider.check!({}, news);
                     if (failures.length > 0) {
                         refused += 1;
-                        expect(failures.map((f) => f.property), `${kind}.${property} = ${JSON.stringify(value)}`).toContain(property);
+                        expect(
+                            failures.map((f) => f.property),
+                            `${kind}.${property} = ${JSON.stringify(value)}`,
+                        ).toContain(property);
                         continue;
                     }
                     // Accepted: made with the value as one argument (or refused by the tool), then removed.

@@ -24,7 +24,42 @@ const RUNS = Number(process.env.PROPERTY_RUNS) || 100;
 const TIMEOUT = 60_000 + RUNS * 100;
 
 /** Characters other programs read specially, and a few plain ones to make names of. */
-const SPECIAL = ["'", '"', "%", "d", "+", "-", "!", "#", " ", "\t", "\n", "\r", "\u0001", "\u007f", "\u00a0", "\u00fc", "\u4e2d", "\\", "/", ":", "*", "$", "(", ")", ";", "|", "&", ">", "<", "`", "=", "@", ",", "."];
+const SPECIAL = [
+    "'",
+    '"',
+    "%",
+    "d",
+    "+",
+    "-",
+    "!",
+    "#",
+    " ",
+    "\t",
+    "\n",
+    "\r",
+    "\u0001",
+    "\u007f",
+    "\u00a0",
+    "\u00fc",
+    "\u4e2d",
+    "\\",
+    "/",
+    ":",
+    "*",
+    "$",
+    "(",
+    ")",
+    ";",
+    "|",
+    "&",
+    ">",
+    "<",
+    "`",
+    "=",
+    "@",
+    ",",
+    ".",
+];
 const PLAIN = ["a", "b", "x", "0", "9", "_", "-", "."];
 const KEYWORDS = ["help", "h", "up", "down", "dev", "name", "type", "all", "lo", "default", "master", "peer", "netns", "add", "del"];
 
@@ -38,7 +73,11 @@ const nameArb = fc.oneof(
 type Props = Record<string, any>;
 
 /** Check, and either the failures name `property`, or there are none. Returns the inputs when accepted. */
-async function checkedOrRefused(provider: { check?: (o: Props, n: Props) => Promise<{ inputs?: Props; failures?: { property: string; reason: string }[] }> }, news: Props, properties: string[]): Promise<Props | undefined> {
+async function checkedOrRefused(
+    provider: { check?: (o: Props, n: Props) => Promise<{ inputs?: Props; failures?: { property: string; reason: string }[] }> },
+    news: Props,
+    properties: string[],
+): Promise<Props | undefined> {
     const { inputs, failures = [] } = await provider.check!({}, news);
     if (failures.length === 0) return inputs;
     for (const f of failures) {
@@ -65,7 +104,10 @@ describeKernel("property: names that check accepts are made exactly; the rest ar
             }
         });
         expect(carried.length).toBeGreaterThan(RUNS);
-        const steps = carried.flatMap((s) => [["link", "set", "dev", "lo", "alias", s], ["link", "show", "dev", "lo"]]);
+        const steps = carried.flatMap((s) => [
+            ["link", "set", "dev", "lo", "alias", s],
+            ["link", "show", "dev", "lo"],
+        ]);
         const direct = parseJsonLines<LinkInfo[]>((await runCommand(ipBatchCommand(sb.hostNs, steps, undefined, ["-j"]))).stdout);
         expect(direct.map((rows) => rows[0].ifalias)).toEqual(carried);
         const file = writeBatchFile(steps);
@@ -77,67 +119,82 @@ describeKernel("property: names that check accepts are made exactly; the rest ar
         }
     });
 
-    it(`bridge names (${RUNS} drawn): made and read back under exactly that name, deleted leaving nothing`, async () => {
-        const before = await runJson<LinkInfo[]>(ipCommand(sb.hostNs, ["-j", "link", "show"]));
-        let made = 0;
-        await fc.assert(
-            fc.asyncProperty(nameArb, async (name) => {
-                const inputs = await checkedOrRefused(bridge, { logicalName: "b", name, netns: sb.hostNs }, ["name"]);
-                if (!inputs) return;
-                const { id, outs } = await bridge.create(inputs);
-                made += 1;
-                expect((await linkGet(sb.hostNs, name))?.linkinfo?.info_kind).toBe("bridge");
-                expect(outs.name).toBe(name);
-                expect((await bridge.read!(id, outs)).props?.name).toBe(name);
-                await bridge.delete!(id, outs);
-                expect(await linkGet(sb.hostNs, name)).toBeUndefined();
-            }),
-            { numRuns: RUNS },
-        );
-        expect(made).toBeGreaterThan(0);
-        expect(await runJson<LinkInfo[]>(ipCommand(sb.hostNs, ["-j", "link", "show"]))).toEqual(before);
-    }, TIMEOUT);
+    it(
+        `bridge names (${RUNS} drawn): made and read back under exactly that name, deleted leaving nothing`,
+        async () => {
+            const before = await runJson<LinkInfo[]>(ipCommand(sb.hostNs, ["-j", "link", "show"]));
+            let made = 0;
+            await fc.assert(
+                fc.asyncProperty(nameArb, async (name) => {
+                    const inputs = await checkedOrRefused(bridge, { logicalName: "b", name, netns: sb.hostNs }, ["name"]);
+                    if (!inputs) return;
+                    const { id, outs } = await bridge.create(inputs);
+                    made += 1;
+                    expect((await linkGet(sb.hostNs, name))?.linkinfo?.info_kind).toBe("bridge");
+                    expect(outs.name).toBe(name);
+                    expect((await bridge.read!(id, outs)).props?.name).toBe(name);
+                    await bridge.delete!(id, outs);
+                    expect(await linkGet(sb.hostNs, name)).toBeUndefined();
+                }),
+                { numRuns: RUNS },
+            );
+            expect(made).toBeGreaterThan(0);
+            expect(await runJson<LinkInfo[]>(ipCommand(sb.hostNs, ["-j", "link", "show"]))).toEqual(before);
+        },
+        TIMEOUT,
+    );
 
-    it(`veth pair names (${RUNS} drawn pairs): both ends exactly as named, or the property refused`, async () => {
-        await fc.assert(
-            fc.asyncProperty(nameArb, nameArb, async (name, peer) => {
-                const inputs = await checkedOrRefused(veth, { logicalName: "v", name, netns: sb.hostNs, peer: { name: peer, netns: sb.hostNs } }, ["name", "peer.name"]);
-                if (!inputs) return;
-                const { id, outs } = await veth.create(inputs);
-                expect((await linkGet(sb.hostNs, name))?.linkinfo?.info_kind).toBe("veth");
-                expect((await linkGet(sb.hostNs, peer))?.linkinfo?.info_kind).toBe("veth");
-                await veth.delete!(id, outs);
-                expect(await linkGet(sb.hostNs, name)).toBeUndefined();
-                expect(await linkGet(sb.hostNs, peer)).toBeUndefined();
-            }),
-            { numRuns: RUNS },
-        );
-    }, TIMEOUT);
+    it(
+        `veth pair names (${RUNS} drawn pairs): both ends exactly as named, or the property refused`,
+        async () => {
+            await fc.assert(
+                fc.asyncProperty(nameArb, nameArb, async (name, peer) => {
+                    const inputs = await checkedOrRefused(veth, { logicalName: "v", name, netns: sb.hostNs, peer: { name: peer, netns: sb.hostNs } }, [
+                        "name",
+                        "peer.name",
+                    ]);
+                    if (!inputs) return;
+                    const { id, outs } = await veth.create(inputs);
+                    expect((await linkGet(sb.hostNs, name))?.linkinfo?.info_kind).toBe("veth");
+                    expect((await linkGet(sb.hostNs, peer))?.linkinfo?.info_kind).toBe("veth");
+                    await veth.delete!(id, outs);
+                    expect(await linkGet(sb.hostNs, name)).toBeUndefined();
+                    expect(await linkGet(sb.hostNs, peer)).toBeUndefined();
+                }),
+                { numRuns: RUNS },
+            );
+        },
+        TIMEOUT,
+    );
 
-    it(`endpoint names (${RUNS} drawn): the namespace, both ends and the lease exactly as named, and nothing left`, async () => {
-        await runCommand(ipCommand(sb.hostNs, ["link", "add", "name", "br0", "type", "bridge"]));
-        const namespaces = netnsList();
-        let n = 0;
-        await fc.assert(
-            fc.asyncProperty(nameArb, nameArb, nameArb, async (suffix, hostInterface, interfaceName) => {
-                // Namespace names are global: always under this test's prefix.
-                n += 1;
-                const ns = `${sb.prefix}-p${n}${suffix}`;
-                const news = { logicalName: "e", namespace: ns, bridge: "br0", subnet: "10.8.0.0/24", netns: sb.hostNs, hostInterface, interfaceName };
-                const inputs = await checkedOrRefused(endpoint, news, ["namespace", "hostInterface", "interfaceName"]);
-                if (!inputs) return;
-                const { id, outs } = await endpoint.create(inputs);
-                expect(netnsExists(ns)).toBe(true);
-                expect((await linkGet(ns, interfaceName))?.linkinfo?.info_kind).toBe("veth");
-                expect((await linkGet(sb.hostNs, hostInterface))?.master).toBe("br0");
-                await endpoint.delete!(id, outs);
-                expect(netnsExists(ns)).toBe(false);
-                expect(await linkGet(sb.hostNs, hostInterface)).toBeUndefined();
-            }),
-            { numRuns: RUNS },
-        );
-        expect(netnsList()).toEqual(namespaces);
-    }, TIMEOUT);
+    it(
+        `endpoint names (${RUNS} drawn): the namespace, both ends and the lease exactly as named, and nothing left`,
+        async () => {
+            await runCommand(ipCommand(sb.hostNs, ["link", "add", "name", "br0", "type", "bridge"]));
+            const namespaces = netnsList();
+            let n = 0;
+            await fc.assert(
+                fc.asyncProperty(nameArb, nameArb, nameArb, async (suffix, hostInterface, interfaceName) => {
+                    // Namespace names are global: always under this test's prefix.
+                    n += 1;
+                    const ns = `${sb.prefix}-p${n}${suffix}`;
+                    const news = { logicalName: "e", namespace: ns, bridge: "br0", subnet: "10.8.0.0/24", netns: sb.hostNs, hostInterface, interfaceName };
+                    const inputs = await checkedOrRefused(endpoint, news, ["namespace", "hostInterface", "interfaceName"]);
+                    if (!inputs) return;
+                    const { id, outs } = await endpoint.create(inputs);
+                    expect(netnsExists(ns)).toBe(true);
+                    expect((await linkGet(ns, interfaceName))?.linkinfo?.info_kind).toBe("veth");
+                    expect((await linkGet(sb.hostNs, hostInterface))?.master).toBe("br0");
+                    await endpoint.delete!(id, outs);
+                    expect(netnsExists(ns)).toBe(false);
+                    expect(await linkGet(sb.hostNs, hostInterface)).toBeUndefined();
+                }),
+                { numRuns: RUNS },
+            );
+            expect(netnsList()).toEqual(namespaces);
+        },
+        TIMEOUT,
+    );
 
     it(`namespace names without a prefix (${RUNS * 10} drawn): check accepts only names no tool reads specially`, () => {
         fc.assert(

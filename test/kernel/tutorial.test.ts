@@ -2,7 +2,7 @@
  * The tutorial's topology, built from the providers inside a sandbox: two "containers" on a
  * bridge with a gateway, then forwarding and MASQUERADE to reach the fake internet.
  *
- *   [c1] eth0 10.0.0.2 ─┐                                  
+ *   [c1] eth0 10.0.0.2 ─┐
  *                       ├─ br0 10.0.0.1 [host] uplink 203.0.113.2 ── 203.0.113.1 [internet]
  *   [c2] eth0 10.0.0.3 ─┘
  */
@@ -44,9 +44,18 @@ describeKernel("the tutorial's overlay, built from the providers", () => {
 
         const br0 = await make(bridge, { logicalName: "br0", name: "br0", netns: host });
         await make(address, { logicalName: "gw", device: br0.name, address: "10.0.0.1/24", netns: host });
-        for (const [c, ip] of [["c1", "10.0.0.2"], ["c2", "10.0.0.3"]] as const) {
+        for (const [c, ip] of [
+            ["c1", "10.0.0.2"],
+            ["c2", "10.0.0.3"],
+        ] as const) {
             const ns = await make(namespace, { logicalName: c, name: sb.ns(c) });
-            const pair = await make(veth, { logicalName: `${c}-veth`, name: `veth-${c}`, netns: host, master: br0.name, peer: { name: "eth0", netns: ns.name } });
+            const pair = await make(veth, {
+                logicalName: `${c}-veth`,
+                name: `veth-${c}`,
+                netns: host,
+                master: br0.name,
+                peer: { name: "eth0", netns: ns.name },
+            });
             await make(address, { logicalName: `${c}-addr`, device: pair.peerName, address: `${ip}/24`, netns: ns.name });
             await make(route, { logicalName: `${c}-default`, destination: "default", gateway: "10.0.0.1", netns: ns.name });
         }

@@ -9,7 +9,15 @@ export const TYPE = "pulumi-nodejs:dynamic/overlay:";
 export function engineFor(programDir: string, stateFile: string, baseConfig: Record<string, string>) {
     return async (operation: Operation, config: Record<string, string> = {}): Promise<Result> => {
         const lines: string[] = [];
-        const options: EngineOptions = { operation, programDir, stack: "test", stateFile, config: { ...baseConfig, ...config }, print: (l) => lines.push(l), skipPreview: true };
+        const options: EngineOptions = {
+            operation,
+            programDir,
+            stack: "test",
+            stateFile,
+            config: { ...baseConfig, ...config },
+            print: (l) => lines.push(l),
+            skipPreview: true,
+        };
         const result = await run(options);
         expect(result.errors, lines.join("\n")).toEqual([]);
         expect(JSON.parse(lines.at(-1)!)).toEqual(result.summary); // the last line is the JSON summary
@@ -19,6 +27,8 @@ export function engineFor(programDir: string, stateFile: string, baseConfig: Rec
 
 /** The steps of one kind, as "Type name". */
 export function stepsOf(result: Result, op: string): string[] {
-    return result.steps.filter((s) => s.op === op).map((s) => `${s.type.replace(TYPE, "")} ${s.name}`).sort();
+    return result.steps
+        .filter((s) => s.op === op)
+        .map((s) => `${s.type.replace(TYPE, "")} ${s.name}`)
+        .sort();
 }
-

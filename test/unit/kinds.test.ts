@@ -13,19 +13,24 @@ const ROOT = path.resolve(__dirname, "../..");
 const read = (file: string) => readFileSync(path.join(ROOT, file), "utf8");
 
 describe("the list of kinds", () => {
-    it.each(PROVIDER_KINDS.map((k) => [k.kind, k]))("%s: provider module, SDK class, compatibility row, page, table row", async (_kind, { kind, module, page }) => {
-        const implementation = await import(path.join(ROOT, "providers", `${module}.ts`));
-        expect(typeof implementation.provider?.create, `providers/${module}.ts exports provider`).toBe("function");
-        expect(typeof (sdk as Record<string, unknown>)[kind], `sdk exports ${kind}`).toBe("function");
-        expect(read("docs/compatibility.md")).toMatch(new RegExp(`\\| ${kind}[^|]*\\| \`${module}\` \\|`));
-        expect(existsSync(path.join(ROOT, "docs/resources", page)), `docs/resources/${page}`).toBe(true);
-        expect(read("docs/resources/README.md")).toContain(`[${kind}](${page})`);
-        expect(read("docs/resources/README.md")).toMatch(new RegExp(`^\\| \`${kind} \\{`, "m"));
-    });
+    it.each(PROVIDER_KINDS.map((k) => [k.kind, k]))(
+        "%s: provider module, SDK class, compatibility row, page, table row",
+        async (_kind, { kind, module, page }) => {
+            const implementation = await import(path.join(ROOT, "providers", `${module}.ts`));
+            expect(typeof implementation.provider?.create, `providers/${module}.ts exports provider`).toBe("function");
+            expect(typeof (sdk as Record<string, unknown>)[kind], `sdk exports ${kind}`).toBe("function");
+            expect(read("docs/compatibility.md")).toMatch(new RegExp(`\\| ${kind}[^|]*\\| \`${module}\` \\|`));
+            expect(existsSync(path.join(ROOT, "docs/resources", page)), `docs/resources/${page}`).toBe(true);
+            expect(read("docs/resources/README.md")).toContain(`[${kind}](${page})`);
+            expect(read("docs/resources/README.md")).toMatch(new RegExp(`^\\| \`${kind} \\{`, "m"));
+        },
+    );
 
     it("has no provider module or compatibility row that is not on the list", () => {
         const listed = new Set<string>(PROVIDER_KINDS.map((k) => k.module));
-        const modules = readdirSync(path.join(ROOT, "providers")).filter((file) => file.endsWith(".ts") && /^export const provider\b/m.test(read(`providers/${file}`)));
+        const modules = readdirSync(path.join(ROOT, "providers")).filter(
+            (file) => file.endsWith(".ts") && /^export const provider\b/m.test(read(`providers/${file}`)),
+        );
         expect(modules.map((file) => file.replace(/\.ts$/, "")).sort()).toEqual([...listed].sort());
         for (const line of read("docs/compatibility.md").split("\n")) {
             const module = /^\| [A-Za-z ()']+ \| `([A-Za-z]+)` \|$/.exec(line)?.[1];

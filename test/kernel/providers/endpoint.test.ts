@@ -26,7 +26,15 @@ function leftBatchFiles(): string[] {
 
 describeKernel("Endpoint on the kernel", () => {
     const sb = useSandbox();
-    const args = (name: string, extra: object = {}) => ({ logicalName: name, namespace: sb.ns(name), bridge: "br0", netns: sb.hostNs, hostInterface: `h-${name}`, subnet: "10.0.0.0/24", ...extra });
+    const args = (name: string, extra: object = {}) => ({
+        logicalName: name,
+        namespace: sb.ns(name),
+        bridge: "br0",
+        netns: sb.hostNs,
+        hostInterface: `h-${name}`,
+        subnet: "10.0.0.0/24",
+        ...extra,
+    });
     beforeEach(async () => {
         await ipOutOfBand(sb.hostNs, "link", "add", "br0", "type", "bridge");
         await ipOutOfBand(sb.hostNs, "addr", "add", "10.0.0.1/24", "dev", "br0");
@@ -59,7 +67,11 @@ describeKernel("Endpoint on the kernel", () => {
         await ipOutOfBand(ns1, "addr", "flush", "dev", "eth0");
         await ipOutOfBand(sb.hostNs, "link", "set", "h-c1", "nomaster");
         const drifted = (await provider.read!(c1.id, c1.outs)).props!;
-        expect(drifted.drift).toEqual(['"h-c1" is not a port of bridge "br0"', '"eth0" lacks its address 10.0.0.2/24', "the default route via 10.0.0.1 is gone"]);
+        expect(drifted.drift).toEqual([
+            '"h-c1" is not a port of bridge "br0"',
+            '"eth0" lacks its address 10.0.0.2/24',
+            "the default route via 10.0.0.1 is gone",
+        ]);
         const repaired = await updated(provider, c1.id, drifted, c1.inputs);
         expect(repaired.drift).toEqual([]);
         expect(await addressesOf(ns1, "eth0")).toEqual(["10.0.0.2/24"]);
@@ -100,7 +112,9 @@ describeKernel("Endpoint on the kernel", () => {
         const taken = sb.ns("c1");
         await netnsAdd(taken);
         const inputs = await checked(provider, args("c1"));
-        await expect(provider.create(inputs)).rejects.toThrow(`network namespace "${taken}" already exists in the root network namespace and was not made by this resource`);
+        await expect(provider.create(inputs)).rejects.toThrow(
+            `network namespace "${taken}" already exists in the root network namespace and was not made by this resource`,
+        );
         expect(netnsExists(taken)).toBe(true);
         expect(await kernelLink(taken, "eth0")).toBeUndefined();
 
@@ -156,7 +170,8 @@ describeKernel("Endpoint on the kernel", () => {
     });
 
     it("refuses bad input in check, naming the property", async () => {
-        const failures = async (news: object) => (await provider.check!({}, { logicalName: "x", subnet: "10.0.0.0/24", bridge: "br0", ...news })).failures?.map((f) => f.property);
+        const failures = async (news: object) =>
+            (await provider.check!({}, { logicalName: "x", subnet: "10.0.0.0/24", bridge: "br0", ...news })).failures?.map((f) => f.property);
         expect(await failures({ bridge: undefined })).toEqual(["bridge"]);
         expect(await failures({ subnet: undefined })).toEqual(["subnet"]);
         expect(await failures({ subnet: "10.0.0.0/33" })).toEqual(["subnet"]);

@@ -37,7 +37,9 @@ describeKernel("FirewallChain on the kernel", () => {
         expect((await filterRules(sb.hostNs)).filter((l) => l.startsWith("-A OVL-TEST"))).toEqual([`-A OVL-TEST -m comment ${mark} -j ACCEPT`]);
 
         // Drift: the jump removed by hand.
-        await runCommand(toolCommand(sb.hostNs, "iptables", ["-w", "-D", "FORWARD", "-o", "br0", "-m", "comment", "--comment", outs.comment, "-j", "OVL-TEST"]));
+        await runCommand(
+            toolCommand(sb.hostNs, "iptables", ["-w", "-D", "FORWARD", "-o", "br0", "-m", "comment", "--comment", outs.comment, "-j", "OVL-TEST"]),
+        );
         const drifted = await provider.read!(id, next);
         expect(drifted.props.inSync).toBe(false);
         const diff = await provider.diff!(id, drifted.props, (await provider.check!(drifted.inputs, { ...args(sb), rules: [{ action: "accept" }] })).inputs);
@@ -53,13 +55,18 @@ describeKernel("FirewallChain on the kernel", () => {
 
     it("refuses a chain that already exists, and leaves it", async () => {
         await runCommand(toolCommand(sb.hostNs, "iptables", ["-w", "-N", "OVL-TEST"]));
-        await expect(created(provider, args(sb))).rejects.toThrow(`firewall chain "OVL-TEST" already exists in the filter table in network namespace "${sb.hostNs}"`);
+        await expect(created(provider, args(sb))).rejects.toThrow(
+            `firewall chain "OVL-TEST" already exists in the filter table in network namespace "${sb.hostNs}"`,
+        );
         await provider.delete!("x", { ...args(sb), family: 4, comment: "pulumi-overlay:in:00000000" });
         expect(await filterRules(sb.hostNs)).toContain("-N OVL-TEST");
     });
 
     it("refuses bad rules in check", async () => {
-        const result = await provider.check!({}, { ...args(sb), rules: [{ action: "allow" }, { source: "10.0.0.1/24", action: "accept" }, { port: 80, action: "accept" }] });
+        const result = await provider.check!(
+            {},
+            { ...args(sb), rules: [{ action: "allow" }, { source: "10.0.0.1/24", action: "accept" }, { port: 80, action: "accept" }] },
+        );
         expect(result.failures?.map((f) => f.property)).toEqual(["rules[0].action", "rules[1].source", "rules[2].port"]);
     });
 });

@@ -7,7 +7,8 @@ describeKernel("IpLease on the host", () => {
     const sb = useSandbox();
 
     it("leases the lowest free addresses, never the gateway, and keeps them when others go", async () => {
-        const lease = (name: string, extra: object = {}) => created(provider, { logicalName: name, subnet: "10.0.0.0/29", pool: "br0", netns: sb.hostNs, ...extra });
+        const lease = (name: string, extra: object = {}) =>
+            created(provider, { logicalName: name, subnet: "10.0.0.0/29", pool: "br0", netns: sb.hostNs, ...extra });
         const a = await lease("a");
         const b = await lease("b");
         expect([a.outs.ip, b.outs.ip]).toEqual(["10.0.0.2", "10.0.0.3"]);

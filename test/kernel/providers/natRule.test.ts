@@ -25,18 +25,42 @@ describeKernel("NatRule on the kernel", () => {
     });
 
     it("SNAT and DNAT land in their chains with their targets", async () => {
-        const snat = await created(provider, { logicalName: "s", type: "snat", source: "10.0.0.0/24", outInterface: "uplink", toAddress: "203.0.113.2", netns: sb.hostNs });
-        const dnat = await created(provider, { logicalName: "d", type: "dnat", inInterface: "uplink", protocol: "tcp", port: 8080, toAddress: "10.0.0.2", toPort: 80, netns: sb.hostNs });
+        const snat = await created(provider, {
+            logicalName: "s",
+            type: "snat",
+            source: "10.0.0.0/24",
+            outInterface: "uplink",
+            toAddress: "203.0.113.2",
+            netns: sb.hostNs,
+        });
+        const dnat = await created(provider, {
+            logicalName: "d",
+            type: "dnat",
+            inInterface: "uplink",
+            protocol: "tcp",
+            port: 8080,
+            toAddress: "10.0.0.2",
+            toPort: 80,
+            netns: sb.hostNs,
+        });
         const rules = await natRules(sb.hostNs);
         expect(rules).toContain(`-A POSTROUTING -s 10.0.0.0/24 -o uplink -m comment --comment "${snat.outs.comment}" -j SNAT --to-source 203.0.113.2`);
-        expect(rules).toContain(`-A PREROUTING -i uplink -p tcp -m tcp --dport 8080 -m comment --comment "${dnat.outs.comment}" -j DNAT --to-destination 10.0.0.2:80`);
+        expect(rules).toContain(
+            `-A PREROUTING -i uplink -p tcp -m tcp --dport 8080 -m comment --comment "${dnat.outs.comment}" -j DNAT --to-destination 10.0.0.2:80`,
+        );
         await provider.delete!(snat.id, snat.outs);
         await provider.delete!(dnat.id, dnat.outs);
         expect(await natRules(sb.hostNs)).not.toMatch(/-A (PRE|POST)ROUTING/);
     });
 
     it("reports a rule removed out of band as gone", async () => {
-        const { id, outs } = await created(provider, { logicalName: "egress", type: "masquerade", source: "10.0.0.0/24", outInterface: "uplink", netns: sb.hostNs });
+        const { id, outs } = await created(provider, {
+            logicalName: "egress",
+            type: "masquerade",
+            source: "10.0.0.0/24",
+            outInterface: "uplink",
+            netns: sb.hostNs,
+        });
         await runCommand(toolCommand(sb.hostNs, "iptables", ["-w", "-t", "nat", "-F", "POSTROUTING"]));
         await expectGone(provider, id, outs);
         await provider.delete!(id, outs);
@@ -45,10 +69,17 @@ describeKernel("NatRule on the kernel", () => {
     it("refuses an identical rule that is not ours, and never removes it", async () => {
         await runCommand(toolCommand(sb.hostNs, "iptables", ["-w", "-t", "nat", "-A", "POSTROUTING", "-s", "10.0.0.0/24", "-o", "uplink", "-j", "MASQUERADE"]));
         const before = await natRules(sb.hostNs);
-        await expect(created(provider, { logicalName: "egress", type: "masquerade", source: "10.0.0.0/24", outInterface: "uplink", netns: sb.hostNs })).rejects.toThrow(
-            /identical masquerade rule without a pulumi-overlay mark already exists/,
-        );
-        await provider.delete!("x", { logicalName: "egress", type: "masquerade", source: "10.0.0.0/24", outInterface: "uplink", netns: sb.hostNs, comment: "pulumi-overlay:egress:00000000" });
+        await expect(
+            created(provider, { logicalName: "egress", type: "masquerade", source: "10.0.0.0/24", outInterface: "uplink", netns: sb.hostNs }),
+        ).rejects.toThrow(/identical masquerade rule without a pulumi-overlay mark already exists/);
+        await provider.delete!("x", {
+            logicalName: "egress",
+            type: "masquerade",
+            source: "10.0.0.0/24",
+            outInterface: "uplink",
+            netns: sb.hostNs,
+            comment: "pulumi-overlay:egress:00000000",
+        });
         expect(await natRules(sb.hostNs)).toBe(before);
     });
 
@@ -72,7 +103,16 @@ describeKernel("NatRule on the kernel", () => {
     });
 
     it("adds and deletes many rules in few processes, and a rule gone out of band does not fail the others", async () => {
-        const args = (i: number) => ({ logicalName: `p${i}`, type: "dnat", protocol: "tcp", port: 10000 + i, toAddress: `10.0.0.${i + 2}`, toPort: 80, destinationLocal: true, netns: sb.hostNs });
+        const args = (i: number) => ({
+            logicalName: `p${i}`,
+            type: "dnat",
+            protocol: "tcp",
+            port: 10000 + i,
+            toAddress: `10.0.0.${i + 2}`,
+            toPort: 80,
+            destinationLocal: true,
+            netns: sb.hostNs,
+        });
         const made = await Promise.all(Array.from({ length: 12 }, (_, i) => created(provider, args(i))));
         let rules = await natRules(sb.hostNs);
         for (const m of made) expect(rules).toContain(`--comment "${m.outs.comment}"`);
@@ -83,7 +123,29 @@ describeKernel("NatRule on the kernel", () => {
         for (const m of made.slice(0, 2)) {
             await runCommand(toolCommand(sb.hostNs, "iptables", ["-w", "-t", "nat", "-D", "PREROUTING", ...iptablesRuleArgs(m.outs as NatRuleSpec)]));
         }
-        await runCommand(toolCommand(sb.hostNs, "iptables", ["-w", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "-m", "tcp", "--dport", "9999", "-m", "comment", "--comment", made[1].outs.comment, "-j", "DNAT", "--to-destination", "10.0.0.99"]));
+        await runCommand(
+            toolCommand(sb.hostNs, "iptables", [
+                "-w",
+                "-t",
+                "nat",
+                "-A",
+                "PREROUTING",
+                "-p",
+                "tcp",
+                "-m",
+                "tcp",
+                "--dport",
+                "9999",
+                "-m",
+                "comment",
+                "--comment",
+                made[1].outs.comment,
+                "-j",
+                "DNAT",
+                "--to-destination",
+                "10.0.0.99",
+            ]),
+        );
         const after = await Promise.all(made.map((m) => provider.read!(m.id, m.outs)));
         expect(after.map((r) => r.id ?? "")).toEqual(made.map((m, i) => (i < 2 ? "" : m.id)));
 

@@ -16,9 +16,7 @@ describeKernel("Route on the kernel", () => {
     it("create, read, replace, delete, delete again", async () => {
         const args = { logicalName: "lab", destination: "10.1.0.0/24", gateway: "10.0.0.2", netns: sb.hostNs };
         const { id, outs } = await created(provider, args);
-        expect((await routeList(sb.hostNs, 4)).filter((r) => r.dst === "10.1.0.0/24")).toEqual([
-            expect.objectContaining({ gateway: "10.0.0.2", dev: "br0" }),
-        ]);
+        expect((await routeList(sb.hostNs, 4)).filter((r) => r.dst === "10.1.0.0/24")).toEqual([expect.objectContaining({ gateway: "10.0.0.2", dev: "br0" })]);
         expect((await provider.read!(id, outs)).props).toEqual(outs);
         const next = await replaced(provider, id, outs, { ...args, metric: 50 }, ["metric"]);
         expect((await routeList(sb.hostNs, 4)).filter((r) => r.dst === "10.1.0.0/24")).toEqual([expect.objectContaining({ gateway: "10.0.0.2", metric: 50 })]);

@@ -14,7 +14,9 @@ describeKernel("Sysctl on the kernel", () => {
         expect(outs).toMatchObject({ value: "1", previousValue: "0" });
         expect((await provider.read!(id, outs)).props).toEqual(outs);
 
-        const up = await updated(provider, id, outs, { logicalName: "fwd", key: "net.ipv4.conf.all.forwarding", value: "1", netns: sb.hostNs }).catch(() => undefined);
+        const up = await updated(provider, id, outs, { logicalName: "fwd", key: "net.ipv4.conf.all.forwarding", value: "1", netns: sb.hostNs }).catch(
+            () => undefined,
+        );
         expect(up).toBeUndefined(); // a key change is not in place
         const rp = await created(provider, { logicalName: "rp", key: "net.ipv4.conf.all.rp_filter", value: 2, netns: sb.hostNs });
         const rp1 = await updated(provider, rp.id, rp.outs, { logicalName: "rp", key: "net.ipv4.conf.all.rp_filter", value: 1, netns: sb.hostNs });
@@ -37,7 +39,11 @@ describeKernel("Sysctl on the kernel", () => {
         const read = await provider.read!(id, outs);
         expect(read.props.value).toBe("0");
         expect(read.inputs.value).toBe("0");
-        const diff = await provider.diff!(id, read.props, (await provider.check!(read.inputs, { logicalName: "fwd", key: "net.ipv4.ip_forward", value: 1, netns: sb.hostNs })).inputs);
+        const diff = await provider.diff!(
+            id,
+            read.props,
+            (await provider.check!(read.inputs, { logicalName: "fwd", key: "net.ipv4.ip_forward", value: 1, netns: sb.hostNs })).inputs,
+        );
         expect(diff).toMatchObject({ changes: true, replaces: [] });
         // Someone sets 1 by hand after our value was gone: it is theirs now... and equal to ours, so
         // delete puts back what we found.
@@ -56,8 +62,12 @@ describeKernel("Sysctl on the kernel", () => {
         const a = await created(provider, { logicalName: "net-a", key, value: 1, netns: sb.hostNs });
         const b = await created(provider, { logicalName: "net-b", key, value: "1", netns: sb.hostNs });
         expect(b.outs.previousValue).toBe("0");
-        await expect(created(provider, { logicalName: "net-c", key, value: 0, netns: sb.hostNs })).rejects.toThrow(/already set to '1' by pulumi-overlay:net-a:.*, pulumi-overlay:net-b:/);
-        await expect(updated(provider, a.id, a.outs, { logicalName: "net-a", key, value: 0, netns: sb.hostNs })).rejects.toThrow(/is shared with pulumi-overlay:net-b/);
+        await expect(created(provider, { logicalName: "net-c", key, value: 0, netns: sb.hostNs })).rejects.toThrow(
+            /already set to '1' by pulumi-overlay:net-a:.*, pulumi-overlay:net-b:/,
+        );
+        await expect(updated(provider, a.id, a.outs, { logicalName: "net-a", key, value: 0, netns: sb.hostNs })).rejects.toThrow(
+            /is shared with pulumi-overlay:net-b/,
+        );
         await provider.delete!(a.id, a.outs);
         expect(await sysctlValue(sb.hostNs, key)).toBe("1");
         await provider.delete!(b.id, b.outs);

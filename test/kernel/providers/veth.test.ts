@@ -25,7 +25,16 @@ describeKernel("VethPair on the kernel", () => {
         expect(peer?.flags).toContain("UP");
         expect(end?.ifalias).toBe(outs.alias);
         expect(peer?.ifalias).toBe(outs.alias);
-        expect(outs).toMatchObject({ peerName: "eth0", peerNetns: c1, master: "br0", up: true, mac: end?.address, peerMac: peer?.address, ifindex: end?.ifindex, peerIfindex: peer?.ifindex });
+        expect(outs).toMatchObject({
+            peerName: "eth0",
+            peerNetns: c1,
+            master: "br0",
+            up: true,
+            mac: end?.address,
+            peerMac: peer?.address,
+            ifindex: end?.ifindex,
+            peerIfindex: peer?.ifindex,
+        });
 
         expect((await provider.read!(id, outs)).props).toEqual(outs);
 
@@ -79,7 +88,9 @@ describeKernel("VethPair on the kernel", () => {
     it("refuses a peer name already taken, leaves it untouched and creates nothing", async () => {
         await ipOutOfBand(c1, "link", "add", "eth0", "type", "bridge");
         const before = await kernelLink(c1, "eth0");
-        await expect(created(provider, { logicalName: "v", name: "veth-c1", netns: sb.hostNs, peer: { name: "eth0", netns: c1 } })).rejects.toThrow(/already exists/);
+        await expect(created(provider, { logicalName: "v", name: "veth-c1", netns: sb.hostNs, peer: { name: "eth0", netns: c1 } })).rejects.toThrow(
+            /already exists/,
+        );
         expect(await kernelLink(c1, "eth0")).toEqual(before);
         expect(await kernelLink(sb.hostNs, "veth-c1")).toBeUndefined();
     });

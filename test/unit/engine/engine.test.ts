@@ -6,7 +6,9 @@ describe("test engine", () => {
     it("names resources as the engine does", () => {
         const stack = "urn:pulumi:dev::lab::pulumi:pulumi:Stack::lab-dev";
         expect(urnOf("lab", "dev", "pulumi:pulumi:Stack", "lab-dev", "")).toBe(stack);
-        expect(urnOf("lab", "dev", "pulumi-nodejs:dynamic/overlay:Bridge", "br0", stack)).toBe("urn:pulumi:dev::lab::pulumi-nodejs:dynamic/overlay:Bridge::br0");
+        expect(urnOf("lab", "dev", "pulumi-nodejs:dynamic/overlay:Bridge", "br0", stack)).toBe(
+            "urn:pulumi:dev::lab::pulumi-nodejs:dynamic/overlay:Bridge::br0",
+        );
         const component = "urn:pulumi:dev::lab::overlay:index:BridgeNetwork::net";
         expect(urnOf("lab", "dev", "pulumi-nodejs:dynamic/overlay:Bridge", "net-br", component)).toBe(
             "urn:pulumi:dev::lab::overlay:index:BridgeNetwork$pulumi-nodejs:dynamic/overlay:Bridge::net-br",

@@ -9,7 +9,12 @@ describe("explainFailure", () => {
         expect(r.summary).toMatch(/CAP_NET_ADMIN; run as root/);
     });
     it("names the object that already exists and where", () => {
-        const r = explainFailure({ command: ["ip", "-n", "lab", "link", "add", "br0"], netns: "lab", stderr: "RTNETLINK answers: File exists", subject: 'bridge "br0"' });
+        const r = explainFailure({
+            command: ["ip", "-n", "lab", "link", "add", "br0"],
+            netns: "lab",
+            stderr: "RTNETLINK answers: File exists",
+            subject: 'bridge "br0"',
+        });
         expect(r.kind).toBe("exists");
         expect(r.summary).toMatch(/^bridge "br0" already exists in network namespace "lab"/);
     });
@@ -24,21 +29,36 @@ describe("explainFailure", () => {
         expect(r3.summary).toMatch(/^device "br9" does not exist/);
     });
     it("names the missing namespace", () => {
-        const r = explainFailure({ command: ["ip", "-n", "ghost", "link"], netns: "ghost", stderr: 'Cannot open network namespace "ghost": No such file or directory' });
+        const r = explainFailure({
+            command: ["ip", "-n", "ghost", "link"],
+            netns: "ghost",
+            stderr: 'Cannot open network namespace "ghost": No such file or directory',
+        });
         expect(r.kind).toBe("noNamespace");
         expect(r.summary).toMatch(/^network namespace "ghost" does not exist/);
     });
     it("names the Debian package of a missing program", () => {
         const spawnError = Object.assign(new Error("spawn iptables ENOENT"), { code: "ENOENT" });
         const r = explainFailure({ command: ["iptables", "-S"], stderr: "", cause: spawnError });
-        expect(r).toEqual({ kind: "missingBinary", summary: '"iptables" is not installed on this host: install the Debian package iptables (apt-get install iptables)' });
-        const inNs = explainFailure({ command: ["ip", "netns", "exec", "lab", "nft", "list", "ruleset"], netns: "lab", stderr: 'exec of "nft" failed: No such file or directory' });
+        expect(r).toEqual({
+            kind: "missingBinary",
+            summary: '"iptables" is not installed on this host: install the Debian package iptables (apt-get install iptables)',
+        });
+        const inNs = explainFailure({
+            command: ["ip", "netns", "exec", "lab", "nft", "list", "ruleset"],
+            netns: "lab",
+            stderr: 'exec of "nft" failed: No such file or directory',
+        });
         expect(inNs.summary).toMatch(/Debian package nftables/);
         const noIp = explainFailure({ command: ["ip", "link"], stderr: "", cause: { code: "ENOENT" } });
         expect(noIp.summary).toMatch(/iproute2/);
     });
     it("keeps the tool's own words otherwise", () => {
-        const r = explainFailure({ command: ["ip", "route", "add", "10.0.0.7/24", "dev", "br0"], stderr: 'Error: Invalid prefix for given prefix length.', exitCode: 1 });
+        const r = explainFailure({
+            command: ["ip", "route", "add", "10.0.0.7/24", "dev", "br0"],
+            stderr: "Error: Invalid prefix for given prefix length.",
+            exitCode: 1,
+        });
         expect(r.kind).toBe("failed");
         expect(r.summary).toBe("ip failed in the root network namespace: Error: Invalid prefix for given prefix length.");
     });

@@ -86,7 +86,13 @@ describe("check copes with values unknown during preview", () => {
 
 describe("check fills in defaults and normalises", () => {
     it("bridge up and stp", async () => {
-        expect((await bridge.check!({}, { logicalName: "b", name: "br0" })).inputs).toEqual({ logicalName: "b", name: "br0", up: true, stp: false, mark: expect.stringMatching(/^pulumi-overlay:b:[0-9a-f]{8}$/) });
+        expect((await bridge.check!({}, { logicalName: "b", name: "br0" })).inputs).toEqual({
+            logicalName: "b",
+            name: "br0",
+            up: true,
+            stp: false,
+            mark: expect.stringMatching(/^pulumi-overlay:b:[0-9a-f]{8}$/),
+        });
     });
     it("keeps the ownership mark once chosen", async () => {
         const first = await bridge.check!({}, { logicalName: "b", name: "br0" });
@@ -98,7 +104,9 @@ describe("check fills in defaults and normalises", () => {
         expect(inputs.peer.netns).toBe("c1");
     });
     it("sysctl values as the kernel prints them", async () => {
-        expect((await sysctl.check!({}, { logicalName: "s", key: "net.ipv4.tcp_rmem", value: "4096\t87380   6291456" })).inputs.value).toBe("4096 87380 6291456");
+        expect((await sysctl.check!({}, { logicalName: "s", key: "net.ipv4.tcp_rmem", value: "4096\t87380   6291456" })).inputs.value).toBe(
+            "4096 87380 6291456",
+        );
         expect((await sysctl.check!({}, { logicalName: "s", key: "net.ipv4.ip_forward", value: 1 })).inputs.value).toBe("1");
     });
 });

@@ -32,13 +32,24 @@ describe("names", () => {
 describe("diffProperties", () => {
     const rules = { replace: ["name", "netns"], update: ["mtu", "up"], optional: ["mtu"], deleteBeforeReplace: true };
     it("finds nothing when nothing changed", () => {
-        expect(diffProperties({ name: "br0", up: true, mtu: 1500 }, { name: "br0", up: true }, rules)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+        expect(diffProperties({ name: "br0", up: true, mtu: 1500 }, { name: "br0", up: true }, rules)).toEqual({
+            changes: false,
+            replaces: [],
+            deleteBeforeReplace: false,
+        });
     });
     it("updates in place", () => {
-        expect(diffProperties({ name: "br0", up: true, mtu: 1500 }, { name: "br0", up: true, mtu: 1400 }, rules)).toMatchObject({ changes: true, replaces: [] });
+        expect(diffProperties({ name: "br0", up: true, mtu: 1500 }, { name: "br0", up: true, mtu: 1400 }, rules)).toMatchObject({
+            changes: true,
+            replaces: [],
+        });
     });
     it("replaces, deleting first", () => {
-        expect(diffProperties({ name: "br0", up: true }, { name: "br1", up: true }, rules)).toEqual({ changes: true, replaces: ["name"], deleteBeforeReplace: true });
+        expect(diffProperties({ name: "br0", up: true }, { name: "br1", up: true }, rules)).toEqual({
+            changes: true,
+            replaces: ["name"],
+            deleteBeforeReplace: true,
+        });
         expect(diffProperties({ name: "br0", netns: "a" }, { name: "br0" }, rules).replaces).toEqual(["netns"]);
     });
     it("compares nested values whatever their key order", () => {
@@ -48,6 +59,8 @@ describe("diffProperties", () => {
     });
     it("treats a value unknown during preview as a change", () => {
         expect(diffProperties({ name: "br0" }, { name: UNKNOWN }, rules).replaces).toEqual(["name"]);
-        expect(diffProperties({ name: "br0", peer: { name: "x" } }, { name: "br0", peer: { name: UNKNOWN } }, { ...rules, replace: ["peer"] }).replaces).toEqual(["peer"]);
+        expect(
+            diffProperties({ name: "br0", peer: { name: "x" } }, { name: "br0", peer: { name: UNKNOWN } }, { ...rules, replace: ["peer"] }).replaces,
+        ).toEqual(["peer"]);
     });
 });

@@ -17,7 +17,18 @@ describe("Endpoint", () => {
     });
 
     it("updates in place what it can, replaces the rest, ignores reservations, and repairs drift", async () => {
-        const olds = { namespace: "c1", bridge: "br0", hostInterface: "h1", interfaceName: "eth0", subnet: "10.0.0.0/24", gateway: "10.0.0.1", pool: "br0", defaultRoute: true, reserved: ["10.0.0.9"], drift: [] };
+        const olds = {
+            namespace: "c1",
+            bridge: "br0",
+            hostInterface: "h1",
+            interfaceName: "eth0",
+            subnet: "10.0.0.0/24",
+            gateway: "10.0.0.1",
+            pool: "br0",
+            defaultRoute: true,
+            reserved: ["10.0.0.9"],
+            drift: [],
+        };
         const diff = (news: object, from: object = olds) => provider.diff!("c1", from, { ...olds, ...news });
         expect(await diff({})).toMatchObject({ changes: false });
         expect(await diff({ reserved: ["10.0.0.7"] })).toMatchObject({ changes: false });

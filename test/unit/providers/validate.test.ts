@@ -102,12 +102,20 @@ describe("addresses and CIDRs", () => {
     it.each(["10.0.0.2/24", "10.0.0.0/8", "fd00::2/64", "::ffff:10.0.0.1/120", "10.0.0.1/0"])("accepts interface CIDR %j", (c) => {
         expect(checkInterfaceCidr("address", c)).toBeUndefined();
     });
-    it.each(["10.0.0.2", "10.0.0.2/33", "fd00::2/129", "10.0.0.2/", "/24", "10.0.0.2/24/1", "10.0.0.2/0x8", "10.0.0.2/010", "010.0.0.2/24", "::ffff:010.0.0.1/120"])(
-        "refuses interface CIDR %j (numbers ip would read otherwise among them)",
-        (c) => {
-            expect(checkInterfaceCidr("address", c)?.reason).toMatch(/^address .* is not an address with a prefix length/);
-        },
-    );
+    it.each([
+        "10.0.0.2",
+        "10.0.0.2/33",
+        "fd00::2/129",
+        "10.0.0.2/",
+        "/24",
+        "10.0.0.2/24/1",
+        "10.0.0.2/0x8",
+        "10.0.0.2/010",
+        "010.0.0.2/24",
+        "::ffff:010.0.0.1/120",
+    ])("refuses interface CIDR %j (numbers ip would read otherwise among them)", (c) => {
+        expect(checkInterfaceCidr("address", c)?.reason).toMatch(/^address .* is not an address with a prefix length/);
+    });
     it.each([
         ["0.0.0.0/0", /unspecified/],
         ["::/0", /unspecified/],
@@ -127,9 +135,7 @@ describe("addresses and CIDRs", () => {
         expect(sameAddress("10.0.0.1", "::ffff:10.0.0.1")).toBe(false);
     });
     it("refuses a network with host bits set and says which network was meant", () => {
-        expect(checkNetworkCidr("destination", "10.0.0.7/24")?.reason).toBe(
-            "destination '10.0.0.7/24' has host bits set; the network is 10.0.0.0/24",
-        );
+        expect(checkNetworkCidr("destination", "10.0.0.7/24")?.reason).toBe("destination '10.0.0.7/24' has host bits set; the network is 10.0.0.0/24");
         expect(checkNetworkCidr("destination", "fd00::1/64")?.reason).toMatch(/the network is fd00::\/64/);
     });
     it.each(["10.0.0.0/24", "198.51.100.7", "fd00::/64", "0.0.0.0/0", "10.0.0.128/25"])("accepts network %j", (c) => {
@@ -154,10 +160,18 @@ describe("numbers and sysctls", () => {
         "accepts sysctl key %j",
         (key) => expect(checkSysctlKey("key", key)).toBeUndefined(),
     );
-    it.each(["ip_forward", "net..ipv4", "net/../../etc/passwd", "net.ipv4.ip_forward;reboot", "net.ipv4.ip forward", "", "net.ipv4.ip_forward=1", "-p/etc/x.conf", "net.-p", "net/-p/x"])(
-        "refuses sysctl key %j",
-        (key) => expect(checkSysctlKey("key", key)?.reason).toMatch(/^key .* (is not a sysctl key|mixes)/),
-    );
+    it.each([
+        "ip_forward",
+        "net..ipv4",
+        "net/../../etc/passwd",
+        "net.ipv4.ip_forward;reboot",
+        "net.ipv4.ip forward",
+        "",
+        "net.ipv4.ip_forward=1",
+        "-p/etc/x.conf",
+        "net.-p",
+        "net/-p/x",
+    ])("refuses sysctl key %j", (key) => expect(checkSysctlKey("key", key)?.reason).toMatch(/^key .* (is not a sysctl key|mixes)/));
     it("refuses a key that mixes slashes and dots, saying so", () => {
         expect(checkSysctlKey("key", "net/ipv4.ip_forward")?.reason).toMatch(/mixes '\/' and '\.'/);
     });

@@ -12,7 +12,8 @@ beforeAll(async () => {
             newResource: (args) => {
                 registered.push({ type: args.type, name: args.name, inputs: args.inputs });
                 const state: Record<string, unknown> = { ...args.inputs };
-                if (args.type.endsWith(":Endpoint")) Object.assign(state, { ip: args.inputs.address ?? "10.0.0.9", cidr: `${args.inputs.address ?? "10.0.0.9"}/24` });
+                if (args.type.endsWith(":Endpoint"))
+                    Object.assign(state, { ip: args.inputs.address ?? "10.0.0.9", cidr: `${args.inputs.address ?? "10.0.0.9"}/24` });
                 return { id: `${args.name}-id`, state };
             },
             call: () => ({}),
@@ -63,11 +64,19 @@ describe("BridgeNetwork", () => {
         expect(registered.find((r) => r.name === "lab-c2")!.inputs).toMatchObject({ address: "10.0.0.3" });
         const chain = registered.find((r) => r.name === "lab-in")!;
         expect(chain.inputs.rules.at(-1)).toEqual({ action: "drop" });
-        expect(registered.find((r) => r.name === "lab-c1-tcp8080-local")!.inputs).toMatchObject({ type: "dnat", chain: "OUTPUT", port: 8080, toPort: 80, destinationLocal: true });
+        expect(registered.find((r) => r.name === "lab-c1-tcp8080-local")!.inputs).toMatchObject({
+            type: "dnat",
+            chain: "OUTPUT",
+            port: 8080,
+            toPort: 80,
+            destinationLocal: true,
+        });
     });
 
     it("refuses bad subnets, gateways and addresses before anything is declared for them", () => {
-        expect(() => new BridgeNetwork("bad1", { subnet: "10.0.0.5/24" })).toThrow("BridgeNetwork bad1: subnet '10.0.0.5/24' has host bits set; the subnet is 10.0.0.0/24");
+        expect(() => new BridgeNetwork("bad1", { subnet: "10.0.0.5/24" })).toThrow(
+            "BridgeNetwork bad1: subnet '10.0.0.5/24' has host bits set; the subnet is 10.0.0.0/24",
+        );
         expect(() => new BridgeNetwork("bad2", { subnet: "10.0.0.0/24", gateway: "10.1.0.1" })).toThrow(/gateway 10.1.0.1 is outside the subnet/);
         expect(() => new BridgeNetwork("bad3", { subnet: "10.0.0.0/24", allowFrom: ["fd00::/64"] })).toThrow(/allowFrom fd00::\/64 is IPv6/);
         const net = new BridgeNetwork("ok", { subnet: "10.0.0.0/24" });
@@ -81,13 +90,21 @@ describe("BridgeNetwork", () => {
 
     it("refuses at once what up would certainly refuse, across the resources of the program", () => {
         new BridgeNetwork("one", { subnet: "10.1.0.0/24", bridge: { name: "br1" }, egress: { outInterface: "eth0" } });
-        expect(() => new BridgeNetwork("two", { subnet: "10.1.0.128/25" })).toThrow("BridgeNetwork two: subnet 10.1.0.128/25 overlaps 10.1.0.0/24 of BridgeNetwork one in the root network namespace");
+        expect(() => new BridgeNetwork("two", { subnet: "10.1.0.128/25" })).toThrow(
+            "BridgeNetwork two: subnet 10.1.0.128/25 overlaps 10.1.0.0/24 of BridgeNetwork one in the root network namespace",
+        );
         new BridgeNetwork("elsewhere", { subnet: "10.1.0.0/24", netns: "lab" }); // another namespace: no overlap
-        expect(() => new BridgeNetwork("three", { subnet: "10.3.0.0/24", bridge: { name: "br1" } })).toThrow(/bridge br1 in the root network namespace is already taken by Bridge "one-bridge"/);
-        expect(() => new Sysctl("off", { key: "net.ipv4.ip_forward", value: 0 })).toThrow(/sets net.ipv4.ip_forward to '0' .* but Sysctl "one-forwarding" sets it to '1'/);
+        expect(() => new BridgeNetwork("three", { subnet: "10.3.0.0/24", bridge: { name: "br1" } })).toThrow(
+            /bridge br1 in the root network namespace is already taken by Bridge "one-bridge"/,
+        );
+        expect(() => new Sysctl("off", { key: "net.ipv4.ip_forward", value: 0 })).toThrow(
+            /sets net.ipv4.ip_forward to '0' .* but Sysctl "one-forwarding" sets it to '1'/,
+        );
         const small = new BridgeNetwork("small", { subnet: "10.4.0.0/30" });
         const a = small.attach("a");
-        expect(() => small.attach("b")).toThrow('BridgeNetwork small: attach("b"): subnet 10.4.0.0/30 has room for 1 attachment(s), the gateway aside; use a larger subnet');
+        expect(() => small.attach("b")).toThrow(
+            'BridgeNetwork small: attach("b"): subnet 10.4.0.0/30 has room for 1 attachment(s), the gateway aside; use a larger subnet',
+        );
         expect(() => small.attach("a")).toThrow(/room for 1/);
         const net = new BridgeNetwork("net", { subnet: "10.5.0.0/24", namespacePrefix: "p-" });
         expect(() => net.attach("c1", { namespace: "small-ns" })).not.toThrow();

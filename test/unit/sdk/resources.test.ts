@@ -49,7 +49,7 @@ describe("SDK resources", () => {
     it("serializes a thin provider that loads the implementation from the installed package", async () => {
         const veth = registered.find((r) => r.name === "c1-veth")!;
         const text: string = veth.inputs.__provider;
-        expect(text).toContain('pulumi-overlay/dist/providers/');
+        expect(text).toContain("pulumi-overlay/dist/providers/");
         expect(text).toContain('"veth"');
         expect(text).not.toContain("linkBatchShow");
         expect(text.length).toBeLessThan(8000);
