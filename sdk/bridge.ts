@@ -20,7 +20,9 @@ export interface BridgeArgs {
  * A Linux bridge: a virtual switch that veth ends join as ports. Give it an {@link Address} to
  * make it the gateway of the subnet behind it.
  *
- * Equivalent to: `ip -n NETNS link add NAME [mtu MTU] type bridge stp_state 0; ip -n NETNS link set NAME up`.
+ * Equivalent to: `ip -n NETNS link add NAME address RANDOM-LOCAL-MAC type bridge stp_state 0;
+ * ip -n NETNS link set NAME alias MARK; ip -n NETNS link set NAME [mtu MTU] up` (the MAC pinned so
+ * that the gateway's MAC does not follow the ports; the MTU set after the add so that it is kept).
  * It carries an ownership mark as its alias (`ip link set NAME alias ...`); a link of the same
  * name that is not ours is refused, never adopted, and never deleted.
  *

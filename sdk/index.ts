@@ -1,6 +1,8 @@
 /**
- * pulumi-overlay: Linux overlay networks (network namespaces, veth pairs, bridges, addresses,
- * routes, NAT rules, sysctls) as typed Pulumi resources.
+ * pulumi-overlay: Linux overlay networks as typed Pulumi resources: network namespaces, veth
+ * pairs, bridges, addresses, routes, NAT rules, sysctls, IP leases, firewall chains and endpoints
+ * (a namespace plugged into a bridge), and the components BridgeNetwork (a whole network) and
+ * SandboxHost (a host side of its own, for trying things out).
  * @packageDocumentation
  */
 export * from "./namespace";
