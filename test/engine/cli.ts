@@ -6,7 +6,12 @@
  * Prints each step as Pulumi does and, as its last line, a JSON summary; exits non-zero when a
  * step fails, with the provider's error text.
  */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, realpathSync, statSync, symlinkSync } from "node:fs";
+import * as path from "node:path";
 import { type Operation, run } from "./engine";
+
+const REPO_ROOT = path.resolve(__dirname, "../..");
 
 const USAGE = "usage: npm run engine -- <preview|up|refresh|destroy> <program-dir> --stack NAME --state FILE [--config key=value ...] [--skip-preview]";
 
@@ -48,6 +53,45 @@ export function parseArgs(argv: string[]): {
     return { operation: operation as Operation, programDir, stack, stateFile, config, skipPreview };
 }
 
+/** The newest modification time of the TypeScript sources under a folder. */
+function newestSource(dir: string): number {
+    let newest = 0;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) newest = Math.max(newest, newestSource(file));
+        else if (entry.name.endsWith(".ts")) newest = Math.max(newest, statSync(file).mtimeMs);
+    }
+    return newest;
+}
+
+/**
+ * For a program inside this checkout (an example) that cannot resolve `pulumi-overlay`: builds the
+ * checkout when its sources are newer than dist/, and links the checkout into the program's
+ * node_modules (which git ignores), so that `npm run engine` works on an example without hand
+ * steps and without rewriting a tracked file. The dynamic-provider server, whose cwd is the
+ * program's folder, then loads the providers from the same link.
+ */
+export function useCheckout(programDir: string, print: (line: string) => void = console.log): void {
+    const dir = path.resolve(programDir);
+    if (!dir.startsWith(`${REPO_ROOT}${path.sep}`)) return;
+    let resolved: string | undefined;
+    try {
+        resolved = realpathSync(require.resolve("pulumi-overlay", { paths: [dir] }));
+    } catch {
+        // not resolvable: the checkout is linked below
+    }
+    if (resolved !== undefined && !resolved.startsWith(`${REPO_ROOT}${path.sep}dist${path.sep}`)) return; // a copy installed by hand
+    const built = path.join(REPO_ROOT, "dist", "sdk", "index.js");
+    if (!existsSync(built) || Math.max(newestSource(path.join(REPO_ROOT, "sdk")), newestSource(path.join(REPO_ROOT, "providers"))) > statSync(built).mtimeMs) {
+        print("building this checkout's pulumi-overlay (npm run build)");
+        execFileSync("npm", ["run", "--silent", "build"], { cwd: REPO_ROOT, stdio: "inherit" });
+    }
+    if (resolved !== undefined) return;
+    mkdirSync(path.join(dir, "node_modules"), { recursive: true });
+    symlinkSync(REPO_ROOT, path.join(dir, "node_modules", "pulumi-overlay"), "dir");
+    print(`using this checkout's pulumi-overlay: linked into ${path.relative(REPO_ROOT, dir)}/node_modules (ignored by git)`);
+}
+
 async function main(): Promise<void> {
     let args: ReturnType<typeof parseArgs>;
     try {
@@ -56,6 +100,7 @@ async function main(): Promise<void> {
         process.stderr.write(`${(err as Error).message}\n`);
         process.exit(2);
     }
+    useCheckout(args.programDir);
     const result = await run(args);
     process.exit(result.ok ? 0 : 1);
 }
