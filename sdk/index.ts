@@ -5,6 +5,9 @@
  * SandboxHost (a host side of its own, for trying things out).
  * @packageDocumentation
  */
+import { assertNodeVersion } from "./nodeVersion";
+
+assertNodeVersion(process.versions.node);
 export * from "./namespace";
 export * from "./bridge";
 export * from "./veth";

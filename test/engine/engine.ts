@@ -260,6 +260,15 @@ async function runOnce(options: EngineOptions): Promise<Result> {
     return { ok: errors.length === 0, summary, steps, outputs, errors, recovered: recoveredNames, warnings, providerPeakRssKb };
 }
 
+/** A module as the program's folder resolves it (the CLI's way), else as the engine does. */
+export function resolveFromProgram(request: string, programDir: string): string {
+    try {
+        return require.resolve(request, { paths: [path.resolve(programDir)] });
+    } catch {
+        return require.resolve(request);
+    }
+}
+
 /** A process's peak resident memory from /proc, in KiB. */
 function peakRssKb(pid: number | undefined): number | undefined {
     try {
@@ -377,7 +386,8 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
     try {
         const config = Object.fromEntries(Object.entries(options.config ?? {}).map(([k, v]) => [k.includes(":") ? k : `${project}:${k}`, v]));
         const args = [
-            require.resolve("@pulumi/pulumi/cmd/run"),
+            // As the CLI's language host: the program's own @pulumi/pulumi, else the engine's.
+            resolveFromProgram("@pulumi/pulumi/cmd/run", options.programDir),
             `--monitor=${address}`,
             `--engine=${address}`,
             `--project=${project}`,

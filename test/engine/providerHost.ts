@@ -38,7 +38,13 @@ export class ProviderHost {
      * `onLine` gets each line the server writes to stderr.
      */
     static async start(cwd: string, engineAddress = "127.0.0.1:1", onLine?: (line: string) => void): Promise<ProviderHost> {
-        const entry = require.resolve("@pulumi/pulumi/cmd/dynamic-provider");
+        // The plugin script resolves the dynamic-provider server from its cwd, the program's folder.
+        let entry: string;
+        try {
+            entry = require.resolve("@pulumi/pulumi/cmd/dynamic-provider", { paths: [cwd] });
+        } catch {
+            entry = require.resolve("@pulumi/pulumi/cmd/dynamic-provider");
+        }
         const child = spawn(process.execPath, [entry, engineAddress], { cwd, stdio: ["ignore", "pipe", "pipe"] });
         const stderr: string[] = [];
         let partial = "";

@@ -3,6 +3,7 @@
  * provider Pulumi serializes into the state is the thin shim, not the implementation.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { assertNodeVersion } from "../../../sdk/nodeVersion";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as sdk from "../../../sdk";
 
@@ -53,5 +54,13 @@ describe("SDK resources", () => {
         expect(text).toContain('"veth"');
         expect(text).not.toContain("linkBatchShow");
         expect(text.length).toBeLessThan(8000);
+    });
+});
+
+describe("the Node.js version", () => {
+    it("is refused below 22, saying what to do", () => {
+        expect(() => assertNodeVersion("20.19.2")).toThrow(/needs Node.js >= 22 .* this is 20.19.2: install a newer Node/);
+        expect(() => assertNodeVersion("22.0.0")).not.toThrow();
+        expect(() => assertNodeVersion("24.21.0")).not.toThrow();
     });
 });
