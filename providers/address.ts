@@ -8,12 +8,12 @@
  * @module
  */
 import { inNetns, leftBehind, pick, type Props } from "./common";
-import { ipCommand, type LinkAddrs, linkBatchShow, linkIdentity, namespaceState, runDelete } from "./host";
-import { defineProvider } from "./provider";
+import { ipCommand, type LinkAddrs, linkBatchShow, linkIdentity, namespaceState, netnsIdentity, RecordDir, runDelete } from "./host";
+import { type MarkedInputs, defineProvider, markOf } from "./provider";
 import { checkInterfaceCidr, checkInterfaceName, checkNamespaceName, isUnknown, parseCidr, sameAddress } from "./validate";
 
 /** Inputs after `check`. */
-export interface AddressInputs {
+export interface AddressInputs extends MarkedInputs {
     logicalName: string;
     device: string;
     /** The address with its prefix length, e.g. `10.0.0.2/24`. */
@@ -31,7 +31,26 @@ export interface AddressOutputs extends AddressInputs {
     deviceIdentity?: string;
 }
 
-const INPUT_KEYS = ["logicalName", "device", "address", "netns"] as const;
+const INPUT_KEYS = ["logicalName", "device", "address", "netns", "mark"] as const;
+
+/**
+ * The records of the addresses this project added in a namespace, one per address, holding the
+ * adding resource's mark: written before the add, so that a create cut off by a crash is
+ * recognised by its repeat (same mark) and taken over, never refused as someone else's.
+ */
+function addressRecords(address: Pick<AddressInputs, "netns">): RecordDir {
+    return new RecordDir("addresses", netnsIdentity(address.netns));
+}
+
+function recordName(address: Pick<AddressInputs, "device" | "address">): string {
+    return `${address.device} ${canonical(address.address)}`;
+}
+
+/** Forgets this resource's record of the address (it is gone, or not ours any more). */
+function forget(address: AddressInputs & { mark?: string }): void {
+    const records = addressRecords(address);
+    if (address.mark !== undefined && records.read(recordName(address)) === address.mark) records.release(recordName(address));
+}
 
 /** The resource id: `netns/device/address`. */
 function idOf(address: AddressInputs): string {
@@ -70,7 +89,7 @@ async function presence(address: AddressOutputs): Promise<"ours" | "gone" | "oth
 
 export const provider = defineProvider<AddressInputs, AddressOutputs>({
     rules: { replace: ["device", "address", "netns"], update: [], deleteBeforeReplace: true },
-    marked: false,
+    marked: true,
 
     async check(_olds, news: Props) {
         const inputs = pick(news, INPUT_KEYS) as AddressInputs;
@@ -91,10 +110,26 @@ export const provider = defineProvider<AddressInputs, AddressOutputs>({
      * identity, in one `ip -batch` process. An address already on the device is refused ("File exists").
      */
     async create(inputs) {
+        const mark = markOf(inputs);
+        const records = addressRecords(inputs);
+        if (records.read(recordName(inputs)) === mark) {
+            // A create of this resource (same mark) that was cut off: taken over if the address is there.
+            const link = (await namespaceState(inputs.netns)).links.find((l) => l.ifname === inputs.device);
+            const cidr = parseCidr(inputs.address)!;
+            if (link?.addr_info?.some((a) => sameAddress(a.local, cidr.address.toString()) && a.prefixlen === cidr.prefixLength)) {
+                return { id: idOf(inputs), outs: outputsOf(inputs, linkIdentity(inputs.netns, link)) };
+            }
+        }
+        records.write(recordName(inputs), mark);
         const cidr = parseCidr(inputs.address)!;
         const add = ["addr", "add", inputs.address, "dev", inputs.device, ...(cidr.family === 6 ? ["nodad"] : [])];
-        const [link] = await linkBatchShow(inputs.netns, [add], [inputs.device], subject(inputs));
-        return { id: idOf(inputs), outs: outputsOf(inputs, linkIdentity(inputs.netns, link)) };
+        try {
+            const [link] = await linkBatchShow(inputs.netns, [add], [inputs.device], subject(inputs));
+            return { id: idOf(inputs), outs: outputsOf(inputs, linkIdentity(inputs.netns, link)) };
+        } catch (err) {
+            forget({ ...inputs, mark });
+            throw err;
+        }
     },
 
     /** Equivalent to: `ip -n $netns -j addr show dev $device`, looking for exactly this address on the same link. */
@@ -112,5 +147,6 @@ export const provider = defineProvider<AddressInputs, AddressOutputs>({
         if (now === "otherLink")
             leftBehind(subject(props), `device "${props.device}" ${inNetns(props.netns)} is not the link it was added to (it was deleted and made again)`);
         if (now === "ours") await runDelete({ ...ipCommand(props.netns, ["addr", "del", props.address, "dev", props.device]), subject: subject(props) });
+        forget(props);
     },
 });

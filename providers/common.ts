@@ -10,8 +10,9 @@ import { isUnknown } from "./validate";
 /** Property bags as the dynamic provider protocol passes them. */
 export type Props = Record<string, any>;
 
-/** Prefix of every mark this project leaves on the host (link aliases, rule comments). */
-export const MARK_PREFIX = "pulumi-overlay";
+import { MARK_PREFIX } from "./kinds";
+
+export { MARK_PREFIX } from "./kinds";
 
 /**
  * A kernel name derived from the Pulumi logical name plus a short random suffix, within

@@ -216,12 +216,21 @@ export const provider = defineProvider<FirewallChainInputs, FirewallChainOutputs
 
     /** Equivalent to: `iptables-restore --noflush` of `:CHAIN`, its rules, and `-I FORWARD 1 <match> -j CHAIN` (or `-A`). */
     async create(chain) {
-        if ((await listFilter(chain)).includes(`-N ${chain.name}`)) {
-            throw new Error(
-                `firewall chain "${chain.name}" already exists in the filter table ${inNetns(chain.netns)} and is not this resource's; choose another name`,
-            );
-        }
         const comment = markOf(chain);
+        const now = stateOf(await listFilter(chain), chain, comment);
+        if (now.exists) {
+            // Ours when our jump leads to it or its rules carry our mark: a create of this resource
+            // that was cut off made it (a restore is all or nothing). Taken over and rewritten.
+            const ours = now.jump !== undefined || now.ruleLines.some((line) => line.includes(comment));
+            if (!ours) {
+                throw new Error(
+                    `firewall chain "${chain.name}" already exists in the filter table ${inNetns(chain.netns)} and is not this resource's; choose another name`,
+                );
+            }
+            refuseForeignRules(chain, now.ruleLines, comment);
+            await restore(chain, restoreText(chain, comment, now.jump === undefined));
+            return { id: `${chain.netns ?? ""}/${chain.name}`, outs: { ...chain, comment, inSync: true } };
+        }
         await restore(chain, restoreText(chain, comment, true));
         return { id: `${chain.netns ?? ""}/${chain.name}`, outs: { ...chain, comment, inSync: true } };
     },

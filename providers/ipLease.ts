@@ -61,7 +61,8 @@ export const provider = defineProvider<IpLeaseInputs, IpLeaseOutputs>({
     async create(lease) {
         const mark = markOf(lease);
         const pool = leasePool(lease.netns, lease.pool);
-        const { ip, cidr, family } = claimAddress(pool, lease, mark);
+        // A record holding this lease's mark: a create of it that was cut off claimed it.
+        const { ip, cidr, family } = leasedByMark(pool, lease.subnet, mark) ?? claimAddress(pool, lease, mark);
         return { id: `${lease.pool}/${ip}`, outs: { ...lease, ip, cidr, family, scope: pool.dir, mark } };
     },
 

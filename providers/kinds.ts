@@ -6,6 +6,9 @@
  * (docs/development.md, "Adding a resource kind").
  * @module
  */
+/** Prefix of every mark this project leaves on the host (link aliases, rule comments, records). */
+export const MARK_PREFIX = "pulumi-overlay";
+
 export const PROVIDER_KINDS = [
     { kind: "NetworkNamespace", module: "namespace", page: "namespace.md" },
     { kind: "Bridge", module: "bridge", page: "bridge.md" },

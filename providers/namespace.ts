@@ -55,8 +55,10 @@ export const provider = defineProvider<NetworkNamespaceInputs, NetworkNamespaceO
         const { name, logicalName } = inputs;
         const mark = markOf(inputs);
         const markStep = ["netns", "exec", name, "ip", "link", "set", "dev", "lo", "alias", mark, "up"];
-        if ((await ownership(name, mark)) === "cutOff") {
-            // A create of this resource made the namespace and was stopped before marking it.
+        const owner = await ownership(name, mark);
+        if (owner === "ours" || owner === "cutOff") {
+            // A create of this resource (same mark) made the namespace before it was stopped: the
+            // namespace is taken over, and marked if the mark is all it lacks.
             await runCommand(ipBatchCommand(undefined, [markStep], subject(name)));
         } else {
             namespaceJournal.begin(name, mark);

@@ -138,7 +138,8 @@ export const provider = defineProvider<NatRuleInputs, NatRuleOutputs>({
     async create(rule) {
         const comment = markOf(rule);
         const spec = specOf(rule, comment);
-        await backendFor(spec).add(spec);
+        // Already there with this resource's mark: a create of it that was cut off added it.
+        if ((await backendFor(spec).state(spec)) === "absent") await backendFor(spec).add(spec);
         return { id: comment, outs: { ...rule, family: spec.family, table: "nat", chain: chainOf(rule), comment } };
     },
 

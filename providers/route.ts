@@ -5,8 +5,8 @@
  * @module
  */
 import { inNetns, leftBehind, pick, type Props } from "./common";
-import { ipCommand, linkGet, linkIdentity, type RouteInfo, routeList, runCommand, runDelete } from "./host";
-import { defineProvider } from "./provider";
+import { ipCommand, linkGet, linkIdentity, netnsIdentity, RecordDir, type RouteInfo, routeList, runCommand, runDelete } from "./host";
+import { type MarkedInputs, defineProvider, markOf } from "./provider";
 import {
     type CheckFailure,
     checkInteger,
@@ -22,7 +22,7 @@ import {
 } from "./validate";
 
 /** Inputs after `check`. */
-export interface RouteInputs {
+export interface RouteInputs extends MarkedInputs {
     logicalName: string;
     /** A network in CIDR form, a host address, or "default". */
     destination: string;
@@ -41,7 +41,26 @@ export interface RouteOutputs extends RouteInputs {
     deviceIdentity?: string;
 }
 
-const INPUT_KEYS = ["logicalName", "destination", "gateway", "device", "netns", "metric", "table"] as const;
+const INPUT_KEYS = ["logicalName", "destination", "gateway", "device", "netns", "metric", "table", "mark"] as const;
+
+/**
+ * The records of the routes this project added in a namespace, one per route, holding the adding
+ * resource's mark, written before the add (as for addresses): a create cut off by a crash is
+ * recognised by its repeat and taken over.
+ */
+function routeRecords(route: Pick<RouteInputs, "netns">): RecordDir {
+    return new RecordDir("routes", netnsIdentity(route.netns));
+}
+
+function recordName(route: RouteInputs): string {
+    return [route.table ?? "main", route.destination, route.gateway ?? "", route.device ?? "", route.metric ?? ""].join(" ");
+}
+
+/** Forgets this resource's record of the route. */
+function forget(route: RouteInputs): void {
+    const records = routeRecords(route);
+    if (route.mark !== undefined && records.read(recordName(route)) === route.mark) records.release(recordName(route));
+}
 
 /** The route's family: from the destination, else the gateway; a bare `default` is IPv4. */
 export function routeFamily(route: Pick<RouteInputs, "destination" | "gateway">): 4 | 6 {
@@ -116,7 +135,7 @@ async function presence(route: RouteOutputs): Promise<{ state: "ours" | "gone" |
 
 export const provider = defineProvider<RouteInputs, RouteOutputs>({
     rules: { replace: ["destination", "gateway", "device", "netns", "metric", "table"], update: [], deleteBeforeReplace: true },
-    marked: false,
+    marked: true,
 
     async check(_olds, news: Props) {
         const inputs = pick(news, INPUT_KEYS) as RouteInputs;
@@ -154,7 +173,19 @@ export const provider = defineProvider<RouteInputs, RouteOutputs>({
      */
     async create(inputs) {
         const family = routeFamily(inputs);
-        await runCommand({ ...ipCommand(inputs.netns, [family === 4 ? "-4" : "-6", "route", "add", ...selector(inputs)]), subject: subject(inputs) });
+        const mark = markOf(inputs);
+        const records = routeRecords(inputs);
+        const cutOff = records.read(recordName(inputs)) === mark && (await findRoute(inputs)) !== undefined;
+        // A create of this resource (same mark) that was cut off added it already: taken over.
+        if (!cutOff) {
+            records.write(recordName(inputs), mark);
+            try {
+                await runCommand({ ...ipCommand(inputs.netns, [family === 4 ? "-4" : "-6", "route", "add", ...selector(inputs)]), subject: subject(inputs) });
+            } catch (err) {
+                forget({ ...inputs, mark });
+                throw err;
+            }
+        }
         const deviceIdentity = await deviceIdentityOf(
             inputs.netns,
             inputs.device !== undefined ? { dst: inputs.destination, dev: inputs.device } : await findRoute(inputs),
@@ -173,9 +204,10 @@ export const provider = defineProvider<RouteInputs, RouteOutputs>({
         const { state, found } = await presence(props);
         if (state === "otherLink")
             leftBehind(subject(props), `device "${found?.dev}" ${inNetns(props.netns)} is not the link it was made on (it was deleted and made again)`);
-        if (state !== "ours" || !found) return;
+        if (state !== "ours" || !found) return forget(props);
         // Delete with every field the kernel reports, so no other route with the same prefix can match.
         const exact: RouteInputs = { ...props, gateway: props.gateway ?? found.gateway, device: props.device ?? found.dev, metric: found.metric ?? 0 };
         await runDelete({ ...ipCommand(props.netns, [routeFamily(props) === 4 ? "-4" : "-6", "route", "del", ...selector(exact)]), subject: subject(props) });
+        forget(props);
     },
 });

@@ -95,6 +95,11 @@ export const provider = defineProvider<SysctlInputs, SysctlOutputs>({
         const claimScope = claims.dir;
         const previousValue = await claims.locked(async () => {
             const shared = readClaim(claims, setting.key);
+            // Already an owner: a create of this resource that was cut off got this far.
+            if (shared?.owners.includes(claimToken) && shared.value === setting.value) {
+                if ((await sysctlGet(setting.netns, setting.key)) !== setting.value) await writeVerified(setting.netns, setting.key, setting.value);
+                return shared.original;
+            }
             if (shared && shared.value !== setting.value) {
                 throw new Error(
                     `sysctl "${setting.key}" ${inNetns(setting.netns)} is already set to '${shared.value}' by ${shared.owners.join(", ")}; ` +

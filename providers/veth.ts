@@ -191,6 +191,12 @@ export const provider = defineProvider<VethPairInputs, VethPairOutputs>({
      */
     async create(pair) {
         const mark = markOf(pair);
+        // Both ends carrying this resource's mark: a create of it that was cut off made them. Taken over.
+        const [end, peer] = [await linkFindMarked(pair.netns, pair.name, mark), await linkGet(pair.peer.netns, pair.peer.name)];
+        if (end && end.ifname === pair.name && peer?.ifalias === mark) {
+            const configured = await configure(pair);
+            return { id: idOf(pair), outs: outputsOf(pair, mark, configured.end, configured.peer) };
+        }
         const mtu = pair.mtu !== undefined ? ["mtu", String(pair.mtu)] : [];
         const add = runsFromPeerSide(pair)
             ? ["link", "add", "name", pair.peer.name, ...mtu, "type", "veth", "peer", "name", pair.name, "netns", pair.netns!]

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { programChecks } from "./programChecks";
-import { TYPE_MODULE, providerShim } from "./provider";
+import { TYPE_MODULE, ownershipMark, providerShim } from "./provider";
 
 /** Arguments of an {@link Endpoint}. */
 export interface EndpointArgs {
@@ -83,7 +83,16 @@ export class Endpoint extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: EndpointArgs, opts?: pulumi.CustomResourceOptions) {
         programChecks().namespace(`Endpoint "${name}"`, args.namespace);
-        const props = { logicalName: name, ...args, ip: undefined, cidr: undefined, family: undefined, mac: undefined, drift: undefined };
+        const props = {
+            logicalName: name,
+            mark: ownershipMark("Endpoint", name, opts),
+            ...args,
+            ip: undefined,
+            cidr: undefined,
+            family: undefined,
+            mac: undefined,
+            drift: undefined,
+        };
         super(providerShim("endpoint"), name, props, opts, TYPE_MODULE, "Endpoint");
     }
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { TYPE_MODULE, providerShim } from "./provider";
+import { TYPE_MODULE, ownershipMark, providerShim } from "./provider";
 
 /** Arguments of an {@link IpLease}. */
 export interface IpLeaseArgs {
@@ -44,7 +44,15 @@ export class IpLease extends pulumi.dynamic.Resource {
     declare readonly family: pulumi.Output<number>;
 
     constructor(name: string, args: IpLeaseArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = { logicalName: name, ...args, ip: undefined, cidr: undefined, family: undefined, scope: undefined, mark: undefined };
+        const props = {
+            logicalName: name,
+            ...args,
+            ip: undefined,
+            cidr: undefined,
+            family: undefined,
+            scope: undefined,
+            mark: ownershipMark("IpLease", name, opts),
+        };
         super(providerShim("ipLease"), name, props, opts, TYPE_MODULE, "IpLease");
     }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { programChecks } from "./programChecks";
-import { TYPE_MODULE, providerShim } from "./provider";
+import { TYPE_MODULE, ownershipMark, providerShim } from "./provider";
 
 /** Arguments of a {@link NetworkNamespace}. */
 export interface NetworkNamespaceArgs {
@@ -31,6 +31,13 @@ export class NetworkNamespace extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: NetworkNamespaceArgs = {}, opts?: pulumi.CustomResourceOptions) {
         programChecks().namespace(`NetworkNamespace "${name}"`, args.name);
-        super(providerShim("namespace"), name, { logicalName: name, name: args.name, alias: undefined }, opts, TYPE_MODULE, "NetworkNamespace");
+        super(
+            providerShim("namespace"),
+            name,
+            { logicalName: name, mark: ownershipMark("NetworkNamespace", name, opts), name: args.name, alias: undefined },
+            opts,
+            TYPE_MODULE,
+            "NetworkNamespace",
+        );
     }
 }

@@ -9,8 +9,9 @@
  * and the export name `provider` must stay stable across releases.
  * @module
  */
-import type * as pulumi from "@pulumi/pulumi";
-import type { ProviderModule } from "../providers/kinds";
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { MARK_PREFIX, type ProviderKind, type ProviderModule } from "../providers/kinds";
 
 export type { ProviderModule } from "../providers/kinds";
 
@@ -49,3 +50,18 @@ function makeShim(module: ProviderModule): pulumi.dynamic.ResourceProvider {
 
 /** Type tokens read `pulumi-nodejs:dynamic/overlay:<Kind>`. */
 export const TYPE_MODULE = "overlay";
+
+/**
+ * The ownership mark of a resource, derived from what names it in Pulumi (project, stack, kind,
+ * its parent's name and its own), not random: when the Pulumi CLI creates a resource again after a
+ * crash cut its create off (it keeps the create as pending and runs it again, with a fresh check),
+ * the new create carries the same mark as its interrupted twin, finds what that one left, and
+ * takes it over instead of refusing it or leaving it behind. Check keeps a mark once chosen, so
+ * stacks made with the random marks of earlier releases keep theirs.
+ * Format: `pulumi-overlay:<name>:<8 hex digits>`, as before.
+ */
+export function ownershipMark(kind: ProviderKind, name: string, opts?: pulumi.ResourceOptions): string {
+    const parent = (opts?.parent as { __name?: string } | undefined)?.__name ?? "";
+    const digest = createHash("sha256").update([pulumi.getProject(), pulumi.getStack(), kind, parent, name].join("\0")).digest("hex").slice(0, 8);
+    return `${MARK_PREFIX}:${name.replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 160)}:${digest}`;
+}

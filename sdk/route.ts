@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { TYPE_MODULE, providerShim } from "./provider";
+import { TYPE_MODULE, ownershipMark, providerShim } from "./provider";
 
 /** Arguments of a {@link Route}. Every change replaces the route. */
 export interface RouteArgs {
@@ -46,6 +46,13 @@ export class Route extends pulumi.dynamic.Resource {
     declare readonly family: pulumi.Output<number>;
 
     constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
-        super(providerShim("route"), name, { logicalName: name, ...args, family: undefined }, opts, TYPE_MODULE, "Route");
+        super(
+            providerShim("route"),
+            name,
+            { logicalName: name, mark: ownershipMark("Route", name, opts), ...args, family: undefined },
+            opts,
+            TYPE_MODULE,
+            "Route",
+        );
     }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { programChecks } from "./programChecks";
-import { TYPE_MODULE, providerShim } from "./provider";
+import { TYPE_MODULE, ownershipMark, providerShim } from "./provider";
 
 /** Arguments of a {@link Sysctl}. */
 export interface SysctlArgs {
@@ -35,6 +35,13 @@ export class Sysctl extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: SysctlArgs, opts?: pulumi.CustomResourceOptions) {
         programChecks().sysctl(`Sysctl "${name}"`, args.netns, args.key, args.value);
-        super(providerShim("sysctl"), name, { logicalName: name, ...args, previousValue: undefined }, opts, TYPE_MODULE, "Sysctl");
+        super(
+            providerShim("sysctl"),
+            name,
+            { logicalName: name, mark: ownershipMark("Sysctl", name, opts), ...args, previousValue: undefined },
+            opts,
+            TYPE_MODULE,
+            "Sysctl",
+        );
     }
 }
