@@ -13,7 +13,8 @@ import { type Operation, run } from "./engine";
 
 const REPO_ROOT = path.resolve(__dirname, "../..");
 
-const USAGE = "usage: npm run engine -- <preview|up|refresh|destroy> <program-dir> --stack NAME --state FILE [--config key=value ...] [--skip-preview]";
+const USAGE =
+    "usage: npm run engine -- <preview|up|refresh|destroy> <program-dir> --stack NAME --state FILE [--config key=value ...] [--skip-preview] [--clear-pending-creates]";
 
 export function parseArgs(argv: string[]): {
     operation: Operation;
@@ -22,9 +23,11 @@ export function parseArgs(argv: string[]): {
     stateFile: string;
     config: Record<string, string>;
     skipPreview: boolean;
+    clearPendingCreates: boolean;
 } {
     const positional: string[] = [];
     let skipPreview = false;
+    let clearPendingCreates = false;
     const config: Record<string, string> = {};
     let stack: string | undefined;
     let stateFile: string | undefined;
@@ -37,6 +40,7 @@ export function parseArgs(argv: string[]): {
         };
         if (arg === "--stack") stack = value();
         else if (arg === "--skip-preview") skipPreview = true;
+        else if (arg === "--clear-pending-creates") clearPendingCreates = true;
         else if (arg === "--state") stateFile = value();
         else if (arg === "--config" || arg === "-c") {
             const pair = value();
@@ -50,7 +54,7 @@ export function parseArgs(argv: string[]): {
     if (!["preview", "up", "refresh", "destroy"].includes(operation) || !programDir || !stack || !stateFile || positional.length > 2) {
         throw new Error(USAGE);
     }
-    return { operation: operation as Operation, programDir, stack, stateFile, config, skipPreview };
+    return { operation: operation as Operation, programDir, stack, stateFile, config, skipPreview, clearPendingCreates };
 }
 
 /** The newest modification time of the TypeScript sources under a folder. */

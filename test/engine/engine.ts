@@ -46,8 +46,6 @@ export interface Result {
     outputs: Props;
     /** Error texts, the provider's own words first. */
     errors: string[];
-    /** Resources whose create a crash had cut off, found on the host by their mark and taken into the state. */
-    recovered: string[];
     /** Warnings the provider wrote to its stderr (`warning: ...` lines), as Pulumi shows them. */
     warnings: string[];
     /** The dynamic-provider server's peak memory (VmHWM), in KiB, where /proc tells it. */
@@ -66,6 +64,8 @@ export interface EngineOptions {
     print?: (line: string) => void;
     /** For `up`: no preview first (`pulumi up --skip-preview`). */
     skipPreview?: boolean;
+    /** For `refresh`: forget the creates a crash cut off (`pulumi refresh --clear-pending-creates`). */
+    clearPendingCreates?: boolean;
 }
 
 const STACK_TYPE = "pulumi:pulumi:Stack";
@@ -174,26 +174,21 @@ async function runOnce(options: EngineOptions): Promise<Result> {
     hostReady.catch(() => {}); // awaited where it is needed; this keeps an early failure from going unhandled
     let host: ProviderHost | undefined;
     let providerPeakRssKb: number | undefined;
-    const recoveredNames: string[] = [];
     try {
         // The program starts while the provider server does (its first step waits for it); other
-        // operations, and recovery, need the server first.
+        // operations need the server first.
         if (options.operation !== "up" && options.operation !== "preview") host = await hostReady;
-        if (!preview && (old.pending?.length ?? 0) > 0) {
-            host = await hostReady;
-            const provider = host;
-            // Creates a crash cut off: the object may be on the host; its mark (an input chosen by
-            // check) lets the provider find it. Found ones join the state; the rest are created anew.
-            for (const lost of old.pending ?? []) {
-                if (state.get(lost.urn)) continue; // a replacement's new half: left to the next diff
-                const found = await provider.read(lost.urn, "", lost.inputs, lost.inputs);
-                if (!found.id) continue;
-                const recovered = { ...lost, id: found.id, outputs: found.outputs, inputs: found.inputs ?? lost.inputs };
-                state.put(recovered);
-                old.resources.push(recovered);
-                recoveredNames.push(lost.name);
-                print(`~ recovered ${lost.type} ${lost.name} (created before the engine stopped)`);
-            }
+        // Creates a crash cut off stay pending, as the CLI keeps them (snapshot.go): never read (they
+        // have no id), warned about on every operation, created again when the program declares
+        // them, and forgotten only by `refresh --clear-pending-creates` (refresh.go).
+        if (options.operation === "refresh" && options.clearPendingCreates) state.clearPending();
+        const pending = state.pendingCreates;
+        if (pending.length > 0) {
+            onDiagnostic(
+                `warning: ${pending.length} create(s) from an earlier operation were interrupted: ${pending.map((r) => r.urn).join(", ")}. ` +
+                    "The objects may or may not exist; `up` creates them again (pulumi-overlay takes over what carries their mark), " +
+                    "and `refresh --clear-pending-creates` forgets them.",
+            );
         }
         const deleteResource = async (r: ResourceState) => {
             const provider = await hostReady;
@@ -257,7 +252,7 @@ async function runOnce(options: EngineOptions): Promise<Result> {
         for (const [k, v] of Object.entries(outputs)) print(`    ${k}: ${JSON.stringify(v)}`);
     }
     print(JSON.stringify(summary));
-    return { ok: errors.length === 0, summary, steps, outputs, errors, recovered: recoveredNames, warnings, providerPeakRssKb };
+    return { ok: errors.length === 0, summary, steps, outputs, errors, warnings, providerPeakRssKb };
 }
 
 /** A module as the program's folder resolves it (the CLI's way), else as the engine does. */

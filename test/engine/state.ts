@@ -30,7 +30,8 @@ export interface StackState {
     outputs: Props;
     /**
      * Creates that were started but whose result was never recorded: the engine stopped in
-     * between (a crash). Only in a loaded state; the next operation recovers them.
+     * between (a crash). Kept, as the CLI keeps its pending CREATE operations, until the resource
+     * is created again or `refresh --clear-pending-creates` clears them.
      */
     pending?: ResourceState[];
 }
@@ -47,7 +48,7 @@ export function loadState(file: string, project: string, stack: string): StackSt
     const journal = journalOf(file);
     if (!existsSync(journal)) return state;
     const byUrn = new Map(state.resources.map((r) => [r.urn, r]));
-    const pending = new Map<string, ResourceState>();
+    const pending = new Map<string, ResourceState>((state.pending ?? []).map((r) => [r.urn, r]));
     for (const line of readFileSync(journal, "utf8").split("\n")) {
         let entry: JournalEntry;
         try {
@@ -72,6 +73,7 @@ export function loadState(file: string, project: string, stack: string): StackSt
 /** The state of one operation, as it changes step by step. */
 export class StateStore {
     private readonly byUrn: Map<string, ResourceState>;
+    private readonly pendingByUrn: Map<string, ResourceState>;
     private outputsValue: Props;
 
     /** `persist: false` (preview) keeps everything in memory. */
@@ -81,6 +83,7 @@ export class StateStore {
         private readonly persist: boolean,
     ) {
         this.byUrn = new Map(base.resources.map((r) => [r.urn, r]));
+        this.pendingByUrn = new Map((base.pending ?? []).map((r) => [r.urn, r]));
         this.outputsValue = base.outputs;
     }
 
@@ -96,18 +99,31 @@ export class StateStore {
         return this.byUrn.get(urn);
     }
 
+    /** Creates that were started and never finished, as the CLI lists them. */
+    get pendingCreates(): ResourceState[] {
+        return [...this.pendingByUrn.values()];
+    }
+
     put(resource: ResourceState): void {
         this.byUrn.set(resource.urn, resource);
+        this.pendingByUrn.delete(resource.urn);
         this.journal({ put: resource });
     }
 
     drop(urn: string): void {
-        if (this.byUrn.delete(urn)) this.journal({ drop: urn });
+        const pending = this.pendingByUrn.delete(urn);
+        if (this.byUrn.delete(urn) || pending) this.journal({ drop: urn });
     }
 
-    /** Notes a create about to start: if the engine stops before `put`, the next run recovers it. */
+    /** Notes a create about to start: if the engine stops before `put`, it stays pending in the state. */
     pending(resource: ResourceState): void {
+        this.pendingByUrn.set(resource.urn, resource);
         this.journal({ pending: resource });
+    }
+
+    /** Forgets the pending creates (`pulumi refresh --clear-pending-creates`). */
+    clearPending(): void {
+        for (const urn of [...this.pendingByUrn.keys()]) this.drop(urn);
     }
 
     setOutputs(outputs: Props): void {
@@ -118,8 +134,9 @@ export class StateStore {
     /** Writes the whole state (to a temporary file, then renamed) and clears the journal. */
     flush(): void {
         if (!this.persist) return;
-        const { pending: _recovered, ...base } = this.base;
-        const state: StackState = { ...base, resources: this.resources, outputs: this.outputsValue };
+        const { pending: _loaded, ...base } = this.base;
+        const pending = this.pendingCreates;
+        const state: StackState = { ...base, resources: this.resources, outputs: this.outputsValue, ...(pending.length > 0 ? { pending } : {}) };
         writeFileSync(`${this.file}.tmp`, JSON.stringify(state, null, 2));
         renameSync(`${this.file}.tmp`, this.file);
         rmSync(journalOf(this.file), { force: true });
