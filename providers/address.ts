@@ -94,6 +94,9 @@ export const provider = defineProvider<AddressInputs, AddressOutputs>({
     async check(_olds, news: Props) {
         const inputs = pick(news, INPUT_KEYS) as AddressInputs;
         if (typeof inputs.address === "string" && !isUnknown(inputs.address)) inputs.address = canonical(inputs.address);
+        // Outputs the address decides, given as inputs too, so that a preview of an update knows them.
+        const cidr = typeof inputs.address === "string" ? parseCidr(inputs.address) : undefined;
+        if (cidr) Object.assign(inputs, { family: cidr.family, ip: cidr.address.toString(), prefixLength: cidr.prefixLength });
         return {
             inputs,
             failures: [

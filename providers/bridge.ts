@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { chooseName, inNetns, leftBehind, pick, type Props } from "./common";
-import { linkBatchShow, linkDeleteIfMarked, linkFindMarked, type LinkInfo, linkIsUp } from "./host";
+import { linkBatchShow, linkDeleteIfMarked, linkFindMarked, linkGet, type LinkInfo, linkIsUp } from "./host";
 import { type MarkedInputs, defineProvider, markOf, markOfResource } from "./provider";
 import { checkBoolean, checkMtu, checkNamespaceName, checkNewInterfaceName } from "./validate";
 
@@ -104,15 +104,14 @@ export const provider = defineProvider<BridgeInputs, BridgeOutputs>({
      */
     async create(inputs) {
         const mark = markOf(inputs);
-        // A bridge carrying this resource's mark was made by a create of it that was cut off
-        // (the CLI creates again after a crash): taken over, once it is what is declared.
-        const made = await linkFindMarked(inputs.netns, inputs.name, mark);
-        if (made) {
-            if (made.ifname !== inputs.name || made.linkinfo?.info_kind !== "bridge") {
+        // A bridge of this name carrying this resource's mark was made by a create of it that was
+        // cut off (the CLI creates again after a crash): taken over, once it is what is declared.
+        const made = await linkGet(inputs.netns, inputs.name);
+        if (made?.ifalias === mark) {
+            if (made.linkinfo?.info_kind !== "bridge")
                 throw new Error(
-                    `${subject(made.ifname)} ${inNetns(inputs.netns)} carries this resource's mark but is not bridge "${inputs.name}"; remove it by hand`,
+                    `${subject(made.ifname)} ${inNetns(inputs.netns)} carries this resource's mark but is a ${made.linkinfo?.info_kind} link; remove it by hand`,
                 );
-            }
             return { id: idOf(inputs), outs: outputsOf(inputs, mark, await applyAndShow(inputs, setSteps(inputs))) };
         }
         const add = ["link", "add", "name", inputs.name, "address", randomMac(), "type", "bridge", "stp_state", inputs.stp ? "1" : "0"];

@@ -3,7 +3,7 @@
  * delete gives for what it leaves. Pure but for that warning.
  * @module
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { isUnknown } from "./validate";
 
@@ -15,11 +15,26 @@ import { MARK_PREFIX } from "./kinds";
 export { MARK_PREFIX } from "./kinds";
 
 /**
- * A kernel name derived from the Pulumi logical name plus a short random suffix, within
- * `maxBytes` (15 for interface names): `lab-bridge` becomes e.g. `lab-bridge-3fa2`.
+ * Hex digits derived from a resource's identity (the hidden input `identity` the SDK gives every
+ * resource: project, stack, kind, parent and name) and a purpose, or random ones for a caller
+ * without an identity. Derived, so that a create the Pulumi CLI repeats after a crash (with a
+ * fresh check and no old inputs) chooses the same names and mark as its interrupted twin.
  */
-export function autoName(logicalName: string, maxBytes = 15): string {
-    const suffix = randomBytes(2).toString("hex");
+export function identityDigits(identity: unknown, purpose: string, count: number): string {
+    if (typeof identity !== "string" || identity === "")
+        return randomBytes(Math.ceil(count / 2))
+            .toString("hex")
+            .slice(0, count);
+    return createHash("sha256").update(`${identity}\0${purpose}`).digest("hex").slice(0, count);
+}
+
+/**
+ * A kernel name derived from the Pulumi logical name plus a short suffix (from the identity, see
+ * {@link identityDigits}), within `maxBytes` (15 for interface names): `lab-bridge` becomes e.g.
+ * `lab-bridge-3fa2`.
+ */
+export function autoName(logicalName: string, maxBytes = 15, identity?: unknown, purpose = "name"): string {
+    const suffix = identityDigits(identity, purpose, 4);
     const base =
         logicalName
             .toLowerCase()
@@ -30,12 +45,13 @@ export function autoName(logicalName: string, maxBytes = 15): string {
 
 /**
  * The mark a resource leaves on what it creates (a link's alias, a rule's comment, a namespace's
- * loopback alias): the project, the logical name and a per-create token, so that an object made
- * by another stack or re-made out of band never passes for ours.
+ * loopback alias): the logical name and a token, random, or derived from the resource's identity
+ * and its checked inputs (`content`): a create repeated after a crash has the same, while two
+ * stacks of the same name that declare different objects do not.
  */
-export function ownerMark(logicalName: string): string {
+export function ownerMark(logicalName: string, identity?: unknown, content = ""): string {
     const safe = logicalName.replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 160);
-    return `${MARK_PREFIX}:${safe}:${randomBytes(4).toString("hex")}`;
+    return `${MARK_PREFIX}:${safe}:${identityDigits(identity, `mark\0${content}`, 8)}`;
 }
 
 /** How a provider's properties change: in place, by replacement, or not managed when omitted. */
@@ -97,7 +113,7 @@ export function logicalNameOf(news: { logicalName?: unknown }): string {
 export function chooseName(olds: Props, news: Props, key = "name", maxBytes = 15): string {
     if (news[key] !== undefined) return news[key];
     if (typeof olds[key] === "string") return olds[key];
-    return autoName(logicalNameOf(news), maxBytes);
+    return autoName(logicalNameOf(news), maxBytes, news.identity, key);
 }
 
 export { inNetnsWords as inNetns } from "./host";

@@ -35,6 +35,7 @@ import {
     type EndpointInputs,
     type EndpointOutputs,
     INPUT_KEYS,
+    LEASE_KEYS,
     NOTHING,
     type Observed,
     type Plan,
@@ -205,7 +206,8 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
         const leaseHeld = lease !== undefined && pool.read(lease.ip) === mark;
         if (!lease || (!seen.namespace && !leaseHeld)) return {};
         const outs = outputsOf(old, lease, pool.dir, seen.inside?.address ?? old.mac ?? "", driftOf(old, lease, seen, leaseHeld));
-        return { id: id || old.namespace, props: outs, inputs: pick(outs, INPUT_KEYS) };
+        // The lease's address goes back among the inputs, where check keeps it (see LEASE_KEYS).
+        return { id: id || old.namespace, props: outs, inputs: pick(outs, [...INPUT_KEYS, ...LEASE_KEYS]) };
     },
 
     /** Makes the host match the declaration again: a new bridge, gateway or MTU, and whatever drifted. */

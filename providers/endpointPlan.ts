@@ -4,10 +4,9 @@
  * failed batch line was, and what drifted. The provider (endpoint.ts) observes and runs.
  * @module
  */
-import { randomBytes } from "node:crypto";
-import { autoName, chooseName, type DiffRules, inNetns, logicalNameOf, pick, type Props } from "./common";
+import { autoName, chooseName, type DiffRules, identityDigits, inNetns, logicalNameOf, pick, type Props } from "./common";
 import type { LinkAddrs, LinkInfo, RouteInfo } from "./host";
-import { checkLeaseRequest, type Leased } from "./ipam";
+import { checkLeaseRequest, type Leased, parseSubnet } from "./ipam";
 import type { MarkedInputs } from "./provider";
 import {
     type CheckFailure,
@@ -127,17 +126,37 @@ export function subject(endpoint: Pick<EndpointInputs, "namespace">): string {
  * would leave many endpoints with long names differing only in 16 random bits (a collision in
  * 7% of stacks of 100).
  */
-export function hostInterfaceName(logicalName: string): string {
-    const readable = autoName(`${logicalName}-h`);
-    return readable.slice(0, -5) === `${logicalName}-h`.toLowerCase() ? readable : `veth${randomBytes(6).toString("hex").slice(0, 11)}`;
+export function hostInterfaceName(logicalName: string, identity?: unknown): string {
+    const readable = autoName(`${logicalName}-h`, 15, identity, "hostInterface");
+    return readable.slice(0, -5) === `${logicalName}-h`.toLowerCase() ? readable : `veth${identityDigits(identity, "hostInterface", 11)}`;
+}
+
+/** The outputs of the lease kept among the inputs, so that a preview of an update knows them. */
+export const LEASE_KEYS = ["ip", "cidr", "family"] as const;
+
+/**
+ * The lease's address when the inputs decide it: given by hand, or kept from the old inputs
+ * (where read puts it) while subnet, pool and address are unchanged. A preview of an update shows
+ * a dynamic resource's inputs only: with the address among them, the NAT rules of published ports
+ * keep a known `toAddress` and preview as unchanged, not as replacements.
+ */
+function leaseKnownFromInputs(olds: Partial<EndpointInputs & Leased>, inputs: Props): Partial<Leased> {
+    const subnet = typeof inputs.subnet === "string" && !isUnknown(inputs.subnet) ? parseSubnet(inputs.subnet) : undefined;
+    if (!subnet || typeof subnet === "string") return {};
+    if (typeof inputs.address === "string" && !isUnknown(inputs.address)) {
+        return { ip: inputs.address, cidr: `${inputs.address}/${subnet.prefixLength}`, family: subnet.family };
+    }
+    const same = olds.subnet === inputs.subnet && olds.pool === inputs.pool && olds.address === undefined && olds.netns === inputs.netns;
+    return same && typeof olds.ip === "string" ? { ip: olds.ip, cidr: olds.cidr, family: olds.family } : {};
 }
 
 /** Check: the inputs with their defaults, and every failure. */
-export function checkEndpoint(olds: Partial<EndpointInputs>, news: Props): { inputs: EndpointInputs; failures: (CheckFailure | undefined)[] } {
+export function checkEndpoint(olds: Partial<EndpointInputs & Leased>, news: Props): { inputs: EndpointInputs; failures: (CheckFailure | undefined)[] } {
     const inputs: Props = {
         ...pick(news, INPUT_KEYS),
         namespace: chooseName(olds, news, "namespace", 64),
-        hostInterface: news.hostInterface ?? (typeof olds.hostInterface === "string" ? olds.hostInterface : hostInterfaceName(logicalNameOf(news))),
+        hostInterface:
+            news.hostInterface ?? (typeof olds.hostInterface === "string" ? olds.hostInterface : hostInterfaceName(logicalNameOf(news), news.identity)),
         interfaceName: news.interfaceName ?? "eth0",
         defaultRoute: news.defaultRoute ?? true,
     };
@@ -162,6 +181,7 @@ export function checkEndpoint(olds: Partial<EndpointInputs>, news: Props): { inp
         });
     }
     failures.push(...checkLeaseRequest(inputs));
+    Object.assign(inputs, leaseKnownFromInputs(olds, inputs));
     return { inputs: inputs as EndpointInputs, failures };
 }
 

@@ -5,7 +5,7 @@
  * change is atomic. Every rule carries the chain's mark as its comment.
  * @module
  */
-import { diffProperties, inNetns, ownerMark, pick, type Props } from "./common";
+import { diffProperties, identityDigits, inNetns, pick, type Props } from "./common";
 import { runCommand, runRead, toolCommand } from "./host";
 import { iptablesProgram, matchArgs } from "./iptablesRule";
 import { type MarkedInputs, defineProvider, markOf, markOfResource } from "./provider";
@@ -154,7 +154,7 @@ export const provider = defineProvider<FirewallChainInputs, FirewallChainOutputs
 
     async check(olds, news: Props) {
         const inputs = pick(news, INPUT_KEYS);
-        inputs.name ??= olds.name ?? `OVL-${ownerMark("x").slice(-8).toUpperCase()}`;
+        inputs.name ??= olds.name ?? `OVL-${identityDigits(news.identity, "name", 8).toUpperCase()}`;
         inputs.family ??= 4;
         const failures: (CheckFailure | undefined)[] = [
             checkOneOf("family", String(inputs.family), ["4", "6"]),

@@ -131,7 +131,10 @@ export const provider = defineProvider<NatRuleInputs, NatRuleOutputs>({
 
     async check(_olds, news: Props) {
         const inputs = pick(news, INPUT_KEYS) as NatRuleInputs;
-        return { inputs, failures: checkNatRule(inputs) };
+        // Outputs the inputs decide (the mark is chosen by check), given as inputs too.
+        const failures = checkNatRule(inputs);
+        if (!failures.some((f) => f !== undefined)) Object.assign(inputs, { family: familyOfRule(inputs), table: "nat", chain: chainOf(inputs) });
+        return { inputs, failures };
     },
 
     /** Equivalent to: `iptables -w -t nat -A POSTROUTING|PREROUTING <match> -m comment --comment $mark -j MASQUERADE|SNAT|DNAT`. */

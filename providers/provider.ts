@@ -59,7 +59,7 @@ export function defineProvider<I extends object, O extends object>(definition: P
     const provider: pulumi.dynamic.ResourceProvider = {
         async check(olds, news) {
             const { inputs, failures } = await definition.check(olds as Partial<I>, news);
-            if (definition.marked) (inputs as MarkedInputs).mark = chooseMark(olds, news);
+            if (definition.marked) (inputs as MarkedInputs).mark = chooseMark(olds, news, inputs);
             return withoutUndefined({ inputs, failures: failures.filter((f): f is CheckFailure => f !== undefined) });
         },
         diff: (id, olds, news) => (definition.diff ? definition.diff(id, olds as O, news as I) : Promise.resolve(diffProperties(olds, news, definition.rules))),
@@ -74,12 +74,25 @@ export function defineProvider<I extends object, O extends object>(definition: P
 
 /**
  * The mark check gives a resource: the one it was given before (old inputs), else one the program
- * passed, else a new one from its Pulumi name.
+ * passed, else one derived from its identity (the SDK's hidden input `identity`) and its checked
+ * inputs: the same for a create the CLI repeats after a crash, another for a stack of the same
+ * name that declares other objects (see {@link ownerMark}).
  */
-function chooseMark(olds: Props, news: Props): string {
+function chooseMark(olds: Props, news: Props, inputs: object): string {
     if (typeof olds.mark === "string") return olds.mark;
     if (typeof news.mark === "string") return news.mark;
-    return ownerMark(logicalNameOf(news));
+    const { mark: _mark, logicalName: _name, ...content } = inputs as Props;
+    return ownerMark(logicalNameOf(news), news.identity, canonicalJson(content));
+}
+
+/** JSON with keys in order, for a digest that does not depend on key order. */
+function canonicalJson(value: unknown): string {
+    if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+    if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+    const entries = Object.entries(value as object)
+        .filter(([, v]) => v !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
 }
 
 /** The mark a create uses: the one check chose, or a new one for callers that skipped check. */

@@ -16,6 +16,10 @@ export interface VethPeer {
 
 /** Inputs after `check`. */
 export interface VethPairInputs extends MarkedInputs {
+    /** The peer's name, as `peer.name` (an output known from the inputs). */
+    peerName?: string;
+    /** The peer's namespace, as `peer.netns`. */
+    peerNetns?: string;
     logicalName: string;
     name: string;
     netns?: string;
@@ -149,12 +153,17 @@ export const provider = defineProvider<VethPairInputs, VethPairOutputs>({
         const name = chooseName(olds, news);
         const newPeer: Props = news.peer ?? {};
         const oldPeer: Partial<VethPeer> = olds.peer ?? {};
-        const peerName = newPeer.name ?? oldPeer.name ?? autoName(`${logicalNameOf(news)}-p`);
+        const peerName = newPeer.name ?? oldPeer.name ?? autoName(`${logicalNameOf(news)}-p`, 15, news.identity, "peer.name");
         const inputs = {
             ...pick(news, INPUT_KEYS),
             name,
             peer: pick({ ...newPeer, name: peerName }, ["name", "netns"]),
             up: news.up ?? true,
+            // Outputs the inputs decide, given as inputs too: known to consumers (an Address on
+            // the peer) even in a preview of an update, where Pulumi shows a dynamic resource's
+            // inputs only.
+            peerName,
+            peerNetns: newPeer.netns,
         } as VethPairInputs;
         const failures: (CheckFailure | undefined)[] = [
             checkNewInterfaceName("name", name),

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { TYPE_MODULE, ownershipMark, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of an {@link Address}. */
 export interface AddressArgs {
@@ -37,7 +37,14 @@ export class Address extends pulumi.dynamic.Resource {
     declare readonly prefixLength: pulumi.Output<number>;
 
     constructor(name: string, args: AddressArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = { logicalName: name, mark: ownershipMark("Address", name, opts), ...args, family: undefined, ip: undefined, prefixLength: undefined };
+        const props = {
+            logicalName: name,
+            identity: resourceIdentity("Address", name, opts),
+            ...args,
+            family: undefined,
+            ip: undefined,
+            prefixLength: undefined,
+        };
         super(providerShim("address"), name, props, opts, TYPE_MODULE, "Address");
     }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { programChecks } from "./programChecks";
-import { TYPE_MODULE, ownershipMark, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of a {@link Bridge}. */
 export interface BridgeArgs {
@@ -51,7 +51,7 @@ export class Bridge extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: BridgeArgs = {}, opts?: pulumi.CustomResourceOptions) {
         programChecks().bridge(`Bridge "${name}"`, args.netns, args.name);
-        const props = { logicalName: name, mark: ownershipMark("Bridge", name, opts), ...args, mac: undefined, ifindex: undefined, alias: undefined };
+        const props = { logicalName: name, identity: resourceIdentity("Bridge", name, opts), ...args, mac: undefined, ifindex: undefined, alias: undefined };
         super(providerShim("bridge"), name, props, opts, TYPE_MODULE, "Bridge");
     }
 }

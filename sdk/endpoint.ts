@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { programChecks } from "./programChecks";
-import { TYPE_MODULE, ownershipMark, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of an {@link Endpoint}. */
 export interface EndpointArgs {
@@ -85,7 +85,7 @@ export class Endpoint extends pulumi.dynamic.Resource {
         programChecks().namespace(`Endpoint "${name}"`, args.namespace);
         const props = {
             logicalName: name,
-            mark: ownershipMark("Endpoint", name, opts),
+            identity: resourceIdentity("Endpoint", name, opts),
             ...args,
             ip: undefined,
             cidr: undefined,

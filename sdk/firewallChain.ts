@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { FirewallRuleSpec } from "../providers/firewallChain";
-import { TYPE_MODULE, ownershipMark, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** One rule of a {@link FirewallChain}: what it matches and what it does. */
 export type FirewallRuleArgs = FirewallRuleSpec;
@@ -67,7 +67,7 @@ export class FirewallChain extends pulumi.dynamic.Resource {
     declare readonly inSync: pulumi.Output<boolean>;
 
     constructor(name: string, args: FirewallChainArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = { logicalName: name, mark: ownershipMark("FirewallChain", name, opts), ...args, comment: undefined, inSync: undefined };
+        const props = { logicalName: name, identity: resourceIdentity("FirewallChain", name, opts), ...args, comment: undefined, inSync: undefined };
         super(providerShim("firewallChain"), name, props, opts, TYPE_MODULE, "FirewallChain");
     }
 }

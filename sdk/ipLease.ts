@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { TYPE_MODULE, ownershipMark, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of an {@link IpLease}. */
 export interface IpLeaseArgs {
@@ -51,7 +51,8 @@ export class IpLease extends pulumi.dynamic.Resource {
             cidr: undefined,
             family: undefined,
             scope: undefined,
-            mark: ownershipMark("IpLease", name, opts),
+            mark: undefined,
+            identity: resourceIdentity("IpLease", name, opts),
         };
         super(providerShim("ipLease"), name, props, opts, TYPE_MODULE, "IpLease");
     }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { programChecks } from "./programChecks";
-import { TYPE_MODULE, ownershipMark, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of a {@link NetworkNamespace}. */
 export interface NetworkNamespaceArgs {
@@ -34,7 +34,7 @@ export class NetworkNamespace extends pulumi.dynamic.Resource {
         super(
             providerShim("namespace"),
             name,
-            { logicalName: name, mark: ownershipMark("NetworkNamespace", name, opts), name: args.name, alias: undefined },
+            { logicalName: name, identity: resourceIdentity("NetworkNamespace", name, opts), name: args.name, alias: undefined },
             opts,
             TYPE_MODULE,
             "NetworkNamespace",

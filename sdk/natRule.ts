@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { TYPE_MODULE, ownershipMark, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of a {@link NatRule}. Every change replaces the rule. */
 export interface NatRuleArgs {
@@ -75,7 +75,14 @@ export class NatRule extends pulumi.dynamic.Resource {
     declare readonly comment: pulumi.Output<string>;
 
     constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = { logicalName: name, mark: ownershipMark("NatRule", name, opts), ...args, family: undefined, table: undefined, comment: undefined };
+        const props = {
+            logicalName: name,
+            identity: resourceIdentity("NatRule", name, opts),
+            ...args,
+            family: undefined,
+            table: undefined,
+            comment: undefined,
+        };
         super(providerShim("natRule"), name, props, opts, TYPE_MODULE, "NatRule");
     }
 }

@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { MARK_PREFIX, type ProviderKind, type ProviderModule } from "../providers/kinds";
+import type { ProviderKind, ProviderModule } from "../providers/kinds";
 
 export type { ProviderModule } from "../providers/kinds";
 
@@ -52,16 +52,18 @@ function makeShim(module: ProviderModule): pulumi.dynamic.ResourceProvider {
 export const TYPE_MODULE = "overlay";
 
 /**
- * The ownership mark of a resource, derived from what names it in Pulumi (project, stack, kind,
- * its parent's name and its own), not random: when the Pulumi CLI creates a resource again after a
- * crash cut its create off (it keeps the create as pending and runs it again, with a fresh check),
- * the new create carries the same mark as its interrupted twin, finds what that one left, and
- * takes it over instead of refusing it or leaving it behind. Check keeps a mark once chosen, so
- * stacks made with the random marks of earlier releases keep theirs.
- * Format: `pulumi-overlay:<name>:<8 hex digits>`, as before.
+ * A resource's identity, from what names it in Pulumi (project, stack, kind, its parent's name and
+ * its own) and the program's folder, given to its provider as the hidden input `identity`. The provider derives from it the
+ * automatic names and the ownership mark, instead of random ones: when the Pulumi CLI creates a
+ * resource again after a crash cut its create off (it keeps the create pending and runs it again
+ * after a fresh check, with no old inputs), the new create chooses the same names and mark as its
+ * interrupted twin, finds what that one left, and takes it over. Check keeps a mark once chosen,
+ * so stacks made with the random marks of earlier releases keep theirs.
  */
-export function ownershipMark(kind: ProviderKind, name: string, opts?: pulumi.ResourceOptions): string {
+export function resourceIdentity(kind: ProviderKind, name: string, opts?: pulumi.ResourceOptions): string {
     const parent = (opts?.parent as { __name?: string } | undefined)?.__name ?? "";
-    const digest = createHash("sha256").update([pulumi.getProject(), pulumi.getStack(), kind, parent, name].join("\0")).digest("hex").slice(0, 8);
-    return `${MARK_PREFIX}:${name.replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 160)}:${digest}`;
+    // The program's folder too: two copies of one project (same project and stack names) on one
+    // host, each in its own folder, are two stacks, and must not share marks.
+    const parts = [pulumi.getProject(), pulumi.getStack(), process.cwd(), kind, parent, name];
+    return createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 32);
 }

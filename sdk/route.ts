@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { TYPE_MODULE, ownershipMark, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of a {@link Route}. Every change replaces the route. */
 export interface RouteArgs {
@@ -49,7 +49,7 @@ export class Route extends pulumi.dynamic.Resource {
         super(
             providerShim("route"),
             name,
-            { logicalName: name, mark: ownershipMark("Route", name, opts), ...args, family: undefined },
+            { logicalName: name, identity: resourceIdentity("Route", name, opts), ...args, family: undefined },
             opts,
             TYPE_MODULE,
             "Route",

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { programChecks } from "./programChecks";
-import { TYPE_MODULE, ownershipMark, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of a {@link Sysctl}. */
 export interface SysctlArgs {
@@ -38,7 +38,7 @@ export class Sysctl extends pulumi.dynamic.Resource {
         super(
             providerShim("sysctl"),
             name,
-            { logicalName: name, mark: ownershipMark("Sysctl", name, opts), ...args, previousValue: undefined },
+            { logicalName: name, identity: resourceIdentity("Sysctl", name, opts), ...args, previousValue: undefined },
             opts,
             TYPE_MODULE,
             "Sysctl",

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { TYPE_MODULE, ownershipMark, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** The far end of a {@link VethPair}. */
 export interface VethPeerArgs {
@@ -77,7 +77,7 @@ export class VethPair extends pulumi.dynamic.Resource {
     constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
         const props = {
             logicalName: name,
-            mark: ownershipMark("VethPair", name, opts),
+            identity: resourceIdentity("VethPair", name, opts),
             ...args,
             peerName: undefined,
             peerNetns: undefined,

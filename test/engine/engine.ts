@@ -213,14 +213,21 @@ async function runOnce(options: EngineOptions): Promise<Result> {
                                 record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
                                 return;
                             }
-                            const keys = changedKeys(r.outputs, read.outputs);
-                            state.put({ ...r, id: read.id, outputs: read.outputs, inputs: read.inputs ?? r.inputs });
+                            const inputs = read.inputs ?? r.inputs;
+                            state.put({ ...r, id: read.id, outputs: read.outputs, inputs });
+                            // A change is what the provider's Diff finds between what was read (as the
+                            // old state) and the old inputs (as the program): the diff an `up` with no
+                            // change to the program would see (step.go: RefreshStep.Apply). Drift that
+                            // persists shows on every refresh; outputs that change alone do not.
+                            const diff = await provider.diff(r.urn, read.id, read.outputs, r.inputs, inputs);
+                            const drifted = diff.changes !== "none";
+                            const keys = drifted ? changedKeys(r.outputs, read.outputs) : [];
                             record(
-                                keys.length
+                                drifted
                                     ? { op: "refresh", urn: r.urn, type: r.type, name: r.name, keys }
                                     : { op: "same", urn: r.urn, type: r.type, name: r.name },
                             );
-                            if (keys.length) summary.update += 1;
+                            if (drifted) summary.update += 1;
                         } catch (err) {
                             fail(`${r.urn}: ${providerErrorText(err)}`);
                         }
@@ -340,13 +347,23 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
         const keys = changedKeys(prior.inputs, inputs).filter((k) => k !== "logicalName");
         if (diff.replaces.length === 0) {
             record({ op: "update", urn, type: reg.type, name: reg.name, keys });
-            if (preview) return { urn, id: prior.id ?? "", outputs: { ...prior.outputs, ...inputs } };
+            // Dynamic providers do not support preview: an update in preview answers with the new
+            // inputs only, so outputs that are not inputs are unknown to the program
+            // (provider_plugin.go: Update; sdk/nodejs runtime/resource.ts: resolveOutputs).
+            if (preview) return { urn, id: prior.id ?? "", outputs: inputs };
             const outputs = await host.update(urn, prior.id ?? "", prior.outputs, inputs, prior.inputs);
             state.put({ ...base, id: prior.id, inputs, outputs });
             return { urn, id: prior.id ?? "", outputs };
         }
         record({ op: "replace", urn, type: reg.type, name: reg.name, keys: diff.replaces });
-        if (preview) return { urn, id: "", outputs: inputs };
+        // Once a replacement is decided, Check runs again with no old inputs, to compute the
+        // replacement's defaults afresh, in preview too (step_generator.go: continueStepsFromDiff).
+        const rechecked = await host.check(urn, {}, reg.inputs);
+        if (rechecked.failures.length > 0) {
+            throw new Error(`${urn}: check failed: ${rechecked.failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+        }
+        const replacement = rechecked.inputs;
+        if (preview) return { urn, id: "", outputs: replacement };
         if (diff.deleteBeforeReplace || reg.deleteBeforeReplace) {
             await host.delete(urn, prior.id ?? "", prior.outputs);
             state.drop(urn);
@@ -354,9 +371,9 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             // Create-before-delete: the old one is deleted after the program ends.
             replaced.push(prior);
         }
-        state.pending({ ...base, inputs, outputs: {} });
-        const made = await host.create(urn, inputs);
-        state.put({ ...base, id: made.id, inputs, outputs: made.outputs });
+        state.pending({ ...base, inputs: replacement, outputs: {} });
+        const made = await host.create(urn, replacement);
+        state.put({ ...base, id: made.id, inputs: replacement, outputs: made.outputs });
         return { urn, id: made.id, outputs: made.outputs };
     };
 

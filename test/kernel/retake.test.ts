@@ -49,16 +49,21 @@ describeKernel("a create repeated with the same mark takes over what the first l
         });
         const before = withoutBrX(await snapshot(sb.hostNs));
         const host = sb.hostNs;
-        const mark = (name: string) => `pulumi-overlay:${name}:0123abcd`;
+        // The hidden input the SDK gives every resource: names and mark derive from it.
+        const mark = (name: string) => `identity-of-${name}`;
         const cases: [string, Provider, Props][] = [
-            ["NetworkNamespace", namespace, { logicalName: "ns", name: sb.ns("n1"), mark: mark("ns") }],
-            ["Bridge", bridge, { logicalName: "br", name: "br0", netns: host, mtu: 1400, mark: mark("br") }],
-            ["VethPair", veth, { logicalName: "v", name: "v0", netns: host, master: "br-x", peer: { name: "v1", netns: host }, mark: mark("v") }],
-            ["Address", address, { logicalName: "a", device: "br-x", address: "10.3.0.1/24", netns: host, mark: mark("a") }],
-            ["Route", route, { logicalName: "r", destination: "10.4.0.0/24", gateway: "10.3.0.9", netns: host, mark: mark("r") }],
-            ["NatRule", natRule, { logicalName: "nat", type: "masquerade", source: "10.3.0.0/24", outInterface: sb.uplink, netns: host, mark: mark("nat") }],
-            ["Sysctl", sysctl, { logicalName: "s", key: "net.ipv4.ip_forward", value: 1, netns: host, mark: mark("s") }],
-            ["IpLease", ipLease, { logicalName: "l", subnet: "10.5.0.0/24", pool: "p", netns: host, mark: mark("l") }],
+            ["NetworkNamespace", namespace, { logicalName: "ns", name: sb.ns("n1"), identity: mark("ns") }],
+            ["Bridge", bridge, { logicalName: "br", name: "br0", netns: host, mtu: 1400, identity: mark("br") }],
+            ["VethPair", veth, { logicalName: "v", name: "v0", netns: host, master: "br-x", peer: { name: "v1", netns: host }, identity: mark("v") }],
+            ["Address", address, { logicalName: "a", device: "br-x", address: "10.3.0.1/24", netns: host, identity: mark("a") }],
+            ["Route", route, { logicalName: "r", destination: "10.4.0.0/24", gateway: "10.3.0.9", netns: host, identity: mark("r") }],
+            [
+                "NatRule",
+                natRule,
+                { logicalName: "nat", type: "masquerade", source: "10.3.0.0/24", outInterface: sb.uplink, netns: host, identity: mark("nat") },
+            ],
+            ["Sysctl", sysctl, { logicalName: "s", key: "net.ipv4.ip_forward", value: 1, netns: host, identity: mark("s") }],
+            ["IpLease", ipLease, { logicalName: "l", subnet: "10.5.0.0/24", pool: "p", netns: host, identity: mark("l") }],
             [
                 "FirewallChain",
                 firewallChain,
@@ -68,10 +73,10 @@ describeKernel("a create repeated with the same mark takes over what the first l
                     netns: host,
                     jump: { from: "FORWARD", position: "last" },
                     rules: [{ action: "accept" }],
-                    mark: mark("fw"),
+                    identity: mark("fw"),
                 },
             ],
-            ["Endpoint", endpoint, { logicalName: "e", namespace: sb.ns("e1"), bridge: "br-x", subnet: "10.6.0.0/24", netns: host, mark: mark("e") }],
+            ["Endpoint", endpoint, { logicalName: "e", namespace: sb.ns("e1"), bridge: "br-x", subnet: "10.6.0.0/24", netns: host, identity: mark("e") }],
         ];
         const made: [Provider, string, Props][] = [];
         for (const [kind, provider, news] of cases) {
@@ -87,11 +92,13 @@ describeKernel("a create repeated with the same mark takes over what the first l
     });
 
     it("something carrying another mark is still refused and left alone", async () => {
-        const first = await checked(bridge, { logicalName: "br", name: "br0", netns: sb.hostNs, mark: "pulumi-overlay:br:11111111" });
+        // Another stack's bridge: another identity, so another mark.
+        const first = await checked(bridge, { logicalName: "br", name: "br0", netns: sb.hostNs, identity: "stack-a/br" });
         const { outs } = await bridge.create(first);
-        const other = await checked(bridge, { logicalName: "br", name: "br0", netns: sb.hostNs, mark: "pulumi-overlay:br:22222222" });
+        const other = await checked(bridge, { logicalName: "br", name: "br0", netns: sb.hostNs, identity: "stack-b/br" });
+        expect(other.mark).not.toBe(first.mark);
         await expect(bridge.create(other)).rejects.toThrow(/already exists/);
-        expect((await bridge.read!("", outs)).props?.alias).toBe("pulumi-overlay:br:11111111");
+        expect((await bridge.read!("", outs)).props?.alias).toBe(first.mark);
         await bridge.delete!("", outs);
     });
 });

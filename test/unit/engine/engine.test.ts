@@ -25,7 +25,9 @@ describe("test engine", () => {
             stateFile: "s.json",
             config: { mtu: "1400", "a:b": "c=d" },
             skipPreview: false,
+            clearPendingCreates: false,
         });
+        expect(parseArgs(["refresh", "x", "--stack", "s", "--state", "f", "--clear-pending-creates"]).clearPendingCreates).toBe(true);
         expect(parseArgs(["up", "x", "--stack", "s", "--state", "f", "--skip-preview"]).skipPreview).toBe(true);
         expect(() => parseArgs(["deploy", "x", "--stack", "s", "--state", "f"])).toThrow(/usage/);
         expect(() => parseArgs(["up", "x", "--stack", "s"])).toThrow(/usage/);
