@@ -14,7 +14,7 @@ import { type Operation, run } from "./engine";
 const REPO_ROOT = path.resolve(__dirname, "../..");
 
 const USAGE =
-    "usage: npm run engine -- <preview|up|refresh|destroy> <program-dir> --stack NAME --state FILE [--config key=value ...] [--skip-preview] [--clear-pending-creates]";
+    "usage: npm run engine -- <preview|up|refresh|destroy> <program-dir> --stack NAME --state FILE [--config key=value ...] [--skip-preview] [--clear-pending-creates] [--parallel N] [--continue-on-error] [--fast-checkpoints]";
 
 export function parseArgs(argv: string[]): {
     operation: Operation;
@@ -24,10 +24,14 @@ export function parseArgs(argv: string[]): {
     config: Record<string, string>;
     skipPreview: boolean;
     clearPendingCreates: boolean;
+    parallel?: number;
+    continueOnError?: boolean;
+    fastCheckpoints?: boolean;
 } {
     const positional: string[] = [];
     let skipPreview = false;
     let clearPendingCreates = false;
+    const flags: { parallel?: number; continueOnError?: boolean; fastCheckpoints?: boolean } = {};
     const config: Record<string, string> = {};
     let stack: string | undefined;
     let stateFile: string | undefined;
@@ -41,7 +45,13 @@ export function parseArgs(argv: string[]): {
         if (arg === "--stack") stack = value();
         else if (arg === "--skip-preview") skipPreview = true;
         else if (arg === "--clear-pending-creates") clearPendingCreates = true;
-        else if (arg === "--state") stateFile = value();
+        else if (arg === "--continue-on-error") flags.continueOnError = true;
+        else if (arg === "--fast-checkpoints") flags.fastCheckpoints = true;
+        else if (arg === "--parallel" || arg === "-p") {
+            const count = Number(value());
+            if (!Number.isInteger(count) || count < 1) throw new Error(`--parallel takes a whole number of at least 1\n${USAGE}`);
+            flags.parallel = count;
+        } else if (arg === "--state") stateFile = value();
         else if (arg === "--config" || arg === "-c") {
             const pair = value();
             const eq = pair.indexOf("=");
@@ -54,7 +64,7 @@ export function parseArgs(argv: string[]): {
     if (!["preview", "up", "refresh", "destroy"].includes(operation) || !programDir || !stack || !stateFile || positional.length > 2) {
         throw new Error(USAGE);
     }
-    return { operation: operation as Operation, programDir, stack, stateFile, config, skipPreview, clearPendingCreates };
+    return { operation: operation as Operation, programDir, stack, stateFile, config, skipPreview, clearPendingCreates, ...flags };
 }
 
 /** The newest modification time of the TypeScript sources under a folder. */

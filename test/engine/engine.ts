@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Monitor, type Registration } from "./monitor";
 import { ProviderHost, providerErrorText } from "./providerHost";
+import { InFlight, Slots, defaultParallel } from "./schedule";
 import { type Props, UNKNOWN } from "./rpc";
 import { type ResourceState, type StackState, StateStore, loadState } from "./state";
 
@@ -66,7 +67,20 @@ export interface EngineOptions {
     skipPreview?: boolean;
     /** For `refresh`: forget the creates a crash cut off (`pulumi refresh --clear-pending-creates`). */
     clearPendingCreates?: boolean;
+    /** At most this many steps at once (`--parallel`; default 4 x CPUs, as Pulumi's). */
+    parallel?: number;
+    /** Go on starting steps after one failed (`--continue-on-error`); the operation still fails. */
+    continueOnError?: boolean;
+    /**
+     * Write the state as a journal of steps, rewritten whole only at the end, instead of rewriting
+     * the whole checkpoint at the start and end of every step as Pulumi's file backend does.
+     * Faster for large stacks; never for numbers that are published.
+     */
+    fastCheckpoints?: boolean;
 }
+
+/** A registration that is not started because an earlier step failed (not an error of its own). */
+class NotStarted extends Error {}
 
 const STACK_TYPE = "pulumi:pulumi:Stack";
 const SYMBOL: Record<Step["op"], string> = { create: "+", update: "~", replace: "+-", delete: "-", same: " ", refresh: "~" };
@@ -156,9 +170,21 @@ async function runOnce(options: EngineOptions): Promise<Result> {
         print(`error: ${text}`);
     };
 
-    // The new state is built as steps finish, each step journaled, so a crash loses at most the
-    // steps in flight.
-    const state = new StateStore(options.stateFile, old, !preview);
+    // The new state is built as steps finish: the whole checkpoint written at the start and end of
+    // every step, as Pulumi's file backend does (or, with fastCheckpoints, each step journaled),
+    // so a crash loses at most the steps in flight.
+    const state = new StateStore(options.stateFile, old, !preview, options.fastCheckpoints ? "journal" : "checkpoint");
+    let stepFailed = false;
+    const schedule: Schedule = {
+        checks: new Slots(1),
+        steps: new Slots(options.parallel ?? defaultParallel()),
+        inFlight: new InFlight(),
+        stopped: () => (stepFailed || errors.length > 0) && !options.continueOnError,
+        failed: (err) => {
+            stepFailed = true;
+            throw err;
+        },
+    };
 
     const warnings: string[] = [];
     // Pulumi shows what a dynamic provider writes to stderr as diagnostics of the operation.
@@ -190,15 +216,23 @@ async function runOnce(options: EngineOptions): Promise<Result> {
                     "and `refresh --clear-pending-creates` forgets them.",
             );
         }
+        const deleting = new Set<string>();
         const deleteResource = async (r: ResourceState) => {
+            if (r.protect) throw new Error(`${r.urn}: the resource is protected; to delete it, set protect to false and run up first`);
             const provider = await hostReady;
-            if (r.custom && !preview) await provider.delete(r.urn, r.id ?? "", r.outputs);
+            // retainOnDelete keeps the object; deletedWith skips it when that resource goes in this operation too.
+            const skip = r.retainOnDelete || (r.deletedWith !== undefined && deleting.has(r.deletedWith));
+            if (r.custom && !preview && !skip) await schedule.steps.run(() => schedule.inFlight.track(provider.delete(r.urn, r.id ?? "", r.outputs)));
             state.drop(r.urn);
             if (r.type !== STACK_TYPE) record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
         };
+        const deleteAll = (resources: ResourceState[], remove = deleteResource) => {
+            for (const r of resources) deleting.add(r.urn);
+            return deleteInOrder(resources, remove);
+        };
 
         if (options.operation === "destroy") {
-            await deleteInOrder(old.resources, deleteResource).catch((err) => fail(providerErrorText(err)));
+            await deleteAll(old.resources).catch((err) => fail(providerErrorText(err)));
             if (errors.length === 0) state.setOutputs({});
         } else if (options.operation === "refresh") {
             const provider = await hostReady;
@@ -207,7 +241,7 @@ async function runOnce(options: EngineOptions): Promise<Result> {
                     .filter((r) => r.custom)
                     .map(async (r) => {
                         try {
-                            const read = await provider.read(r.urn, r.id ?? "", r.outputs, r.inputs);
+                            const read = await schedule.steps.run(() => provider.read(r.urn, r.id ?? "", r.outputs, r.inputs));
                             if (!read.id) {
                                 state.drop(r.urn);
                                 record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
@@ -219,7 +253,7 @@ async function runOnce(options: EngineOptions): Promise<Result> {
                             // old state) and the old inputs (as the program): the diff an `up` with no
                             // change to the program would see (step.go: RefreshStep.Apply). Drift that
                             // persists shows on every refresh; outputs that change alone do not.
-                            const diff = await provider.diff(r.urn, read.id, read.outputs, r.inputs, inputs);
+                            const diff = await schedule.checks.run(() => provider.diff(r.urn, read.id, read.outputs, r.inputs, inputs));
                             const drifted = diff.changes !== "none";
                             const keys = drifted ? changedKeys(r.outputs, read.outputs) : [];
                             record(
@@ -234,13 +268,16 @@ async function runOnce(options: EngineOptions): Promise<Result> {
                     }),
             );
         } else {
-            const { registered, replaced } = await runProgram({ options, project, preview, host: hostReady, old, state, record, fail });
+            const { registered, replaced } = await runProgram({ options, project, preview, host: hostReady, old, state, record, fail, schedule });
             if (errors.length === 0) {
                 // Resources the program no longer declares, and the old halves of replacements.
                 const dropped = old.resources.filter((r) => !registered.has(r.urn));
-                await deleteInOrder([...dropped, ...replaced], async (r) => {
+                await deleteAll([...dropped, ...replaced], async (r) => {
                     if (replaced.includes(r)) {
-                        if (!preview) await (await hostReady).delete(r.urn, r.id ?? "", r.outputs);
+                        if (!preview && !r.retainOnDelete) {
+                            const provider = await hostReady;
+                            await schedule.steps.run(() => schedule.inFlight.track(provider.delete(r.urn, r.id ?? "", r.outputs)));
+                        }
                         return;
                     }
                     await deleteResource(r);
@@ -248,6 +285,8 @@ async function runOnce(options: EngineOptions): Promise<Result> {
             }
         }
     } finally {
+        // The provider server is never stopped while a step is in flight.
+        await schedule.inFlight.settled();
         state.flush();
         host ??= await hostReady.catch(() => undefined);
         providerPeakRssKb = peakRssKb(host?.pid);
@@ -291,6 +330,19 @@ interface ProgramRun {
     state: StateStore;
     record(step: Step): void;
     fail(text: string): void;
+    schedule: Schedule;
+}
+
+/** The engine's queues (schedule.ts) and whether a failure has stopped new steps. */
+interface Schedule {
+    /** Check and Diff, one at a time. */
+    checks: Slots;
+    /** Applied steps (create, update, delete, read), at most `--parallel` at once. */
+    steps: Slots;
+    inFlight: InFlight;
+    stopped(): boolean;
+    /** Notes a failed step (new steps stop) and rethrows its error. */
+    failed(err: unknown): never;
 }
 
 /**
@@ -306,7 +358,14 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
 
     const step = async (reg: Registration): Promise<{ urn: string; id: string; outputs: Props }> => {
         const urn = urnOf(project, stack, reg.type, reg.name, reg.parent);
+        // As generateURN: a second registration of one URN fails the deployment.
+        if (registered.has(urn)) throw new Error(`Duplicate resource URN '${urn}'; try giving it a unique name`);
         registered.add(urn);
+        // No new step after the first failure (step_executor.go: cancelDueToError), unless --continue-on-error.
+        if (ctx.schedule.stopped()) throw new NotStarted(`${urn}: not started: an earlier step failed`);
+        // A resource known by an alias before: the old state is found under the alias, and moves.
+        const alias = reg.aliases.find((a) => !byUrn.has(urn) && byUrn.has(a) && !registered.has(a));
+        if (alias) registered.add(alias);
         const base = {
             urn,
             type: reg.type,
@@ -314,8 +373,21 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             custom: reg.custom,
             parent: reg.parent || undefined,
             dependencies: [...new Set([...reg.dependencies, ...(reg.parent ? [reg.parent] : [])])],
+            // Always set, so that a resource's options are the program's, not a previous run's.
+            protect: reg.protect || undefined,
+            retainOnDelete: reg.retainOnDelete || undefined,
+            deletedWith: reg.deletedWith || undefined,
         };
-        const prior = byUrn.get(urn);
+        const prior = byUrn.get(urn) ?? (alias ? byUrn.get(alias) : undefined);
+        if (alias) state.drop(alias);
+        // A step that waited for a slot does not start if a step failed meanwhile.
+        const apply = <T>(work: () => Promise<T>) =>
+            ctx.schedule.steps.run(() => {
+                if (ctx.schedule.stopped()) throw new NotStarted(`${urn}: not started: an earlier step failed`);
+                // The failure is known before the slot goes to the next step.
+                return ctx.schedule.inFlight.track(work().catch((err) => ctx.schedule.failed(err)));
+            });
+        const serially = <T>(work: () => Promise<T>) => ctx.schedule.checks.run(work);
         const host = await ctx.host;
         if (!reg.custom) {
             const outputs = prior && !prior.custom ? prior.outputs : {};
@@ -323,7 +395,10 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             if (reg.type !== STACK_TYPE) record({ op: prior ? "same" : "create", urn, type: reg.type, name: reg.name });
             return { urn, id: "", outputs };
         }
-        const checked = await host.check(urn, prior?.inputs ?? {}, reg.inputs);
+        // ignoreChanges: those properties keep their old values before Check (processIgnoreChanges).
+        const news = { ...reg.inputs };
+        if (prior) for (const key of reg.ignoreChanges) if (key in prior.inputs) news[key] = prior.inputs[key];
+        const checked = await serially(() => host.check(urn, prior?.inputs ?? {}, news));
         if (checked.failures.length > 0) {
             throw new Error(`${urn}: check failed: ${checked.failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
         }
@@ -332,11 +407,15 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             if (!preview) state.pending({ ...base, inputs, outputs: {} });
             record({ op: "create", urn, type: reg.type, name: reg.name });
             if (preview) return { urn, id: "", outputs: inputs };
-            const made = await host.create(urn, inputs);
+            const made = await apply(() => host.create(urn, inputs));
             state.put({ ...base, id: made.id, inputs, outputs: made.outputs });
             return { urn, id: made.id, outputs: made.outputs };
         }
-        const diff = await host.diff(urn, prior.id ?? "", prior.outputs, inputs, prior.inputs);
+        const diff = await serially(() => host.diff(urn, prior.id ?? "", prior.outputs, inputs, prior.inputs));
+        // replaceOnChanges: a change of one of those properties replaces, whatever the provider says.
+        const changedInputs = changedKeys(prior.inputs, inputs).filter((key) => key !== "logicalName");
+        const forced = reg.replaceOnChanges.includes("*") ? changedInputs : reg.replaceOnChanges.filter((key) => changedInputs.includes(key));
+        if (forced.length > 0) Object.assign(diff, { changes: "some", replaces: [...new Set([...diff.replaces, ...forced])] });
         // A diff of "unknown" compares inputs, as the engine does.
         const changed = diff.changes === "some" || (diff.changes === "unknown" && !sameJson(prior.inputs, inputs));
         if (!changed) {
@@ -351,28 +430,33 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             // inputs only, so outputs that are not inputs are unknown to the program
             // (provider_plugin.go: Update; sdk/nodejs runtime/resource.ts: resolveOutputs).
             if (preview) return { urn, id: prior.id ?? "", outputs: inputs };
-            const outputs = await host.update(urn, prior.id ?? "", prior.outputs, inputs, prior.inputs);
+            const outputs = await apply(() => host.update(urn, prior.id ?? "", prior.outputs, inputs, prior.inputs));
             state.put({ ...base, id: prior.id, inputs, outputs });
             return { urn, id: prior.id ?? "", outputs };
         }
         record({ op: "replace", urn, type: reg.type, name: reg.name, keys: diff.replaces });
         // Once a replacement is decided, Check runs again with no old inputs, to compute the
         // replacement's defaults afresh, in preview too (step_generator.go: continueStepsFromDiff).
-        const rechecked = await host.check(urn, {}, reg.inputs);
+        if (prior.protect)
+            throw new Error(
+                `${urn}: the resource is protected, and a change of ${diff.replaces.join(", ")} replaces it; set protect to false and run up first`,
+            );
+        const rechecked = await serially(() => host.check(urn, {}, news));
         if (rechecked.failures.length > 0) {
             throw new Error(`${urn}: check failed: ${rechecked.failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
         }
         const replacement = rechecked.inputs;
         if (preview) return { urn, id: "", outputs: replacement };
-        if (diff.deleteBeforeReplace || reg.deleteBeforeReplace) {
-            await host.delete(urn, prior.id ?? "", prior.outputs);
+        // deleteBeforeReplace is tri-state: the program's, when it set one (true or false), else the provider's.
+        if (reg.deleteBeforeReplaceDefined ? reg.deleteBeforeReplace : diff.deleteBeforeReplace) {
+            if (!prior.retainOnDelete) await apply(() => host.delete(urn, prior.id ?? "", prior.outputs));
             state.drop(urn);
         } else {
             // Create-before-delete: the old one is deleted after the program ends.
             replaced.push(prior);
         }
         state.pending({ ...base, inputs: replacement, outputs: {} });
-        const made = await host.create(urn, replacement);
+        const made = await apply(() => host.create(urn, replacement));
         state.put({ ...base, id: made.id, inputs: replacement, outputs: made.outputs });
         return { urn, id: made.id, outputs: made.outputs };
     };
@@ -380,8 +464,11 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
     const monitor = new Monitor({
         register: async (reg) => {
             try {
-                return await step(reg);
+                // Tracked from the registration on: a step the engine has received finishes, even
+                // when the program exits first (it does, on another step's failure).
+                return await ctx.schedule.inFlight.track(step(reg));
             } catch (err) {
+                if (err instanceof NotStarted) throw err;
                 const text = providerErrorText(err);
                 fail(text.startsWith("urn:") ? text : `${urnOf(project, stack, reg.type, reg.name, reg.parent)}: ${text}`);
                 throw new Error(text);

@@ -14,7 +14,20 @@ export interface Registration {
     inputs: Props;
     dependencies: string[];
     deleteBeforeReplace: boolean;
+    /** Whether the program set `deleteBeforeReplace` at all: an explicit false overrides the provider. */
+    deleteBeforeReplaceDefined: boolean;
+    protect: boolean;
+    retainOnDelete: boolean;
+    ignoreChanges: string[];
+    replaceOnChanges: string[];
+    /** The URN of the resource whose delete takes this one with it, or "". */
+    deletedWith: string;
+    /** URNs this resource was known by before (`aliases`, as the SDK computes them). */
+    aliases: string[];
 }
+
+/** The features this engine implements, as SupportsFeature answers them. */
+export const SUPPORTED_FEATURES = ["deletedWith"];
 
 /** What the engine answers a registration with. */
 export interface Registered {
@@ -45,9 +58,9 @@ export class Monitor {
             callback({ code: grpc.status.UNKNOWN, details, message: details, name: "Error" } as grpc.ServiceError, null);
         };
         this.server.addService(resrpc.ResourceMonitorService, {
-            supportsFeature: (_call: any, callback: grpc.sendUnaryData<unknown>) => {
+            supportsFeature: (call: any, callback: grpc.sendUnaryData<unknown>) => {
                 const resp = new resproto.SupportsFeatureResponse();
-                resp.setHassupport(false);
+                resp.setHassupport(SUPPORTED_FEATURES.includes(call.request.getId()));
                 callback(null, resp);
             },
             registerResource: (call: any, callback: grpc.sendUnaryData<unknown>) => {
@@ -64,6 +77,13 @@ export class Monitor {
                     inputs: fromStruct(req.getObject()),
                     dependencies: [...dependencies],
                     deleteBeforeReplace: req.getDeletebeforereplace(),
+                    deleteBeforeReplaceDefined: req.getDeletebeforereplacedefined(),
+                    protect: req.getProtect(),
+                    retainOnDelete: req.getRetainondelete(),
+                    ignoreChanges: req.getIgnorechangesList(),
+                    replaceOnChanges: req.getReplaceonchangesList(),
+                    deletedWith: req.getDeletedwith(),
+                    aliases: req.getAliasurnsList(),
                 };
                 this.handlers.register(reg).then(
                     (done) => {
