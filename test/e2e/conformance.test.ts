@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { netnsAdd, netnsExists } from "../../providers/host";
+import { ipCommand, type LinkAddrs, netnsAdd, netnsExists, runJson } from "../../providers/host";
 import { type EngineOptions, type Result, run } from "../engine/engine";
 import { UNKNOWN } from "../engine/rpc";
 import { describeKernel, useSandbox } from "../support/kernel";
@@ -207,5 +207,24 @@ describeKernel("engine conformance: the real engine's rules, one program each", 
         expect(ops(await engine("up", [bridge(1300, { aliases: ["b"] }, "renamed")], { skipPreview: true }))).toEqual([]);
         await engine("destroy", [bridge(1300, {}, "renamed")]);
         expect(await kernelLink(sb.hostNs, "br0")).toBeUndefined();
+    });
+
+    it("dependents of a delete-before-replace whose inputs come from it are replaced with it (step_generator.go: calculateDependentReplacements)", async () => {
+        const resources = (peer: string): Declared[] => [
+            { kind: "NetworkNamespace", name: "c", args: { name: sb.ns("c") } },
+            { kind: "VethPair", name: "v", args: { name: "veth-x", netns: sb.hostNs, peer: { name: peer, netns: "@c.name" } } },
+            { kind: "Address", name: "a", args: { device: "@v.name", address: "10.9.0.1/24", netns: sb.hostNs } },
+        ];
+        await engine("up", resources("eth0"), { skipPreview: true });
+        // The pair is replaced (delete first: fixed names); the address on its unchanged host end
+        // went with the old link, so it is replaced too, before the pair is deleted.
+        const preview = await engine("preview", resources("eth1"));
+        expect(ops(preview).sort()).toEqual(["replace a", "replace v"]);
+        const up = await engine("up", resources("eth1"), { skipPreview: true });
+        expect(ops(up).sort()).toEqual(["replace a", "replace v"]);
+        const link = await runJson<LinkAddrs[]>(ipCommand(sb.hostNs, ["-j", "addr", "show", "dev", "veth-x"]));
+        expect(link[0].addr_info.map((a) => `${a.local}/${a.prefixlen}`)).toContain("10.9.0.1/24");
+        expect(await kernelLink(sb.ns("c"), "eth1")).toBeDefined();
+        await engine("destroy", resources("eth1"));
     });
 });

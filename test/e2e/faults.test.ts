@@ -160,6 +160,8 @@ describeKernel("faults through the test engine", () => {
             config: { sandbox: "false", hostNamespace: sb.hostNs, uplink: sb.uplink, prefix: `${sb.prefix}-` },
             print: (l) => lines.push(l),
             skipPreview: true,
+            // Every refusal, not only the first: as `pulumi up --continue-on-error`.
+            continueOnError: true,
         });
         expect(up.ok).toBe(false);
         const errors = up.errors.join("\n");

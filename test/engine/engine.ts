@@ -355,6 +355,34 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
     const byUrn = new Map(old.resources.map((r) => [r.urn, r]));
     const registered = new Set<string>();
     const replaced: ResourceState[] = [];
+    /** Dependents deleted along with a delete-before-replace: when they register, they are made again. */
+    const replacedDependents = new Set<string>();
+
+    /**
+     * Before a resource is deleted to be replaced, each resource whose inputs came from it through
+     * a property dependency is asked (Diff, those inputs unknown) whether it must be replaced too;
+     * if so it is deleted first, its own dependents before it, and made again when the program
+     * registers it (step_generator.go: calculateDependentReplacements).
+     */
+    const replaceDependents = async (condemned: ResourceState, host: ProviderHost): Promise<void> => {
+        const dependents = [...byUrn.values()].filter(
+            (d) => d.custom && !registered.has(d.urn) && Object.values(d.propertyDependencies ?? {}).some((urns) => urns.includes(condemned.urn)),
+        );
+        for (const dependent of dependents) {
+            const unknown = Object.entries(dependent.propertyDependencies ?? {})
+                .filter(([, urns]) => urns.includes(condemned.urn))
+                .map(([key]) => key);
+            const news = { ...dependent.inputs, ...Object.fromEntries(unknown.map((key) => [key, UNKNOWN])) };
+            const diff = await ctx.schedule.checks.run(() => host.diff(dependent.urn, dependent.id ?? "", dependent.outputs, news, dependent.inputs));
+            if (diff.replaces.length === 0) continue;
+            await replaceDependents(dependent, host);
+            if (!preview && !dependent.retainOnDelete)
+                await ctx.schedule.steps.run(() => ctx.schedule.inFlight.track(host.delete(dependent.urn, dependent.id ?? "", dependent.outputs)));
+            if (!preview) state.drop(dependent.urn);
+            byUrn.delete(dependent.urn);
+            replacedDependents.add(dependent.urn);
+        }
+    };
 
     const step = async (reg: Registration): Promise<{ urn: string; id: string; outputs: Props }> => {
         const urn = urnOf(project, stack, reg.type, reg.name, reg.parent);
@@ -373,6 +401,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             custom: reg.custom,
             parent: reg.parent || undefined,
             dependencies: [...new Set([...reg.dependencies, ...(reg.parent ? [reg.parent] : [])])],
+            propertyDependencies: Object.keys(reg.propertyDependencies).length > 0 ? reg.propertyDependencies : undefined,
             // Always set, so that a resource's options are the program's, not a previous run's.
             protect: reg.protect || undefined,
             retainOnDelete: reg.retainOnDelete || undefined,
@@ -405,7 +434,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
         const inputs = checked.inputs;
         if (!prior) {
             if (!preview) state.pending({ ...base, inputs, outputs: {} });
-            record({ op: "create", urn, type: reg.type, name: reg.name });
+            record({ op: replacedDependents.has(urn) ? "replace" : "create", urn, type: reg.type, name: reg.name });
             if (preview) return { urn, id: "", outputs: inputs };
             const made = await apply(() => host.create(urn, inputs));
             state.put({ ...base, id: made.id, inputs, outputs: made.outputs });
@@ -446,9 +475,11 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             throw new Error(`${urn}: check failed: ${rechecked.failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
         }
         const replacement = rechecked.inputs;
-        if (preview) return { urn, id: "", outputs: replacement };
         // deleteBeforeReplace is tri-state: the program's, when it set one (true or false), else the provider's.
-        if (reg.deleteBeforeReplaceDefined ? reg.deleteBeforeReplace : diff.deleteBeforeReplace) {
+        const deleteFirst = reg.deleteBeforeReplaceDefined ? reg.deleteBeforeReplace : diff.deleteBeforeReplace;
+        if (deleteFirst) await replaceDependents(prior, host); // in preview too: the plan shows them
+        if (preview) return { urn, id: "", outputs: replacement };
+        if (deleteFirst) {
             if (!prior.retainOnDelete) await apply(() => host.delete(urn, prior.id ?? "", prior.outputs));
             state.drop(urn);
         } else {

@@ -13,6 +13,8 @@ export interface Registration {
     custom: boolean;
     inputs: Props;
     dependencies: string[];
+    /** For each input property, the URNs its value came from (the program's outputs it used). */
+    propertyDependencies: Record<string, string[]>;
     deleteBeforeReplace: boolean;
     /** Whether the program set `deleteBeforeReplace` at all: an explicit false overrides the provider. */
     deleteBeforeReplaceDefined: boolean;
@@ -66,8 +68,10 @@ export class Monitor {
             registerResource: (call: any, callback: grpc.sendUnaryData<unknown>) => {
                 const req = call.request;
                 const dependencies = new Set<string>(req.getDependenciesList());
-                req.getPropertydependenciesMap().forEach((deps: any) => {
-                    for (const urn of deps.getUrnsList() as string[]) dependencies.add(urn);
+                const propertyDependencies: Record<string, string[]> = {};
+                req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
+                    propertyDependencies[key] = deps.getUrnsList() as string[];
+                    for (const urn of propertyDependencies[key]) dependencies.add(urn);
                 });
                 const reg: Registration = {
                     type: req.getType(),
@@ -76,6 +80,7 @@ export class Monitor {
                     custom: req.getCustom(),
                     inputs: fromStruct(req.getObject()),
                     dependencies: [...dependencies],
+                    propertyDependencies,
                     deleteBeforeReplace: req.getDeletebeforereplace(),
                     deleteBeforeReplaceDefined: req.getDeletebeforereplacedefined(),
                     protect: req.getProtect(),

@@ -19,6 +19,8 @@ export interface ResourceState {
     outputs: Props;
     /** URNs this resource depends on (its parent included): they are deleted after it. */
     dependencies: string[];
+    /** For each input property, the URNs its value came from (kept, as Pulumi keeps them). */
+    propertyDependencies?: Record<string, string[]>;
     /** `protect`: a delete or replacement of it fails. */
     protect?: boolean;
     /** `retainOnDelete`: its delete leaves the object on the host. */
