@@ -45,7 +45,11 @@ export class SandboxHost extends pulumi.ComponentResource {
         const labAddress = new Address(`${name}-uplink-address`, { device: wire.name, address: `${this.uplinkAddress}/24`, netns: lab.name }, child);
         new Address(`${name}-wan-address`, { device: wire.peerName, address: `${this.internetAddress}/24`, netns: internet.name }, child);
         new Address(`${name}-far-address`, { device: "lo", address: `${this.farAddress}/32`, netns: internet.name }, child);
-        new Route(`${name}-default`, { destination: "default", gateway: this.internetAddress, netns: lab.name }, { parent: this, dependsOn: [labAddress] });
+        new Route(
+            `${name}-default`,
+            { destination: "default", gateway: this.internetAddress, device: wire.name, netns: lab.name },
+            { parent: this, dependsOn: [labAddress] },
+        );
         this.netns = lab.name;
         this.uplink = wire.name;
         this.internetNetns = internet.name;

@@ -28,7 +28,7 @@ const sides = (["a", "b"] as const).map((side) => {
     const cable = new VethPair(`${side}-cable`, { name: `to-${side}`, netns: router.name, peer: { name: "eth0", netns: ns.name } });
     const routerAddress = new Address(`router-${side}`, { device: cable.name, address: `${host(subnet, 1)}/24`, netns: router.name });
     const hostAddress = new Address(`${side}1-address`, { device: cable.peerName, address: `${host(subnet, 2)}/24`, netns: ns.name });
-    return { side, subnet, ns, routerAddress, hostAddress, gateway: host(subnet, 1), address: host(subnet, 2) };
+    return { side, subnet, ns, cable, routerAddress, hostAddress, gateway: host(subnet, 1), address: host(subnet, 2) };
 });
 
 // Each host reaches the other subnet through the router.
@@ -38,7 +38,9 @@ for (const [here, there] of [
 ]) {
     new Route(
         `${here.side}1-to-${there.side}`,
-        { destination: there.subnet, gateway: here.gateway, netns: here.ns.name },
+        // The device from the cable (a property dependency): if the cable is replaced, the kernel
+        // drops the route with it, and Pulumi replaces the route too.
+        { destination: there.subnet, gateway: here.gateway, device: here.cable.peerName, netns: here.ns.name },
         { dependsOn: [here.hostAddress, here.routerAddress] },
     );
 }

@@ -43,7 +43,9 @@ const made = containers.map((c) => {
     const ns = new NetworkNamespace(c.name, { name: `${prefix}${c.name}` });
     const veth = new VethPair(`${c.name}-veth`, { name: `veth-${c.name}`, netns: hostNetns, master: br0.name, mtu, peer: { name: "eth0", netns: ns.name } });
     const address = new Address(`${c.name}-address`, { device: veth.peerName, address: `${c.address}/24`, netns: ns.name });
-    new Route(`${c.name}-default`, { destination: "default", gateway, netns: ns.name }, { dependsOn: [address, gatewayAddress] });
+    // The device from the veth (a property dependency): if the pair is replaced, the kernel drops
+    // the route with it, and Pulumi replaces the route too.
+    new Route(`${c.name}-default`, { destination: "default", gateway, device: veth.peerName, netns: ns.name }, { dependsOn: [address, gatewayAddress] });
     return { ...c, namespace: ns.name };
 });
 

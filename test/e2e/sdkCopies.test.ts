@@ -28,7 +28,12 @@ describeKernel("one @pulumi/pulumi in a user's project", () => {
         writeFileSync(path.join(dir, "Pulumi.yaml"), "name: copies\nruntime:\n  name: nodejs\n  options:\n    typescript: false\n");
         writeFileSync(
             path.join(dir, "package.json"),
-            JSON.stringify({ name: "copies", private: true, main: "index.js", dependencies: { "@pulumi/pulumi": OTHER_SDK, "pulumi-overlay": `file:${packedTarball()}` } }),
+            JSON.stringify({
+                name: "copies",
+                private: true,
+                main: "index.js",
+                dependencies: { "@pulumi/pulumi": OTHER_SDK, "pulumi-overlay": `file:${packedTarball()}` },
+            }),
         );
         writeFileSync(
             path.join(dir, "index.js"),
