@@ -526,7 +526,8 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             path.resolve(options.programDir),
         ];
         const exitCode = await new Promise<number>((resolve) => {
-            const child = spawn(process.execPath, args, {
+            // `node` from PATH, as the CLI's language host starts it.
+            const child = spawn("node", args, {
                 cwd: path.resolve(options.programDir),
                 stdio: ["ignore", "pipe", "pipe"],
                 env: {
@@ -535,8 +536,8 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
                     PULUMI_CONFIG_SECRET_KEYS: "[]",
                     // As the CLI's language host: TypeScript unless Pulumi.yaml says `typescript: false`.
                     PULUMI_NODEJS_TYPESCRIPT: String(usesTypeScript(options.programDir)),
-                    // `npm test` type-checks the examples; the engine only transpiles, for speed.
-                    PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+                    // As the CLI's language host (run.ts): ts-node type-checks, unless the project's
+                    // tsconfig says otherwise ("ts-node": { "transpileOnly": true }).
                 },
             });
             const relay = (chunk: Buffer) => {

@@ -45,7 +45,8 @@ export class ProviderHost {
         } catch {
             entry = require.resolve("@pulumi/pulumi/cmd/dynamic-provider");
         }
-        const child = spawn(process.execPath, [entry, engineAddress], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+        // `node` from PATH, as the plugin script pulumi-resource-pulumi-nodejs starts it.
+        const child = spawn("node", [entry, engineAddress], { cwd, stdio: ["ignore", "pipe", "pipe"] });
         const stderr: string[] = [];
         let partial = "";
         child.stderr!.on("data", (chunk: Buffer) => {
