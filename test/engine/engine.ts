@@ -11,10 +11,12 @@ import * as path from "node:path";
 import { Monitor, type Registration } from "./monitor";
 import { ProviderHost, providerErrorText } from "./providerHost";
 import { InFlight, Slots, defaultParallel } from "./schedule";
+import { changedKeys, decide, inputsFrom, keepsObject, pendingWarning, withIgnoredChanges } from "./decide";
 import { type Props, UNKNOWN } from "./rpc";
 import { type ResourceState, type StackState, StateStore, loadState } from "./state";
 
 export { loadState, type ResourceState, type StackState } from "./state";
+export { changedKeys } from "./decide";
 
 /** The operations, as `pulumi <operation>`. */
 export type Operation = "preview" | "up" | "refresh" | "destroy";
@@ -109,17 +111,6 @@ export function urnOf(project: string, stack: string, type: string, name: string
     return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
 }
 
-function sameJson(a: unknown, b: unknown): boolean {
-    return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** Keys whose values differ between two property bags (the engine's own diff for display). */
-export function changedKeys(olds: Props, news: Props): string[] {
-    const keys = new Set([...Object.keys(olds), ...Object.keys(news)]);
-    keys.delete("__provider");
-    return [...keys].filter((k) => !sameJson(olds[k], news[k])).sort();
-}
-
 /**
  * Deletes resources in reverse dependency order: a resource goes only when nothing left depends
  * on it; resources with no dependents left go in parallel.
@@ -209,19 +200,12 @@ async function runOnce(options: EngineOptions): Promise<Result> {
         // them, and forgotten only by `refresh --clear-pending-creates` (refresh.go).
         if (options.operation === "refresh" && options.clearPendingCreates) state.clearPending();
         const pending = state.pendingCreates;
-        if (pending.length > 0) {
-            onDiagnostic(
-                `warning: ${pending.length} create(s) from an earlier operation were interrupted: ${pending.map((r) => r.urn).join(", ")}. ` +
-                    "The objects may or may not exist; `up` creates them again (pulumi-overlay takes over what carries their mark), " +
-                    "and `refresh --clear-pending-creates` forgets them.",
-            );
-        }
+        if (pending.length > 0) onDiagnostic(pendingWarning(pending.map((r) => r.urn)));
         const deleting = new Set<string>();
         const deleteResource = async (r: ResourceState) => {
             if (r.protect) throw new Error(`${r.urn}: the resource is protected; to delete it, set protect to false and run up first`);
             const provider = await hostReady;
-            // retainOnDelete keeps the object; deletedWith skips it when that resource goes in this operation too.
-            const skip = r.retainOnDelete || (r.deletedWith !== undefined && deleting.has(r.deletedWith));
+            const skip = keepsObject(r, deleting);
             if (r.custom && !preview && !skip) await schedule.steps.run(() => schedule.inFlight.track(provider.delete(r.urn, r.id ?? "", r.outputs)));
             state.drop(r.urn);
             if (r.type !== STACK_TYPE) record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
@@ -235,54 +219,9 @@ async function runOnce(options: EngineOptions): Promise<Result> {
             await deleteAll(old.resources).catch((err) => fail(providerErrorText(err)));
             if (errors.length === 0) state.setOutputs({});
         } else if (options.operation === "refresh") {
-            const provider = await hostReady;
-            await Promise.all(
-                old.resources
-                    .filter((r) => r.custom)
-                    .map(async (r) => {
-                        try {
-                            const read = await schedule.steps.run(() => provider.read(r.urn, r.id ?? "", r.outputs, r.inputs));
-                            if (!read.id) {
-                                state.drop(r.urn);
-                                record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
-                                return;
-                            }
-                            const inputs = read.inputs ?? r.inputs;
-                            state.put({ ...r, id: read.id, outputs: read.outputs, inputs });
-                            // A change is what the provider's Diff finds between what was read (as the
-                            // old state) and the old inputs (as the program): the diff an `up` with no
-                            // change to the program would see (step.go: RefreshStep.Apply). Drift that
-                            // persists shows on every refresh; outputs that change alone do not.
-                            const diff = await schedule.checks.run(() => provider.diff(r.urn, read.id, read.outputs, r.inputs, inputs));
-                            const drifted = diff.changes !== "none";
-                            const keys = drifted ? changedKeys(r.outputs, read.outputs) : [];
-                            record(
-                                drifted
-                                    ? { op: "refresh", urn: r.urn, type: r.type, name: r.name, keys }
-                                    : { op: "same", urn: r.urn, type: r.type, name: r.name },
-                            );
-                            if (drifted) summary.update += 1;
-                        } catch (err) {
-                            fail(`${r.urn}: ${providerErrorText(err)}`);
-                        }
-                    }),
-            );
+            await refreshAll({ old, state, schedule, host: await hostReady, record, fail, summary });
         } else {
-            const { registered, replaced } = await runProgram({ options, project, preview, host: hostReady, old, state, record, fail, schedule });
-            if (errors.length === 0) {
-                // Resources the program no longer declares, and the old halves of replacements.
-                const dropped = old.resources.filter((r) => !registered.has(r.urn));
-                await deleteAll([...dropped, ...replaced], async (r) => {
-                    if (replaced.includes(r)) {
-                        if (!preview && !r.retainOnDelete) {
-                            const provider = await hostReady;
-                            await schedule.steps.run(() => schedule.inFlight.track(provider.delete(r.urn, r.id ?? "", r.outputs)));
-                        }
-                        return;
-                    }
-                    await deleteResource(r);
-                }).catch((err) => fail(providerErrorText(err)));
-            }
+            await updateAll({ options, project, preview, old, state, schedule, hostReady, record, fail, errors, deleteAll, deleteResource });
         }
     } finally {
         // The provider server is never stopped while a step is in flight.
@@ -307,6 +246,92 @@ export function resolveFromProgram(request: string, programDir: string): string 
         return require.resolve(request, { paths: [path.resolve(programDir)] });
     } catch {
         return require.resolve(request);
+    }
+}
+
+/** What a refresh or an update needs of the operation that runs it. */
+interface OperationParts {
+    old: StackState;
+    state: StateStore;
+    schedule: Schedule;
+    record(step: Step): void;
+    fail(text: string): void;
+}
+
+/**
+ * Refresh: Read every resource of the state (never a pending create: it has no id); gone ones
+ * leave the state; the outputs are replaced, and the inputs when Read returns them; a change is
+ * reported only where the provider's Diff finds one (step.go: RefreshStep.Apply).
+ */
+async function refreshAll({
+    old,
+    state,
+    schedule,
+    record,
+    fail,
+    summary,
+    host: provider,
+}: OperationParts & { host: ProviderHost; summary: Summary }): Promise<void> {
+    await Promise.all(
+        old.resources
+            .filter((r) => r.custom)
+            .map(async (r) => {
+                try {
+                    const read = await schedule.steps.run(() => provider.read(r.urn, r.id ?? "", r.outputs, r.inputs));
+                    if (!read.id) {
+                        state.drop(r.urn);
+                        record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
+                        return;
+                    }
+                    const inputs = read.inputs ?? r.inputs;
+                    state.put({ ...r, id: read.id, outputs: read.outputs, inputs });
+                    // A change is what the provider's Diff finds between what was read (as the
+                    // old state) and the old inputs (as the program): the diff an `up` with no
+                    // change to the program would see (step.go: RefreshStep.Apply). Outputs that
+                    // change alone are recorded silently.
+                    const diff = await schedule.checks.run(() => provider.diff(r.urn, read.id, read.outputs, r.inputs, inputs));
+                    const drifted = diff.changes !== "none";
+                    const keys = drifted ? changedKeys(r.outputs, read.outputs) : [];
+                    record(drifted ? { op: "refresh", urn: r.urn, type: r.type, name: r.name, keys } : { op: "same", urn: r.urn, type: r.type, name: r.name });
+                    if (drifted) summary.update += 1;
+                } catch (err) {
+                    fail(`${r.urn}: ${providerErrorText(err)}`);
+                }
+            }),
+    );
+}
+
+/**
+ * Preview or up: runs the program, a step per registration (runProgram), then deletes what the
+ * program no longer declares and the old halves of create-before-delete replacements, in reverse
+ * dependency order (step_generator.go: GenerateDeletes).
+ */
+async function updateAll(
+    parts: OperationParts & {
+        options: EngineOptions;
+        project: string;
+        preview: boolean;
+        hostReady: Promise<ProviderHost>;
+        errors: string[];
+        deleteAll(resources: ResourceState[], remove?: (r: ResourceState) => Promise<void>): Promise<void>;
+        deleteResource(r: ResourceState): Promise<void>;
+    },
+): Promise<void> {
+    const { options, project, preview, old, state, schedule, hostReady, record, fail, errors, deleteAll, deleteResource } = parts;
+    const { registered, replaced } = await runProgram({ options, project, preview, host: hostReady, old, state, record, fail, schedule });
+    if (errors.length === 0) {
+        // Resources the program no longer declares, and the old halves of replacements.
+        const dropped = old.resources.filter((r) => !registered.has(r.urn));
+        await deleteAll([...dropped, ...replaced], async (r) => {
+            if (replaced.includes(r)) {
+                if (!preview && !r.retainOnDelete) {
+                    const provider = await hostReady;
+                    await schedule.steps.run(() => schedule.inFlight.track(provider.delete(r.urn, r.id ?? "", r.outputs)));
+                }
+                return;
+            }
+            await deleteResource(r);
+        }).catch((err) => fail(providerErrorText(err)));
     }
 }
 
@@ -369,9 +394,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             (d) => d.custom && !registered.has(d.urn) && Object.values(d.propertyDependencies ?? {}).some((urns) => urns.includes(condemned.urn)),
         );
         for (const dependent of dependents) {
-            const unknown = Object.entries(dependent.propertyDependencies ?? {})
-                .filter(([, urns]) => urns.includes(condemned.urn))
-                .map(([key]) => key);
+            const unknown = inputsFrom(dependent, condemned.urn);
             const news = { ...dependent.inputs, ...Object.fromEntries(unknown.map((key) => [key, UNKNOWN])) };
             const diff = await ctx.schedule.checks.run(() => host.diff(dependent.urn, dependent.id ?? "", dependent.outputs, news, dependent.inputs));
             if (diff.replaces.length === 0) continue;
@@ -424,9 +447,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             if (reg.type !== STACK_TYPE) record({ op: prior ? "same" : "create", urn, type: reg.type, name: reg.name });
             return { urn, id: "", outputs };
         }
-        // ignoreChanges: those properties keep their old values before Check (processIgnoreChanges).
-        const news = { ...reg.inputs };
-        if (prior) for (const key of reg.ignoreChanges) if (key in prior.inputs) news[key] = prior.inputs[key];
+        const news = withIgnoredChanges(reg.inputs, prior?.inputs, reg.ignoreChanges);
         const checked = await serially(() => host.check(urn, prior?.inputs ?? {}, news));
         if (checked.failures.length > 0) {
             throw new Error(`${urn}: check failed: ${checked.failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
@@ -441,20 +462,14 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             return { urn, id: made.id, outputs: made.outputs };
         }
         const diff = await serially(() => host.diff(urn, prior.id ?? "", prior.outputs, inputs, prior.inputs));
-        // replaceOnChanges: a change of one of those properties replaces, whatever the provider says.
-        const changedInputs = changedKeys(prior.inputs, inputs).filter((key) => key !== "logicalName");
-        const forced = reg.replaceOnChanges.includes("*") ? changedInputs : reg.replaceOnChanges.filter((key) => changedInputs.includes(key));
-        if (forced.length > 0) Object.assign(diff, { changes: "some", replaces: [...new Set([...diff.replaces, ...forced])] });
-        // A diff of "unknown" compares inputs, as the engine does.
-        const changed = diff.changes === "some" || (diff.changes === "unknown" && !sameJson(prior.inputs, inputs));
-        if (!changed) {
+        const decision = decide(prior.inputs, inputs, diff, reg);
+        if (decision.op === "same") {
             state.put({ ...prior, ...base, id: prior.id, inputs, outputs: prior.outputs });
             record({ op: "same", urn, type: reg.type, name: reg.name });
             return { urn, id: prior.id ?? "", outputs: prior.outputs };
         }
-        const keys = changedKeys(prior.inputs, inputs).filter((k) => k !== "logicalName");
-        if (diff.replaces.length === 0) {
-            record({ op: "update", urn, type: reg.type, name: reg.name, keys });
+        if (decision.op === "update") {
+            record({ op: "update", urn, type: reg.type, name: reg.name, keys: decision.keys });
             // Dynamic providers do not support preview: an update in preview answers with the new
             // inputs only, so outputs that are not inputs are unknown to the program
             // (provider_plugin.go: Update; sdk/nodejs runtime/resource.ts: resolveOutputs).
@@ -463,20 +478,19 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             state.put({ ...base, id: prior.id, inputs, outputs });
             return { urn, id: prior.id ?? "", outputs };
         }
-        record({ op: "replace", urn, type: reg.type, name: reg.name, keys: diff.replaces });
+        record({ op: "replace", urn, type: reg.type, name: reg.name, keys: decision.replaces });
         // Once a replacement is decided, Check runs again with no old inputs, to compute the
         // replacement's defaults afresh, in preview too (step_generator.go: continueStepsFromDiff).
         if (prior.protect)
             throw new Error(
-                `${urn}: the resource is protected, and a change of ${diff.replaces.join(", ")} replaces it; set protect to false and run up first`,
+                `${urn}: the resource is protected, and a change of ${decision.replaces.join(", ")} replaces it; set protect to false and run up first`,
             );
         const rechecked = await serially(() => host.check(urn, {}, news));
         if (rechecked.failures.length > 0) {
             throw new Error(`${urn}: check failed: ${rechecked.failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
         }
         const replacement = rechecked.inputs;
-        // deleteBeforeReplace is tri-state: the program's, when it set one (true or false), else the provider's.
-        const deleteFirst = reg.deleteBeforeReplaceDefined ? reg.deleteBeforeReplace : diff.deleteBeforeReplace;
+        const { deleteFirst } = decision;
         if (deleteFirst) await replaceDependents(prior, host); // in preview too: the plan shows them
         if (preview) return { urn, id: "", outputs: replacement };
         if (deleteFirst) {
