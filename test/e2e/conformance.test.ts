@@ -227,4 +227,23 @@ describeKernel("engine conformance: the real engine's rules, one program each", 
         expect(await kernelLink(sb.ns("c"), "eth1")).toBeDefined();
         await engine("destroy", resources("eth1"));
     });
+
+    it("previews stay honest and quiet: after a refresh finds drift, the preview updates the endpoint and leaves the NAT rule on its address alone", async () => {
+        const resources: Declared[] = [
+            { kind: "Bridge", name: "b", args: { name: "br-h", netns: sb.hostNs } },
+            { kind: "Endpoint", name: "e", args: { namespace: sb.ns("e"), bridge: "@b.name", subnet: "10.8.0.0/24", netns: sb.hostNs } },
+            {
+                kind: "NatRule",
+                name: "n",
+                args: { type: "dnat", protocol: "tcp", port: 8080, toAddress: "@e.ip", toPort: 80, destinationLocal: true, netns: sb.hostNs },
+            },
+        ];
+        await engine("up", resources, { skipPreview: true });
+        await ipOutOfBand(sb.ns("e"), "addr", "flush", "dev", "eth0");
+        expect(ops(await engine("refresh", resources))).toEqual(["refresh e"]);
+        // A preview of an update shows the endpoint's inputs only; its address is among them.
+        expect(ops(await engine("preview", resources))).toEqual(["update e"]);
+        expect(ops(await engine("up", resources, { skipPreview: true }))).toEqual(["update e"]);
+        await engine("destroy", resources);
+    });
 });

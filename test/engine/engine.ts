@@ -65,7 +65,7 @@ export interface EngineOptions {
     config?: Record<string, string>;
     /** Where progress lines go (default: stdout). */
     print?: (line: string) => void;
-    /** For `up`: no preview first (`pulumi up --skip-preview`). */
+    /** For `up` and `refresh`: no preview first (`--skip-preview`). */
     skipPreview?: boolean;
     /** For `refresh`: forget the creates a crash cut off (`pulumi refresh --clear-pending-creates`). */
     clearPendingCreates?: boolean;
@@ -79,6 +79,8 @@ export interface EngineOptions {
      * Faster for large stacks; never for numbers that are published.
      */
     fastCheckpoints?: boolean;
+    /** Run the operation without changing the state (the preview pass of `refresh`). */
+    dryRun?: boolean;
 }
 
 /** A registration that is not started because an earlier step failed (not an error of its own). */
@@ -132,6 +134,14 @@ async function deleteInOrder(resources: ResourceState[], remove: (r: ResourceSta
  * so that bad input creates nothing; `skipPreview` goes straight to the update.
  */
 export async function run(options: EngineOptions): Promise<Result> {
+    // `pulumi refresh` previews first too: a pass of Reads that changes nothing (refresh.go).
+    if (options.operation === "refresh" && !options.skipPreview) {
+        const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+        print("Previewing refresh:");
+        const preview = await runOnce({ ...options, dryRun: true, print: () => {} });
+        if (!preview.ok) return preview;
+        print("Refreshing:");
+    }
     if (options.operation === "up" && !options.skipPreview) {
         const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
         print("Previewing update:");
@@ -147,7 +157,7 @@ async function runOnce(options: EngineOptions): Promise<Result> {
     const programDir = path.resolve(options.programDir);
     const project = projectName(programDir);
     const old = loadState(options.stateFile, project, options.stack);
-    const preview = options.operation === "preview";
+    const preview = options.operation === "preview" || options.dryRun === true;
     const steps: Step[] = [];
     const errors: string[] = [];
     const summary: Summary = { create: 0, update: 0, replace: 0, delete: 0, same: 0 };
