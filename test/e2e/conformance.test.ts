@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { ipCommand, type LinkAddrs, netnsAdd, netnsExists, runJson } from "../../providers/host";
+import { ipCommand, type LinkAddrs, netnsAdd, netnsExists, runCommand, runJson, toolCommand } from "../../providers/host";
 import { type EngineOptions, type Result, run } from "../engine/engine";
 import { UNKNOWN } from "../engine/rpc";
 import { describeKernel, useSandbox } from "../support/kernel";
@@ -245,5 +245,56 @@ describeKernel("engine conformance: the real engine's rules, one program each", 
         expect(ops(await engine("preview", resources))).toEqual(["update e"]);
         expect(ops(await engine("up", resources, { skipPreview: true }))).toEqual(["update e"]);
         await engine("destroy", resources);
+    });
+
+    it("a delete-before-replace whose create fails stays pending replacement and is replaced by the next up; old halves of replacements left by a crash are deleted (step.go: DeleteStep.Apply)", async () => {
+        const bridge = (netns: string): Declared => ({ kind: "Bridge", name: "b", args: { name: "br0", netns } });
+        await engine("up", [bridge(sb.hostNs)], { skipPreview: true });
+        const missing = sb.ns("later");
+        const failed = await engine("up", [bridge(missing)], { skipPreview: true });
+        expect(failed.ok).toBe(false);
+        expect(JSON.parse(readFileSync(stateFile, "utf8")).resources.find((r: { name: string }) => r.name === "b").pendingReplacement).toBe(true);
+        expect(await kernelLink(sb.hostNs, "br0")).toBeUndefined(); // deleted first
+        await netnsAdd(missing);
+        expect(ops(await engine("up", [bridge(missing)], { skipPreview: true }))).toEqual(["replace b"]);
+        expect(await kernelLink(missing, "br0")).toBeDefined();
+        await engine("destroy", [bridge(missing)]);
+
+        // A create-before-delete replacement (a NAT rule) whose old half a crash left on the host.
+        const rule = (source: string): Declared => ({
+            kind: "NatRule",
+            name: "n",
+            args: { type: "masquerade", source, outInterface: sb.uplink, netns: sb.hostNs },
+        });
+        await engine("up", [rule("10.1.0.0/24")], { skipPreview: true });
+        const first = JSON.parse(readFileSync(stateFile, "utf8")).resources.find((r: { name: string }) => r.name === "n");
+        expect(ops(await engine("up", [rule("10.2.0.0/24")], { skipPreview: true }))).toEqual(["replace n"]);
+        await runCommand(
+            toolCommand(sb.hostNs, "iptables", [
+                "-w",
+                "-t",
+                "nat",
+                "-A",
+                "POSTROUTING",
+                "-s",
+                "10.1.0.0/24",
+                "-o",
+                sb.uplink,
+                "-m",
+                "comment",
+                "--comment",
+                first.outputs.comment,
+                "-j",
+                "MASQUERADE",
+            ]),
+        );
+        const saved = JSON.parse(readFileSync(stateFile, "utf8"));
+        writeFileSync(stateFile, JSON.stringify({ ...saved, condemned: [first] }));
+        await engine("up", [rule("10.2.0.0/24")], { skipPreview: true });
+        const nat = (await runCommand(toolCommand(sb.hostNs, "iptables-save", ["-t", "nat"]))).stdout;
+        expect(nat).not.toContain("10.1.0.0/24");
+        expect(nat).toContain("10.2.0.0/24");
+        expect(JSON.parse(readFileSync(stateFile, "utf8")).condemned).toBeUndefined();
+        await engine("destroy", [rule("10.2.0.0/24")]);
     });
 });

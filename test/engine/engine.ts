@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { Monitor, type Registration } from "./monitor";
 import { ProviderHost, providerErrorText } from "./providerHost";
 import { InFlight, Slots, defaultParallel } from "./schedule";
-import { changedKeys, decide, inputsFrom, keepsObject, pendingWarning, withIgnoredChanges } from "./decide";
+import { type Decision, changedKeys, decide, inputsFrom, keepsObject, pendingWarning, withIgnoredChanges } from "./decide";
 import { type Props, UNKNOWN } from "./rpc";
 import { type ResourceState, type StackState, StateStore, loadState } from "./state";
 
@@ -215,7 +215,8 @@ async function runOnce(options: EngineOptions): Promise<Result> {
         const deleteResource = async (r: ResourceState) => {
             if (r.protect) throw new Error(`${r.urn}: the resource is protected; to delete it, set protect to false and run up first`);
             const provider = await hostReady;
-            const skip = keepsObject(r, deleting);
+            // A pending replacement's object was deleted already.
+            const skip = keepsObject(r, deleting) || r.pendingReplacement === true;
             if (r.custom && !preview && !skip) await schedule.steps.run(() => schedule.inFlight.track(provider.delete(r.urn, r.id ?? "", r.outputs)));
             state.drop(r.urn);
             if (r.type !== STACK_TYPE) record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
@@ -226,6 +227,12 @@ async function runOnce(options: EngineOptions): Promise<Result> {
         };
 
         if (options.operation === "destroy") {
+            // Old halves of replacements an earlier operation left go first; then the rest.
+            for (const half of old.condemned ?? []) {
+                const provider = await hostReady;
+                await provider.delete(half.urn, half.id ?? "", half.outputs).catch((err) => fail(providerErrorText(err)));
+                state.forgetCondemned(half);
+            }
             await deleteAll(old.resources).catch((err) => fail(providerErrorText(err)));
             if (errors.length === 0) state.setOutputs({});
         } else if (options.operation === "refresh") {
@@ -284,7 +291,8 @@ async function refreshAll({
 }: OperationParts & { host: ProviderHost; summary: Summary }): Promise<void> {
     await Promise.all(
         old.resources
-            .filter((r) => r.custom)
+            // A pending replacement has no object to read (step.go: RefreshStep.Apply).
+            .filter((r) => r.custom && !r.pendingReplacement)
             .map(async (r) => {
                 try {
                     const read = await schedule.steps.run(() => provider.read(r.urn, r.id ?? "", r.outputs, r.inputs));
@@ -331,13 +339,16 @@ async function updateAll(
     const { registered, replaced } = await runProgram({ options, project, preview, host: hostReady, old, state, record, fail, schedule });
     if (errors.length === 0) {
         // Resources the program no longer declares, and the old halves of replacements.
+        // Old halves an earlier operation left (it stopped before deleting them) go too.
         const dropped = old.resources.filter((r) => !registered.has(r.urn));
-        await deleteAll([...dropped, ...replaced], async (r) => {
-            if (replaced.includes(r)) {
+        const oldHalves = [...(old.condemned ?? []), ...replaced];
+        await deleteAll([...dropped, ...oldHalves], async (r) => {
+            if (oldHalves.includes(r)) {
                 if (!preview && !r.retainOnDelete) {
                     const provider = await hostReady;
                     await schedule.steps.run(() => schedule.inFlight.track(provider.delete(r.urn, r.id ?? "", r.outputs)));
                 }
+                if (!preview) state.forgetCondemned(r);
                 return;
             }
             await deleteResource(r);
@@ -471,8 +482,10 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             state.put({ ...base, id: made.id, inputs, outputs: made.outputs });
             return { urn, id: made.id, outputs: made.outputs };
         }
-        const diff = await serially(() => host.diff(urn, prior.id ?? "", prior.outputs, inputs, prior.inputs));
-        const decision = decide(prior.inputs, inputs, diff, reg);
+        // A resource deleted to be replaced whose replacement was never made: replaced again.
+        const decision: Decision = prior.pendingReplacement
+            ? { op: "replace", replaces: ["(pending replacement)"], deleteFirst: true }
+            : decide(prior.inputs, inputs, await serially(() => host.diff(urn, prior.id ?? "", prior.outputs, inputs, prior.inputs)), reg);
         if (decision.op === "same") {
             state.put({ ...prior, ...base, id: prior.id, inputs, outputs: prior.outputs });
             record({ op: "same", urn, type: reg.type, name: reg.name });
@@ -504,10 +517,14 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
         if (deleteFirst) await replaceDependents(prior, host); // in preview too: the plan shows them
         if (preview) return { urn, id: "", outputs: replacement };
         if (deleteFirst) {
-            if (!prior.retainOnDelete) await apply(() => host.delete(urn, prior.id ?? "", prior.outputs));
-            state.drop(urn);
+            // Kept as pending replacement until its replacement is made: if that create fails,
+            // the next up replaces it again (step.go: DeleteStep.Apply).
+            if (!prior.retainOnDelete && !prior.pendingReplacement) await apply(() => host.delete(urn, prior.id ?? "", prior.outputs));
+            state.put({ ...prior, pendingReplacement: true });
         } else {
-            // Create-before-delete: the old one is deleted after the program ends.
+            // Create-before-delete: the old one is deleted after the program ends, kept in the
+            // state meanwhile (Delete: true) so that a crash in between leaves it to be deleted.
+            if (!preview) state.condemn(prior);
             replaced.push(prior);
         }
         state.pending({ ...base, inputs: replacement, outputs: {} });

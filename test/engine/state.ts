@@ -19,6 +19,11 @@ export interface ResourceState {
     outputs: Props;
     /** URNs this resource depends on (its parent included): they are deleted after it. */
     dependencies: string[];
+    /**
+     * Deleted to be replaced (delete-before-replace), its replacement not made yet: the next up
+     * replaces it again (step.go: DeleteStep.Apply keeps it `PendingReplacement`).
+     */
+    pendingReplacement?: boolean;
     /** For each input property, the URNs its value came from (kept, as Pulumi keeps them). */
     propertyDependencies?: Record<string, string[]>;
     /** `protect`: a delete or replacement of it fails. */
@@ -42,9 +47,14 @@ export interface StackState {
      * is created again or `refresh --clear-pending-creates` clears them.
      */
     pending?: ResourceState[];
+    /**
+     * Old halves of create-before-delete replacements, kept (Pulumi marks them `Delete: true`)
+     * until they are deleted: a crash in between leaves them for the next operation to delete.
+     */
+    condemned?: ResourceState[];
 }
 
-type JournalEntry = { put: ResourceState } | { drop: string } | { outputs: Props } | { pending: ResourceState };
+type JournalEntry = { put: ResourceState } | { drop: string } | { outputs: Props } | { pending: ResourceState } | { condemned: ResourceState[] };
 
 function journalOf(file: string): string {
     return `${file}.journal`;
@@ -71,6 +81,7 @@ export function loadState(file: string, project: string, stack: string): StackSt
             byUrn.delete(entry.drop);
             pending.delete(entry.drop);
         } else if ("pending" in entry) pending.set(entry.pending.urn, entry.pending);
+        else if ("condemned" in entry) state.condemned = entry.condemned;
         else state.outputs = entry.outputs;
     }
     state.resources = [...byUrn.values()];
@@ -82,6 +93,7 @@ export function loadState(file: string, project: string, stack: string): StackSt
 export class StateStore {
     private readonly byUrn: Map<string, ResourceState>;
     private readonly pendingByUrn: Map<string, ResourceState>;
+    private readonly condemnedList: ResourceState[];
     private outputsValue: Props;
 
     /**
@@ -98,6 +110,7 @@ export class StateStore {
     ) {
         this.byUrn = new Map(base.resources.map((r) => [r.urn, r]));
         this.pendingByUrn = new Map((base.pending ?? []).map((r) => [r.urn, r]));
+        this.condemnedList = [...(base.condemned ?? [])];
         this.outputsValue = base.outputs;
     }
 
@@ -135,6 +148,24 @@ export class StateStore {
         this.journal({ pending: resource });
     }
 
+    /** Old halves of replacements waiting to be deleted. */
+    get condemned(): ResourceState[] {
+        return [...this.condemnedList];
+    }
+
+    /** Keeps the old half of a create-before-delete replacement until `forgetCondemned`. */
+    condemn(resource: ResourceState): void {
+        this.condemnedList.push(resource);
+        this.journal({ condemned: this.condemnedList });
+    }
+
+    /** The old half is deleted. */
+    forgetCondemned(resource: ResourceState): void {
+        const at = this.condemnedList.findIndex((r) => r.urn === resource.urn && r.id === resource.id);
+        if (at >= 0) this.condemnedList.splice(at, 1);
+        this.journal({ condemned: this.condemnedList });
+    }
+
     /** Forgets the pending creates (`pulumi refresh --clear-pending-creates`). */
     clearPending(): void {
         for (const urn of [...this.pendingByUrn.keys()]) this.drop(urn);
@@ -148,9 +179,15 @@ export class StateStore {
     /** Writes the whole state (to a temporary file, then renamed) and clears the journal. */
     flush(): void {
         if (!this.persist) return;
-        const { pending: _loaded, ...base } = this.base;
+        const { pending: _loaded, condemned: _loadedHalves, ...base } = this.base;
         const pending = this.pendingCreates;
-        const state: StackState = { ...base, resources: this.resources, outputs: this.outputsValue, ...(pending.length > 0 ? { pending } : {}) };
+        const state: StackState = {
+            ...base,
+            resources: this.resources,
+            outputs: this.outputsValue,
+            ...(pending.length > 0 ? { pending } : {}),
+            ...(this.condemnedList.length > 0 ? { condemned: this.condemnedList } : {}),
+        };
         writeFileSync(`${this.file}.tmp`, JSON.stringify(state, null, 2));
         renameSync(`${this.file}.tmp`, this.file);
         rmSync(journalOf(this.file), { force: true });
