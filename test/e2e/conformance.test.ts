@@ -297,4 +297,28 @@ describeKernel("engine conformance: the real engine's rules, one program each", 
         expect(JSON.parse(readFileSync(stateFile, "utf8")).condemned).toBeUndefined();
         await engine("destroy", [rule("10.2.0.0/24")]);
     });
+
+    it("resources the program no longer declares are deleted, and deletes go in reverse dependency order (step_generator.go: GenerateDeletes)", async () => {
+        const ns: Declared = { kind: "NetworkNamespace", name: "ns", args: { name: sb.ns("d") } };
+        const inside: Declared = { kind: "Bridge", name: "in", args: { name: "br-in", netns: "@ns.name" } };
+        await engine("up", [ns, inside], { skipPreview: true });
+        expect(ops(await engine("up", [ns], { skipPreview: true }))).toEqual(["delete in"]);
+        expect(await kernelLink(sb.ns("d"), "br-in")).toBeUndefined();
+        await engine("up", [ns, inside], { skipPreview: true });
+        const log = path.join(dir, "commands.jsonl");
+        process.env.PULUMI_OVERLAY_COMMAND_LOG = log;
+        try {
+            expect((await engine("destroy", [ns, inside])).ok).toBe(true);
+        } finally {
+            delete process.env.PULUMI_OVERLAY_COMMAND_LOG;
+        }
+        const commands = readFileSync(log, "utf8")
+            .trim()
+            .split("\n")
+            .map((line) => (JSON.parse(line) as { argv: string[] }).argv.join(" "));
+        const bridgeGone = commands.findIndex((c) => c.endsWith("link delete dev br-in"));
+        const namespaceGone = commands.findIndex((c) => c.includes(`netns delete ${sb.ns("d")}`));
+        expect(bridgeGone).toBeGreaterThanOrEqual(0);
+        expect(namespaceGone).toBeGreaterThan(bridgeGone); // the dependent first
+    });
 });
