@@ -262,6 +262,9 @@ interface NamespaceCreate {
 
 const namespaceCreates = () => new RecordDir("netns-creates");
 
+/** How far the kernel's coarse clock, which stamps inodes, may lag the real one. */
+const COARSE_CLOCK_MARGIN_MS = 20;
+
 /**
  * A journal of namespace creates, so that ownership survives a crash between `ip netns add` and
  * the step that marks the namespace (its loopback alias): each create writes its mark here before
@@ -289,8 +292,10 @@ export const namespaceJournal = {
         const create = JSON.parse(text) as NamespaceCreate;
         if (create.mark !== mark) return false;
         try {
-            // The namespace's inode (nsfs) carries its creation time, to the nanosecond.
-            return statSync(path.join(NETNS_RUN_DIR, name)).mtimeMs >= create.since;
+            // The namespace's inode (nsfs) carries its creation time, from the kernel's coarse
+            // clock (a tick, up to 10 ms, behind the real one): hence the margin. A namespace made
+            // by someone else within that margin before our create began would be taken for ours.
+            return statSync(path.join(NETNS_RUN_DIR, name)).mtimeMs >= create.since - COARSE_CLOCK_MARGIN_MS;
         } catch {
             return false;
         }

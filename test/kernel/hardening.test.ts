@@ -250,7 +250,7 @@ describeKernel("hardening: ownership (defects 5, 8, 13)", () => {
         const name = sb.ns("theirs");
         await netnsAdd(name);
         const inputs = await checked(namespace, { logicalName: "theirs", name });
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await new Promise((resolve) => setTimeout(resolve, 100)); // well past the clock's margin
         namespaceJournal.begin(name, inputs.mark); // as a create that then finds the name taken
         await expect(namespace.create(inputs)).rejects.toThrow(/already exists/);
         await namespace.delete!(name, { ...inputs, alias: inputs.mark });
