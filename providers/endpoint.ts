@@ -30,6 +30,8 @@ import {
     runCommand,
     writeBatchFile,
 } from "./host";
+import { applyShape, qdiscsOf, removeShape } from "./trafficControl";
+import { shapeDrift } from "./trafficPlan";
 import {
     DIFF_RULES,
     type EndpointInputs,
@@ -118,6 +120,34 @@ async function observe(endpoint: EndpointInputs, mark: string, family: 4 | 6, in
     return { namespace: true, marked, inside, host: host?.ifalias === mark ? host : undefined, route };
 }
 
+/**
+ * Shapes the link in both directions: each end's outgoing traffic (the host end's is what the
+ * container receives), as Mininet's links do; with no `link`, removes a shape of ours.
+ * Equivalent to: `tc -n $netns qdisc replace dev $hostInterface root ...` and the same inside.
+ */
+async function shapeLink(endpoint: EndpointInputs, hadLink: boolean): Promise<void> {
+    const ends: [string | undefined, string][] = [
+        [endpoint.netns, endpoint.hostInterface],
+        [endpoint.namespace, endpoint.interfaceName],
+    ];
+    for (const [netns, device] of ends) {
+        if (endpoint.link) await applyShape(netns, device, endpoint.link, `the link of ${subject(endpoint)}`);
+        else if (hadLink) await removeShape(netns, device, `the link of ${subject(endpoint)}`);
+    }
+}
+
+/** What differs between the link's qdiscs and its declared shape, in words. */
+async function linkDrift(endpoint: EndpointInputs): Promise<string[]> {
+    if (!endpoint.link) return [];
+    const drift: string[] = [];
+    const ends: [string | undefined, string][] = [
+        [endpoint.netns, endpoint.hostInterface],
+        [endpoint.namespace, endpoint.interfaceName],
+    ];
+    for (const [netns, device] of ends) drift.push(...shapeDrift(device, endpoint.link, (await qdiscsOf(netns, device)) ?? []));
+    return drift;
+}
+
 /** Deletes what the endpoint made: the veth pair (deleting the inside end deletes both, at once) and the namespace. */
 async function remove(endpoint: EndpointInputs, withPair: boolean): Promise<void> {
     const steps = [
@@ -184,6 +214,7 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
         if (!seen.namespace) namespaceJournal.begin(endpoint.namespace, mark);
         try {
             const { inside } = await run(endpoint, planSteps(endpoint, mark, lease, seen, false));
+            await shapeLink(endpoint, false);
             namespaceJournal.end(endpoint.namespace);
             return { id: endpoint.namespace, outs: outputsOf(endpoint, lease, pool.dir, inside.address ?? "", []) };
         } catch (err) {
@@ -205,7 +236,9 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
         const seen = await observe(old, mark, lease?.family ?? (parseSubnet(old.subnet) as { family: 4 | 6 }).family);
         const leaseHeld = lease !== undefined && pool.read(lease.ip) === mark;
         if (!lease || (!seen.namespace && !leaseHeld)) return {};
-        const outs = outputsOf(old, lease, pool.dir, seen.inside?.address ?? old.mac ?? "", driftOf(old, lease, seen, leaseHeld));
+        const drift = driftOf(old, lease, seen, leaseHeld);
+        if (drift.length === 0) drift.push(...(await linkDrift(old)));
+        const outs = outputsOf(old, lease, pool.dir, seen.inside?.address ?? old.mac ?? "", drift);
         // The lease's address goes back among the inputs, where check keeps it (see LEASE_KEYS).
         return { id: id || old.namespace, props: outs, inputs: pick(outs, [...INPUT_KEYS, ...LEASE_KEYS]) };
     },
@@ -237,6 +270,7 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
         // pair in the background) is in the way of the new pair.
         if (!seen.inside) await linkDeleteIfMarked(endpoint.netns, endpoint.hostInterface, mark);
         const { inside } = await run(endpoint, planSteps(endpoint, mark, lease, seen, old.defaultRoute && !endpoint.defaultRoute));
+        await shapeLink(endpoint, old.link !== undefined);
         return { outs: outputsOf(endpoint, lease, old.leaseScope, inside.address ?? "", []) };
     },
 

@@ -8,6 +8,7 @@ import { autoName, chooseName, type DiffRules, identityDigits, inNetns, logicalN
 import type { LinkAddrs, LinkInfo, RouteInfo } from "./host";
 import { checkLeaseRequest, type Leased, parseSubnet } from "./ipam";
 import type { MarkedInputs } from "./provider";
+import { type LinkShape, checkShape } from "./trafficPlan";
 import {
     type CheckFailure,
     checkBoolean,
@@ -47,6 +48,8 @@ export interface EndpointInputs extends MarkedInputs {
     defaultRoute: boolean;
     /** MTU of both ends; undefined: the kernel's default, left as it is. */
     mtu?: number;
+    /** Shaping and impairment of the link, in both directions (each end's outgoing traffic). */
+    link?: LinkShape;
 }
 
 /** Outputs: the inputs plus what was leased and what the kernel reports. */
@@ -74,12 +77,13 @@ export const INPUT_KEYS = [
     "reserved",
     "defaultRoute",
     "mtu",
+    "link",
 ] as const;
 
 /** `reserved` is only read when an address is searched for (at create): a change of it changes nothing. */
 export const DIFF_RULES: DiffRules = {
     replace: ["namespace", "netns", "hostInterface", "interfaceName", "subnet", "address", "pool"],
-    update: ["bridge", "gateway", "defaultRoute", "mtu"],
+    update: ["bridge", "gateway", "defaultRoute", "mtu", "link"],
     optional: ["mtu"],
     deleteBeforeReplace: true,
 };
@@ -181,6 +185,7 @@ export function checkEndpoint(olds: Partial<EndpointInputs & Leased>, news: Prop
         });
     }
     failures.push(...checkLeaseRequest(inputs));
+    if (inputs.link !== undefined && !isUnknown(inputs.link)) failures.push(...checkShape(inputs.link, "link."));
     Object.assign(inputs, leaseKnownFromInputs(olds, inputs));
     return { inputs: inputs as EndpointInputs, failures };
 }

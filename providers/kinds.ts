@@ -20,6 +20,8 @@ export const PROVIDER_KINDS = [
     { kind: "IpLease", module: "ipLease", page: "ip-lease.md" },
     { kind: "FirewallChain", module: "firewallChain", page: "firewall-chain.md" },
     { kind: "Endpoint", module: "endpoint", page: "endpoint.md" },
+    { kind: "TrafficControl", module: "trafficControl", page: "traffic-control.md" },
+    { kind: "HostsFile", module: "hostsFile", page: "hosts-file.md" },
 ] as const;
 
 /** A provider module under `dist/providers/`. */

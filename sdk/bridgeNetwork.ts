@@ -4,10 +4,12 @@ import { Address } from "./address";
 import { Bridge } from "./bridge";
 import { type Diagram, type DiagramModel, renderDiagram } from "./diagram";
 import { FirewallChain, type FirewallRuleArgs } from "./firewallChain";
+import { HostsFile } from "./hostsFile";
 import { Endpoint, type EndpointArgs } from "./endpoint";
 import { NatRule } from "./natRule";
 import { attachmentRoom, programChecks } from "./programChecks";
 import { Sysctl } from "./sysctl";
+import type { LinkShapeArgs } from "./trafficControl";
 
 /** The bridge of a {@link BridgeNetwork}. */
 export interface BridgeNetworkBridge {
@@ -39,6 +41,12 @@ export interface BridgeNetworkArgs {
     allowFrom?: (BridgeNetwork | string)[];
     /** Prefix of the namespace names attachments get by default (`<prefix><attachment name>`). */
     namespacePrefix?: string;
+    /**
+     * Names: attachments resolve each other by attachment name and by namespace name (`ping c2`
+     * from c1), through /etc/netns/NAMESPACE/hosts (a {@link HostsFile}). Default on; `false`
+     * turns it off; `{ nameservers }` also writes the attachments' resolv.conf.
+     */
+    names?: boolean | { nameservers?: string[] };
 }
 
 /** Arguments of {@link BridgeNetwork.attach}. */
@@ -49,6 +57,11 @@ export interface AttachArgs {
     namespace?: pulumi.Input<string>;
     /** The interface name inside the namespace (default `eth0`). */
     interfaceName?: pulumi.Input<string>;
+    /**
+     * Shaping and impairment of the attachment's link, in both directions, e.g.
+     * `{ rate: "10mbit", delay: "20ms", loss: "1%" }`; changing it updates the link in place.
+     */
+    link?: pulumi.Input<LinkShapeArgs>;
 }
 
 /** Arguments of {@link Attachment.publish}. */
@@ -111,6 +124,8 @@ export class BridgeNetwork extends pulumi.ComponentResource {
         new Promise<string[]>((resolve) => setImmediate(() => resolve([...this.explicitAddresses.keys()]))),
     );
     private forwarding?: Sysctl;
+    /** The attachments' hosts files, once declared. */
+    names?: HostsFile;
 
     constructor(name: string, args: BridgeNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("overlay:index:BridgeNetwork", name, {}, opts);
@@ -177,6 +192,21 @@ export class BridgeNetwork extends pulumi.ComponentResource {
         }
         if (allowed.length > 0) this.enableForwarding();
         this.registerOutputs({ subnet: this.subnet, gateway: this.gateway, bridgeName: this.bridgeName });
+        // Once the program's synchronous code has made its attach calls: one hosts file for them all.
+        if (args.names !== false) setImmediate(() => this.declareNames(typeof args.names === "object" ? args.names.nameservers : undefined));
+    }
+
+    /** The attachments' names, resolvable in each of their namespaces (see {@link BridgeNetworkArgs.names}). */
+    private declareNames(nameservers: string[] | undefined): void {
+        if (this.attachments.length === 0) return;
+        const entries = this.attachments.map((a) =>
+            pulumi.all([a.ip, a.namespace]).apply(([address, namespace]) => ({ address, names: [...new Set([a.name, namespace])] })),
+        );
+        this.names = new HostsFile(
+            `${this.name}-names`,
+            { namespaces: this.attachments.map((a) => a.namespace), entries, ...(nameservers ? { nameservers } : {}) },
+            { parent: this, dependsOn: this.attachments },
+        );
     }
 
     /** Turns forwarding on in the host side's namespace (once; shared with other networks there). */
@@ -259,6 +289,7 @@ export class Attachment extends Endpoint {
         };
         if (network.netns !== undefined) endpoint.netns = network.netns;
         if (args.interfaceName !== undefined) endpoint.interfaceName = args.interfaceName;
+        if (args.link !== undefined) endpoint.link = args.link;
         if (args.address !== undefined) endpoint.address = args.address;
         else endpoint.reserved = network.reserved;
         if (mtu !== undefined) endpoint.mtu = mtu;

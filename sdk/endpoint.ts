@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { programChecks } from "./programChecks";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
+import type { LinkShapeArgs } from "./trafficControl";
 
 /** Arguments of an {@link Endpoint}. */
 export interface EndpointArgs {
@@ -28,6 +29,12 @@ export interface EndpointArgs {
     defaultRoute?: pulumi.Input<boolean>;
     /** MTU of both veth ends. Omitted: the kernel's default, left as it is. Updated in place. */
     mtu?: pulumi.Input<number>;
+    /**
+     * Shaping and impairment of the link, in both directions (each veth end's outgoing traffic),
+     * e.g. `{ rate: "10mbit", delay: "20ms", loss: "1%" }`. Updated in place, never a replacement.
+     * Equivalent to: `tc qdisc replace dev HOSTEND root ... ; tc -n NS qdisc replace dev eth0 root ...`.
+     */
+    link?: pulumi.Input<LinkShapeArgs>;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * pulumi-overlay: Linux overlay networks as typed Pulumi resources: network namespaces, veth
- * pairs, bridges, addresses, routes, NAT rules, sysctls, IP leases, firewall chains and endpoints
- * (a namespace plugged into a bridge), and the components BridgeNetwork (a whole network) and
+ * pairs, bridges, addresses, routes, NAT rules, sysctls, IP leases, firewall chains, endpoints
+ * (a namespace plugged into a bridge), traffic control (rate and impairment) and hosts files,
+ * and the components BridgeNetwork (a whole network) and
  * SandboxHost (a host side of its own, for trying things out).
  * @packageDocumentation
  */
@@ -21,6 +22,8 @@ export * from "./ipLease";
 export * from "./endpoint";
 export * from "./firewallChain";
 export * from "./bridgeNetwork";
+export * from "./trafficControl";
+export * from "./hostsFile";
 export { renderDiagram, type Diagram, type DiagramAttachment, type DiagramModel } from "./diagram";
 export * from "./sandbox";
 export type { FirewallRuleSpec } from "../providers/firewallChain";

@@ -42,6 +42,14 @@ export function ipCommand(netns: string | undefined, args: readonly string[], su
 }
 
 /**
+ * Builds `tc [-n NETNS] ARGS...`.
+ * Equivalent to: `tc -n $netns $args` (or `tc $args` in the root namespace).
+ */
+export function tcCommand(netns: string | undefined, args: readonly string[], subject?: string): HostCommand {
+    return { argv: ["tc", ...(netns === undefined ? [] : ["-n", netns]), ...args], netns, subject };
+}
+
+/**
  * Builds a command for a tool without its own namespace flag (iptables, sysctl, nft).
  * Equivalent to: `ip netns exec $netns $program $args` (or `$program $args` in the root namespace).
  */

@@ -31,6 +31,7 @@ export const PACKAGE_OF_TOOL: Readonly<Record<string, string>> = {
     "ip6tables-save": "iptables",
     "ip6tables-restore": "iptables",
     nft: "nftables",
+    tc: "iproute2",
     sysctl: "procps",
 };
 

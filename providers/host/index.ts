@@ -6,5 +6,6 @@
 export * from "./batch";
 export * from "./command";
 export * from "./errors";
+export * from "./etcNetns";
 export * from "./ip";
 export * from "./store";

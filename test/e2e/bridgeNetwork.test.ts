@@ -4,14 +4,21 @@
  * then allowed, a published port answering from the fake internet and from the host, and a
  * destroy that leaves the host as it was.
  */
+import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { netnsList, runCommand, toolCommand } from "../../providers/host";
+import { ETC_NETNS, netnsList, runCommand, toolCommand } from "../../providers/host";
 import { engineFor, stepsOf } from "../support/engine";
 import { REPO_ROOT, makeProject, removeProject } from "../support/project";
 import { INTERNET, type Sandbox, ping, snapshot } from "../support/sandbox";
 import { describeKernel, useSandbox } from "../support/kernel";
 import { startTcpServer, tcpRequest } from "../support/tcp";
+
+/** The address a name resolves to inside a namespace (through /etc/netns/NS/hosts, files only: no DNS), or undefined. */
+async function resolve(netns: string, name: string): Promise<string | undefined> {
+    const result = await runCommand({ argv: ["ip", "netns", "exec", netns, "getent", "-s", "files", "hosts", name] }).catch(() => undefined);
+    return result?.stdout.trim().split(/\s+/)[0];
+}
 
 describeKernel("BridgeNetwork through the test engine", () => {
     const sb = useSandbox();
@@ -46,6 +53,12 @@ describeKernel("BridgeNetwork through the test engine", () => {
             ]) {
                 expect(await ping(from, to), `${from} -> ${to}`).toBe(true);
             }
+            // Names: attachments find each other by attachment name and by namespace name.
+            expect(await resolve(c1, "c2")).toBe("10.0.0.3");
+            expect(await resolve(c3, db)).toBe(undefined); // another network's attachment
+            expect(await resolve(db, db)).toBe("10.1.0.2");
+            expect(await runCommand({ argv: ["ip", "netns", "exec", c1, "ping", "-c", "1", "-W", "2", "c3"] })).toMatchObject({ stdout: /10\.0\.0\.4/ });
+            expect(existsSync("/etc/hosts") ? readFileSync("/etc/hosts", "utf8") : "").not.toContain(c1);
             // Out through NAT, to the fake internet and beyond.
             expect(await ping(c1, INTERNET.gateway)).toBe(true);
             expect(await ping(c3, INTERNET.server)).toBe(true);
@@ -81,6 +94,9 @@ describeKernel("BridgeNetwork through the test engine", () => {
                 expect(await ping(sb.ns("c4"), "10.0.0.2")).toBe(true);
                 const reuse = await engine("up", { allowFrontToBack: "true", extra: "c4,c5", dropC3: "true" });
                 expect(reuse.outputs.addresses).toMatchObject({ c4: "10.0.0.5", c5: "10.0.0.4" }); // the lowest free
+                expect(stepsOf(reuse, "update")).toContain("HostsFile front-names");
+                expect(await resolve(c1, "c5")).toBe("10.0.0.4");
+                expect(await resolve(c1, "c3")).toBe(undefined);
 
                 // Drift: c2 loses its address and route, c4's namespace goes. Refresh says so (and
                 // nothing else: the bridges keep their MAC addresses as ports come and go); up repairs.
@@ -104,6 +120,7 @@ describeKernel("BridgeNetwork through the test engine", () => {
 
             await engine("destroy");
             expect(netnsList()).toEqual(namespacesBefore);
+            expect(existsSync(path.join(ETC_NETNS, c1))).toBe(false);
             expect(await snapshot(sb.hostNs)).toEqual(before);
         });
     }

@@ -5,11 +5,12 @@
  */
 import * as path from "node:path";
 import { afterEach, expect, it } from "vitest";
-import { netnsList } from "../../providers/host";
+import { netnsList, runCommand } from "../../providers/host";
 import { engineFor, stepsOf } from "../support/engine";
 import { ipOutOfBand, kernelLink } from "../support/lifecycle";
 import { REPO_ROOT, makeProject, removeProject } from "../support/project";
 import { INTERNET, ping, snapshot } from "../support/sandbox";
+import { timedTransfer } from "../support/tcp";
 import { describeKernel, useSandbox } from "../support/kernel";
 
 describeKernel("examples through the test engine", () => {
@@ -101,5 +102,34 @@ describeKernel("examples through the test engine", () => {
         expect((await engine("destroy")).summary.delete).toBe(12);
         expect(netnsList()).toEqual(namespacesBefore);
         expect(netnsList()).not.toContain(router);
+    });
+
+    it("two-site-lab: names within a site, a 10mbit branch link paces a transfer, a rate change in place, destroy", async () => {
+        project = makeProject({ copyFrom: path.join(REPO_ROOT, "examples/two-site-lab") });
+        const engine = engineFor(project, path.join(project, "state.json"), { sandbox: "false", hostNamespace: sb.hostNs, prefix: `${sb.prefix}-` });
+        const before = await snapshot(sb.hostNs);
+        const namespacesBefore = netnsList();
+        const [files, build, laptop] = [sb.ns("files"), sb.ns("build"), sb.ns("laptop")];
+
+        const up = await engine("up");
+        expect(up.outputs.addresses).toEqual({ files: "10.10.0.2", build: "10.10.0.3", laptop: "10.20.0.2", printer: "10.20.0.3" });
+        expect(await ping(laptop, "10.10.0.2")).toBe(true);
+        expect(await ping(files, "10.20.0.3")).toBe(true);
+        const byName = await runCommand({ argv: ["ip", "netns", "exec", laptop, "ping", "-c", "1", "-W", "2", "printer"] });
+        expect(byName.stdout).toContain("10.20.0.3");
+        const bytes = 2.5 * 1024 * 1024;
+        const fast = await timedTransfer(files, build, "10.10.0.2", 7201, bytes);
+        const slow = await timedTransfer(files, laptop, "10.10.0.2", 7202, bytes);
+        expect(slow).toBeGreaterThan(1.8); // 2.5 MiB at 10 Mbit/s
+        expect(fast).toBeLessThan(slow / 4);
+
+        const faster = await engine("up", { wanRate: "100mbit" });
+        expect(stepsOf(faster, "update")).toEqual(["Endpoint branch-laptop", "Endpoint branch-printer"]);
+        expect(faster.summary).toMatchObject({ create: 0, replace: 0, delete: 0 });
+        expect(await timedTransfer(files, laptop, "10.10.0.2", 7203, bytes)).toBeLessThan(slow / 4);
+
+        await engine("destroy");
+        expect(netnsList()).toEqual(namespacesBefore);
+        expect(await snapshot(sb.hostNs)).toEqual(before);
     });
 });

@@ -28,6 +28,12 @@ const INPUTS: Record<ProviderModule, { good: object; bad: object; property: stri
         property: "rules[0].action",
     },
     endpoint: { good: { bridge: "br0", subnet: "10.0.0.0/24" }, bad: { subnet: "10.0.0.0/24" }, property: "bridge" },
+    trafficControl: { good: { device: "eth0", rate: "10mbit" }, bad: { device: "eth0", rate: "fast" }, property: "rate" },
+    hostsFile: {
+        good: { namespaces: ["c1"], entries: [{ address: "10.0.0.2", names: ["c1"] }] },
+        bad: { namespaces: ["a/b"], entries: [] },
+        property: "namespaces[0]",
+    },
 };
 
 describe("provider serialization from the packed package", () => {

@@ -5,7 +5,7 @@
  * whatever is accepted is created, read and deleted. The test fails if a marker file appears.
  * The resources cover both paths to the kernel: `ip -batch` (NetworkNamespace, Bridge, VethPair,
  * Endpoint, Address) and single commands (Route, Sysctl, NatRule, IpLease's records;
- * FirewallChain through iptables-restore).
+ * FirewallChain through iptables-restore; TrafficControl through `tc -batch`; HostsFile's files).
  */
 import { existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +21,8 @@ import { provider as namespace } from "../../providers/namespace";
 import { provider as natRule } from "../../providers/natRule";
 import { provider as route } from "../../providers/route";
 import { provider as sysctl } from "../../providers/sysctl";
+import { provider as trafficControl } from "../../providers/trafficControl";
+import { provider as hostsFile } from "../../providers/hostsFile";
 import { provider as veth } from "../../providers/veth";
 import { describeKernel, useSandbox } from "../support/kernel";
 import { ipOutOfBand } from "../support/lifecycle";
@@ -125,6 +127,18 @@ describeKernel("injection: no input runs a command", () => {
                     "rules[0].state[0]",
                     "rules[0].action",
                 ],
+            ],
+            [
+                "TrafficControl",
+                trafficControl,
+                { device: "br0", netns: host, rate: "10mbit", burst: "32kb", latency: "50ms" },
+                ["device", "netns", "rate", "burst", "latency", "delay", "loss"],
+            ],
+            [
+                "HostsFile",
+                hostsFile,
+                { namespaces: [sb.ns("h")], entries: [{ address: "10.8.0.2", names: ["h"] }], nameservers: ["192.0.2.53"] },
+                ["namespaces[0]", "entries[0].address", "entries[0].names[0]", "nameservers[0]"],
             ],
             [
                 "Endpoint",

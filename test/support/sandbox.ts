@@ -7,7 +7,9 @@
  *                    default via 203.0.113.1                 198.51.100.1/32 on its loopback
  */
 import { randomBytes } from "node:crypto";
-import { ipBatchCommand, ipCommand, netnsAdd, netnsDelete, netnsList, runCommand, runJson, toolCommand } from "../../providers/host";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import * as path from "node:path";
+import { ETC_NETNS, ipBatchCommand, ipCommand, netnsAdd, netnsDelete, netnsList, runCommand, runJson, toolCommand } from "../../providers/host";
 
 /** Addresses of the sandbox's fake internet. */
 export const INTERNET = {
@@ -97,11 +99,13 @@ export async function createSandbox(): Promise<Sandbox> {
     return sandbox;
 }
 
-/** Deletes every namespace whose name starts with the prefix. */
+/** Deletes every namespace whose name starts with the prefix, and their /etc/netns folders (names). */
 export async function removeNamespaces(prefix: string): Promise<void> {
     for (const name of netnsList().filter((n) => n.startsWith(prefix))) {
         await netnsDelete(name);
     }
+    if (!existsSync(ETC_NETNS)) return;
+    for (const name of readdirSync(ETC_NETNS).filter((n) => n.startsWith(prefix))) rmSync(path.join(ETC_NETNS, name), { recursive: true, force: true });
 }
 
 /** Pings once from a namespace; true when a reply came back. */

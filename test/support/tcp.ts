@@ -39,3 +39,37 @@ setTimeout(() => { process.stdout.write("error:TIMEOUT"); process.exit(0); }, ${
         child.once("error", reject);
     });
 }
+
+/**
+ * Sends `bytes` from a server in `serverNs` (at `address`) to a client in `clientNs` and returns the seconds the
+ * client took from connecting to the last byte (the server sends at once; the link sets the pace).
+ */
+export async function timedTransfer(serverNs: string, clientNs: string, address: string, port: number, bytes: number): Promise<number> {
+    const server = `require("net").createServer((s) => s.end(Buffer.alloc(${bytes}, 120))).listen(${port}, () => console.log("listening"));`;
+    const child: ChildProcess = spawn("ip", ["netns", "exec", serverNs, process.execPath, "-e", server], { stdio: ["ignore", "pipe", "pipe"] });
+    try {
+        await new Promise<void>((resolve, reject) => {
+            child.stdout!.once("data", () => resolve());
+            child.once("exit", (c) => reject(new Error(`the transfer server in ${serverNs} exited (${c})`)));
+        });
+        const client = `const t = process.hrtime.bigint(); let n = 0; const s = require("net").connect(${port}, ${JSON.stringify(address)});
+s.on("data", (d) => (n += d.length)); s.on("end", () => { process.stdout.write(JSON.stringify({ n, s: Number(process.hrtime.bigint() - t) / 1e9 })); process.exit(0); });
+s.on("error", (e) => { process.stdout.write(JSON.stringify({ error: e.code })); process.exit(0); });`;
+        const out = await new Promise<string>((resolve, reject) => {
+            const c = spawn("ip", ["netns", "exec", clientNs, process.execPath, "-e", client], { stdio: ["ignore", "pipe", "pipe"] });
+            let text = "";
+            c.stdout.on("data", (d: Buffer) => (text += d.toString()));
+            c.once("exit", () => resolve(text));
+            c.once("error", reject);
+        });
+        const result = JSON.parse(out) as { n?: number; s?: number; error?: string };
+        if (result.n !== bytes) throw new Error(`transfer from ${serverNs} to ${clientNs}: got ${result.n ?? result.error} of ${bytes} bytes`);
+        return result.s!;
+    } finally {
+        if (child.exitCode === null) {
+            const exited = new Promise((resolve) => child.once("exit", resolve));
+            child.kill("SIGTERM");
+            await exited;
+        }
+    }
+}

@@ -2,11 +2,12 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { beforeEach, expect, it } from "vitest";
-import { netnsAdd, netnsExists, netnsList, runJson, ipCommand, type RouteInfo, type LinkAddrs } from "../../../providers/host";
+import { netnsAdd, netnsExists, netnsList, runCommand, runJson, ipCommand, tcCommand, type RouteInfo, type LinkAddrs } from "../../../providers/host";
 import { provider } from "../../../providers/endpoint";
 import { checked, created, expectGone, ipOutOfBand, kernelLink, updated } from "../../support/lifecycle";
 import { describeKernel, useSandbox } from "../../support/kernel";
 import { ping } from "../../support/sandbox";
+import { timedTransfer } from "../../support/tcp";
 
 async function addressesOf(netns: string, dev: string): Promise<string[]> {
     const links = await runJson<LinkAddrs[]>(ipCommand(netns, ["-j", "addr", "show", "dev", dev]));
@@ -106,6 +107,37 @@ describeKernel("Endpoint on the kernel", () => {
         // Its address is free again.
         expect((await created(provider, args("c3"))).outs.ip).toBe("10.0.0.2");
         expect(leftBatchFiles()).toEqual([]);
+    });
+
+    it("shapes its link in both directions, updates the shape in place, reports drift, and drops it when the link input goes", async () => {
+        const c1 = await created(provider, args("c1", { link: { rate: "10mbit" } }));
+        const c2 = await created(provider, args("c2"));
+        const [ns1, ns2] = [sb.ns("c1"), sb.ns("c2")];
+        const rootRate = async (netns: string, dev: string) =>
+            (await runJson<{ root?: boolean; kind: string; options?: { rate?: number } }[]>(tcCommand(netns, ["-j", "qdisc", "show", "dev", dev]))).find(
+                (q) => q.root,
+            );
+        expect(await rootRate(sb.hostNs, "h-c1")).toMatchObject({ kind: "tbf", options: { rate: 1_250_000 } });
+        expect(await rootRate(ns1, "eth0")).toMatchObject({ kind: "tbf", options: { rate: 1_250_000 } });
+        // 2.5 MiB into c1 and out of it: each takes about 2 s at 10 Mbit/s; c2's unshaped link is much faster.
+        const bytes = 2.5 * 1024 * 1024;
+        const into = await timedTransfer(ns2, ns1, "10.0.0.3", 7101, bytes);
+        const out = await timedTransfer(ns1, ns2, "10.0.0.2", 7102, bytes);
+        for (const seconds of [into, out]) expect(seconds).toBeGreaterThan(1.8);
+        expect(await timedTransfer(sb.hostNs, ns2, "10.0.0.1", 7103, bytes)).toBeLessThan(into / 4);
+
+        const faster = await updated(provider, c1.id, c1.outs, args("c1", { link: { rate: "50mbit" } }));
+        expect(await rootRate(ns1, "eth0")).toMatchObject({ kind: "tbf", options: { rate: 6_250_000 } });
+        expect((await kernelLink(ns1, "eth0"))?.address).toBe(c1.outs.mac); // in place: the same link
+        await runCommand(tcCommand(ns1, ["qdisc", "del", "dev", "eth0", "root"]));
+        expect((await provider.read!(c1.id, faster)).props?.drift).toEqual(['"eth0" lacks its token bucket qdisc']);
+        const plain = await updated(provider, c1.id, faster, args("c1"));
+        expect(plain.drift).toEqual([]);
+        expect((await rootRate(sb.hostNs, "h-c1"))?.kind).not.toBe("tbf");
+        const bad = await provider.check!({}, args("c3", { link: { rate: "fast", jitter: "1ms" } }));
+        expect(bad.failures?.map((f) => f.property)).toEqual(["link.rate", "link.jitter"]);
+        expect(bad.failures?.[0].reason).toMatch(/^link\.rate "fast" is not a rate/);
+        for (const c of [c2, { id: c1.id, outs: plain }]) await provider.delete!(c.id, c.outs);
     });
 
     it("refuses a namespace or a host interface that is already there, leaves it alone, and undoes its own work", async () => {
