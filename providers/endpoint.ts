@@ -30,8 +30,8 @@ import {
     runCommand,
     writeBatchFile,
 } from "./host";
-import { applyShape, qdiscsOf, removeShape } from "./trafficControl";
-import { shapeDrift } from "./trafficPlan";
+import { qdiscsOf, reshape } from "./trafficControl";
+import { type LinkShape, shapeDrift } from "./trafficPlan";
 import {
     DIFF_RULES,
     type EndpointInputs,
@@ -125,15 +125,12 @@ async function observe(endpoint: EndpointInputs, mark: string, family: 4 | 6, in
  * container receives), as Mininet's links do; with no `link`, removes a shape of ours.
  * Equivalent to: `tc -n $netns qdisc replace dev $hostInterface root ...` and the same inside.
  */
-async function shapeLink(endpoint: EndpointInputs, hadLink: boolean): Promise<void> {
+async function shapeLink(endpoint: EndpointInputs, old: LinkShape | undefined): Promise<void> {
     const ends: [string | undefined, string][] = [
         [endpoint.netns, endpoint.hostInterface],
         [endpoint.namespace, endpoint.interfaceName],
     ];
-    for (const [netns, device] of ends) {
-        if (endpoint.link) await applyShape(netns, device, endpoint.link, `the link of ${subject(endpoint)}`);
-        else if (hadLink) await removeShape(netns, device, `the link of ${subject(endpoint)}`);
-    }
+    for (const [netns, device] of ends) await reshape(netns, device, old, endpoint.link, `the link of ${subject(endpoint)}`);
 }
 
 /** What differs between the link's qdiscs and its declared shape, in words. */
@@ -214,7 +211,7 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
         if (!seen.namespace) namespaceJournal.begin(endpoint.namespace, mark);
         try {
             const { inside } = await run(endpoint, planSteps(endpoint, mark, lease, seen, false));
-            await shapeLink(endpoint, false);
+            await shapeLink(endpoint, undefined);
             namespaceJournal.end(endpoint.namespace);
             return { id: endpoint.namespace, outs: outputsOf(endpoint, lease, pool.dir, inside.address ?? "", []) };
         } catch (err) {
@@ -270,7 +267,7 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
         // pair in the background) is in the way of the new pair.
         if (!seen.inside) await linkDeleteIfMarked(endpoint.netns, endpoint.hostInterface, mark);
         const { inside } = await run(endpoint, planSteps(endpoint, mark, lease, seen, old.defaultRoute && !endpoint.defaultRoute));
-        await shapeLink(endpoint, old.link !== undefined);
+        await shapeLink(endpoint, old.link);
         return { outs: outputsOf(endpoint, lease, old.leaseScope, inside.address ?? "", []) };
     },
 

@@ -76,6 +76,33 @@ export async function removeShape(netns: string | undefined, device: string, sub
     if (root?.handle === ROOT_HANDLE) await runDelete({ ...tcCommand(netns, ["qdisc", "del", "dev", device, "root"]), subject });
 }
 
+/**
+ * Changes a device's shape from `old` to `next` (either may be absent). The kernel changes a qdisc
+ * in place only when its kind stays: going between "token bucket" and "netem", or dropping the
+ * rate under netem, removes our root first, and puts the old shape back if the new one fails.
+ */
+export async function reshape(
+    netns: string | undefined,
+    device: string,
+    old: LinkShape | undefined,
+    next: LinkShape | undefined,
+    subject: string,
+): Promise<void> {
+    if (!next) {
+        if (old) await removeShape(netns, device, subject);
+        return;
+    }
+    const netem = (shape: LinkShape) => netemProperty(shape) !== undefined;
+    const restructure = old !== undefined && (netem(old) !== netem(next) || (netem(next) && old.rate !== undefined && next.rate === undefined));
+    if (restructure) await removeShape(netns, device, subject);
+    try {
+        await applyShape(netns, device, next, subject);
+    } catch (err) {
+        if (restructure) await applyShape(netns, device, old, subject).catch(() => undefined);
+        throw err;
+    }
+}
+
 /** Whose the device's root qdisc is: ours when it has our handle and our record names this link. */
 async function ownership(tc: TrafficControlInputs, mark: string): Promise<{ state: "ours" | "gone" | "notOurs"; qdiscs?: QdiscInfo[] }> {
     const qdiscs = await qdiscsOf(tc.netns, tc.device);
@@ -148,12 +175,9 @@ export const provider = defineProvider<TrafficControlInputs, TrafficControlOutpu
         return { id: id || `${props.netns ?? ""}/${props.device}`, props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
 
-    /** Equivalent to: `tc qdisc replace ...` with the new shape (a change of kind first removes the old root). */
+    /** Equivalent to: `tc qdisc replace ...` with the new shape (see {@link reshape}). */
     async update(_id, olds, news) {
-        if ((netemProperty(olds) === undefined) !== (netemProperty(news) === undefined)) {
-            await removeShape(news.netns, news.device, subject(news));
-        }
-        await applyShape(news.netns, news.device, news, subject(news));
+        await reshape(news.netns, news.device, olds, news, subject(news));
         return { outs: { ...news, mark: olds.mark, drift: [] } };
     },
 

@@ -46,7 +46,13 @@ export interface BridgeNetworkArgs {
      * from c1), through /etc/netns/NAMESPACE/hosts (a {@link HostsFile}). Default on; `false`
      * turns it off; `{ nameservers }` also writes the attachments' resolv.conf.
      */
-    names?: boolean | { nameservers?: string[] };
+    names?: boolean | BridgeNetworkNames;
+}
+
+/** Names of a {@link BridgeNetwork}'s attachments, beyond the default (see {@link BridgeNetworkArgs.names}). */
+export interface BridgeNetworkNames {
+    /** Nameservers written to each attachment's resolv.conf (`/etc/netns/NAMESPACE/resolv.conf`, `nameserver 192.0.2.53`). */
+    nameservers?: string[];
 }
 
 /** Arguments of {@link BridgeNetwork.attach}. */
