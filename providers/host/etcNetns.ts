@@ -4,8 +4,9 @@
  * below /etc/netns/<namespace>/ are ever written here; the host's own /etc/hosts never.
  * @module
  */
-import { closeSync, constants, fchmodSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, rmdirSync, writeSync } from "node:fs";
+import { closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, rmSync, rmdirSync } from "node:fs";
 import * as path from "node:path";
+import { writeNewFile } from "./store";
 
 /** Where `ip netns exec` looks for a namespace's files. */
 export const ETC_NETNS = "/etc/netns";
@@ -35,13 +36,8 @@ export function writeNetnsFile(namespace: string, name: "hosts" | "resolv.conf",
     const file = fileOf(namespace, name);
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
     const temporary = `${file}.${process.pid}.tmp`;
-    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-    try {
-        fchmodSync(fd, 0o644);
-        writeSync(fd, content);
-    } finally {
-        closeSync(fd);
-    }
+    rmSync(temporary, { force: true }); // left by a process cut off here (a link is removed, never followed)
+    writeNewFile(temporary, content, 0o644);
     renameSync(temporary, file);
 }
 

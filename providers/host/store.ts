@@ -166,13 +166,13 @@ export function inFolder<T>(dir: string, write: () => T): T {
 }
 
 /**
- * Writes a file that must not exist yet, mode 0600 whatever the umask: opened exclusively and
- * without following a link, so that a file or link planted under that name is never written through.
+ * Writes a file that must not exist yet, mode 0600 (or `mode`) whatever the umask: opened exclusively
+ * and without following a link, so that a file or link planted under that name is never written through.
  */
-export function writeNewFile(file: string, content: string): void {
-    const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+export function writeNewFile(file: string, content: string, mode = 0o600): void {
+    const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
     try {
-        fchmodSync(fd, 0o600);
+        fchmodSync(fd, mode);
         writeSync(fd, content);
     } finally {
         closeSync(fd);
