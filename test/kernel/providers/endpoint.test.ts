@@ -130,8 +130,12 @@ describeKernel("Endpoint on the kernel", () => {
         expect(await rootRate(ns1, "eth0")).toMatchObject({ kind: "tbf", options: { rate: 6_250_000 } });
         expect((await kernelLink(ns1, "eth0"))?.address).toBe(c1.outs.mac); // in place: the same link
         await runCommand(tcCommand(ns1, ["qdisc", "del", "dev", "eth0", "root"]));
-        expect((await provider.read!(c1.id, faster)).props?.drift).toEqual(['"eth0" lacks its token bucket qdisc']);
-        const plain = await updated(provider, c1.id, faster, args("c1"));
+        const drifted = (await provider.read!(c1.id, faster)).props!;
+        expect(drifted.drift).toEqual(['"eth0" lacks its token bucket qdisc']);
+        const repaired = await updated(provider, c1.id, drifted, args("c1", { link: { rate: "50mbit" } }));
+        expect(repaired.drift).toEqual([]);
+        expect(await rootRate(ns1, "eth0")).toMatchObject({ kind: "tbf", options: { rate: 6_250_000 } });
+        const plain = await updated(provider, c1.id, repaired, args("c1"));
         expect(plain.drift).toEqual([]);
         expect((await rootRate(sb.hostNs, "h-c1"))?.kind).not.toBe("tbf");
         const bad = await provider.check!({}, args("c3", { link: { rate: "fast", jitter: "1ms" } }));
