@@ -80,6 +80,23 @@ function removeFrom(namespace: string, mark: string): void {
     }
 }
 
+/** Check of one entry; its unknown parts (at preview) pass. */
+function checkEntry(entry: unknown, i: number): (CheckFailure | undefined)[] {
+    if (isUnknown(entry)) return [];
+    const { address, names } = (entry ?? {}) as Partial<HostsEntry>;
+    const failures: (CheckFailure | undefined)[] = [checkAddress(`entries[${i}].address`, address)];
+    if (isUnknown(names)) return failures;
+    (Array.isArray(names) ? names : [undefined]).forEach((name, j) => {
+        if (!isUnknown(name) && (typeof name !== "string" || !HOSTNAME.test(name))) {
+            failures.push({
+                property: `entries[${i}].names[${j}]`,
+                reason: `entries[${i}].names[${j}] ${JSON.stringify(name)} is not a host name (letters, digits, '-' and '.')`,
+            });
+        }
+    });
+    return failures;
+}
+
 export const provider = defineProvider<HostsFileInputs, HostsFileOutputs>({
     rules: { replace: [], update: ["namespaces", "entries", "nameservers"], deleteBeforeReplace: false },
     marked: true,
@@ -87,23 +104,19 @@ export const provider = defineProvider<HostsFileInputs, HostsFileOutputs>({
     async check(_olds, news: Props) {
         const inputs = pick(news, INPUT_KEYS) as HostsFileInputs;
         const failures: (CheckFailure | undefined)[] = [];
-        if (!Array.isArray(inputs.namespaces)) failures.push({ property: "namespaces", reason: "namespaces must be a list of namespace names" });
-        else failures.push(...inputs.namespaces.map((ns, i) => checkNamespaceName(`namespaces[${i}]`, ns)));
-        if (!Array.isArray(inputs.entries)) failures.push({ property: "entries", reason: "entries must be a list of { address, names }" });
-        else {
-            inputs.entries.forEach((entry, i) => {
-                failures.push(checkAddress(`entries[${i}].address`, entry?.address));
-                (Array.isArray(entry?.names) ? entry.names : [undefined]).forEach((name, j) => {
-                    if (!isUnknown(name) && (typeof name !== "string" || !HOSTNAME.test(name))) {
-                        failures.push({
-                            property: `entries[${i}].names[${j}]`,
-                            reason: `entries[${i}].names[${j}] ${JSON.stringify(name)} is not a host name (letters, digits, '-' and '.')`,
-                        });
-                    }
-                });
-            });
+        // At preview, lists and their elements may be unknown (addresses not leased yet): checked when known.
+        if (!isUnknown(inputs.namespaces)) {
+            if (!Array.isArray(inputs.namespaces)) failures.push({ property: "namespaces", reason: "namespaces must be a list of namespace names" });
+            else failures.push(...inputs.namespaces.map((ns, i) => (isUnknown(ns) ? undefined : checkNamespaceName(`namespaces[${i}]`, ns))));
         }
-        failures.push(...(inputs.nameservers ?? []).map((server, i) => checkAddress(`nameservers[${i}]`, server)));
+        if (!isUnknown(inputs.entries)) {
+            if (!Array.isArray(inputs.entries)) failures.push({ property: "entries", reason: "entries must be a list of { address, names }" });
+            else inputs.entries.forEach((entry, i) => failures.push(...checkEntry(entry, i)));
+        }
+        if (inputs.nameservers !== undefined && !isUnknown(inputs.nameservers)) {
+            if (!Array.isArray(inputs.nameservers)) failures.push({ property: "nameservers", reason: "nameservers must be a list of addresses" });
+            else failures.push(...inputs.nameservers.map((server, i) => checkAddress(`nameservers[${i}]`, server)));
+        }
         return { inputs, failures };
     },
 

@@ -22,6 +22,7 @@ export const PROVIDER_KINDS = [
     { kind: "Endpoint", module: "endpoint", page: "endpoint.md" },
     { kind: "TrafficControl", module: "trafficControl", page: "traffic-control.md" },
     { kind: "HostsFile", module: "hostsFile", page: "hosts-file.md" },
+    { kind: "NetworkProbe", module: "networkProbe", page: "network-probe.md" },
 ] as const;
 
 /** A provider module under `dist/providers/`. */

@@ -5,6 +5,7 @@ import { Bridge } from "./bridge";
 import { type Diagram, type DiagramModel, renderDiagram } from "./diagram";
 import { FirewallChain, type FirewallRuleArgs } from "./firewallChain";
 import { HostsFile } from "./hostsFile";
+import { NetworkProbe } from "./networkProbe";
 import { Endpoint, type EndpointArgs } from "./endpoint";
 import { NatRule } from "./natRule";
 import { attachmentRoom, programChecks } from "./programChecks";
@@ -47,6 +48,12 @@ export interface BridgeNetworkArgs {
      * turns it off; `{ nameservers }` also writes the attachments' resolv.conf.
      */
     names?: boolean | BridgeNetworkNames;
+    /**
+     * Prove the network once its attachments exist: each pings its gateway and the next attachment
+     * (a {@link NetworkProbe}); the up fails, naming the host firewall chains that drop the traffic,
+     * when one cannot. Default on; `false` skips it (very large labs: it costs a ping per attachment).
+     */
+    probe?: boolean;
 }
 
 /** Names of a {@link BridgeNetwork}'s attachments, beyond the default (see {@link BridgeNetworkArgs.names}). */
@@ -132,6 +139,9 @@ export class BridgeNetwork extends pulumi.ComponentResource {
     private forwarding?: Sysctl;
     /** The attachments' hosts files, once declared. */
     names?: HostsFile;
+    /** The proof that the network passes traffic, once declared. */
+    probe?: NetworkProbe;
+    private readonly chains: FirewallChain[] = [];
 
     constructor(name: string, args: BridgeNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("overlay:index:BridgeNetwork", name, {}, opts);
@@ -175,21 +185,25 @@ export class BridgeNetwork extends pulumi.ComponentResource {
             ...allowed.map((source): FirewallRuleArgs => ({ source, action: "accept" })),
             { action: "drop" },
         ]);
-        new FirewallChain(
-            `${name}-in`,
-            { family: this.family, netns: args.netns, jump: { from: "FORWARD", position: "first", outInterface: this.bridge.name }, rules: inRules },
-            child,
+        this.chains.push(
+            new FirewallChain(
+                `${name}-in`,
+                { family: this.family, netns: args.netns, jump: { from: "FORWARD", position: "first", outInterface: this.bridge.name }, rules: inRules },
+                child,
+            ),
         );
         // Out of the network: appended to FORWARD, so it comes after every network's isolation.
-        new FirewallChain(
-            `${name}-out`,
-            {
-                family: this.family,
-                netns: args.netns,
-                jump: { from: "FORWARD", position: "last", inInterface: this.bridge.name },
-                rules: [{ action: "accept" }],
-            },
-            child,
+        this.chains.push(
+            new FirewallChain(
+                `${name}-out`,
+                {
+                    family: this.family,
+                    netns: args.netns,
+                    jump: { from: "FORWARD", position: "last", inInterface: this.bridge.name },
+                    rules: [{ action: "accept" }],
+                },
+                child,
+            ),
         );
 
         if (args.egress) {
@@ -200,6 +214,7 @@ export class BridgeNetwork extends pulumi.ComponentResource {
         this.registerOutputs({ subnet: this.subnet, gateway: this.gateway, bridgeName: this.bridgeName });
         // Once the program's synchronous code has made its attach calls: one hosts file for them all.
         if (args.names !== false) setImmediate(() => this.declareNames(typeof args.names === "object" ? args.names.nameservers : undefined));
+        if (args.probe !== false) setImmediate(() => this.declareProbe());
     }
 
     /** The attachments' names, resolvable in each of their namespaces (see {@link BridgeNetworkArgs.names}). */
@@ -212,6 +227,21 @@ export class BridgeNetwork extends pulumi.ComponentResource {
             `${this.name}-names`,
             { namespaces: this.attachments.map((a) => a.namespace), entries, ...(nameservers ? { nameservers } : {}) },
             { parent: this, dependsOn: this.attachments },
+        );
+    }
+
+    /** The proof that the network passes traffic (see {@link BridgeNetworkArgs.probe}). */
+    private declareProbe(): void {
+        if (this.attachments.length === 0) return;
+        this.probe = new NetworkProbe(
+            `${this.name}-probe`,
+            {
+                netns: this.netns,
+                bridge: this.bridgeName,
+                gateway: this.gateway,
+                members: this.attachments.map((a) => ({ name: a.name, namespace: a.namespace, address: a.ip })),
+            },
+            { parent: this, dependsOn: [...this.attachments, this.gatewayAddress, ...this.chains] },
         );
     }
 

@@ -24,6 +24,7 @@ export * from "./firewallChain";
 export * from "./bridgeNetwork";
 export * from "./trafficControl";
 export * from "./hostsFile";
+export * from "./networkProbe";
 export { renderDiagram, type Diagram, type DiagramAttachment, type DiagramModel } from "./diagram";
 export * from "./sandbox";
 export type { FirewallRuleSpec } from "../providers/firewallChain";

@@ -41,6 +41,11 @@ describeKernel("BridgeNetwork through the test engine", () => {
             const namespacesBefore = netnsList();
             const [c1, c2, c3, db] = ["c1", "c2", "c3", "db"].map((n) => sb.ns(n));
 
+            // A preview first, as pulumi up does: unknown addresses pass every check, nothing is made.
+            const preview = await engine("preview");
+            expect(stepsOf(preview, "create")).toEqual(expect.arrayContaining(["HostsFile front-names", "NetworkProbe front-probe", "Endpoint front-c1"]));
+            expect(netnsList()).toEqual(namespacesBefore);
+
             const up = await engine("up");
             expect(up.outputs.addresses).toEqual({ c1: "10.0.0.2", c2: "10.0.0.3", c3: "10.0.0.4", db: "10.1.0.2" });
             for (const [from, to] of [

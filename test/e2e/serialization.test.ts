@@ -34,6 +34,11 @@ const INPUTS: Record<ProviderModule, { good: object; bad: object; property: stri
         bad: { namespaces: ["a/b"], entries: [] },
         property: "namespaces[0]",
     },
+    networkProbe: {
+        good: { bridge: "br0", gateway: "10.0.0.1", members: [{ name: "c1", namespace: "c1", address: "10.0.0.2" }] },
+        bad: { bridge: "br0", gateway: "10.0.0.1", members: [{ name: "c1", namespace: "c1", address: "10.0.0.300" }] },
+        property: "members[0].address",
+    },
 };
 
 describe("provider serialization from the packed package", () => {

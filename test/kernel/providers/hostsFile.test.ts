@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { expect, it } from "vitest";
 import { ETC_NETNS, netnsAdd, runCommand } from "../../../providers/host";
 import { provider } from "../../../providers/hostsFile";
+import { UNKNOWN } from "../../../providers/validate";
 import { describeKernel, useSandbox } from "../../support/kernel";
 import { checked, created, updated } from "../../support/lifecycle";
 
@@ -65,5 +66,10 @@ describeKernel("HostsFile on the kernel", () => {
         expect((await check({ namespaces: ["../etc"], entries: [] }))?.[0]).toMatch(/^namespaces\[0\]/);
         expect((await check({ namespaces: [ns], entries: [{ address: "10.0.0.300", names: ["x"] }] }))?.[0]).toMatch(/^entries\[0\]\.address/);
         expect((await check({ namespaces: [ns], entries: [], nameservers: ["dns.example"] }))?.[0]).toMatch(/^nameservers\[0\]/);
+        // At preview the addresses are not leased yet: unknown entries, lists and names pass.
+        expect(
+            await check({ namespaces: [ns, UNKNOWN], entries: [UNKNOWN, { address: UNKNOWN, names: [UNKNOWN] }, { address: "10.0.0.2", names: UNKNOWN }] }),
+        ).toEqual([]);
+        expect(await check({ namespaces: UNKNOWN, entries: UNKNOWN })).toEqual([]);
     });
 });

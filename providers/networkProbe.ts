@@ -1,0 +1,126 @@
+/**
+ * The NetworkProbe provider: proves that a bridge network passes traffic once its attachments
+ * exist. Each attachment pings its gateway and the next attachment (addresses of the lab only,
+ * never anything outside it); when one cannot, the create or update fails with the pairs that
+ * failed and a diagnosis: the nftables chains of other owners that drop forwarded traffic, and
+ * the remedies. It leaves nothing on the host: nothing to mark, read back or delete.
+ * @module
+ */
+import { pick, type Props } from "./common";
+import { dropDiagnosis, forwardDrops } from "./forwardDrops";
+import { isHostError, parseIpJson, runCommand, toolCommand } from "./host";
+import { type MarkedInputs, defineProvider, markOf } from "./provider";
+import { type CheckFailure, checkAddress, checkInterfaceName, checkNamespaceName, isUnknown } from "./validate";
+
+/** One attachment to probe from. */
+export interface ProbeMember {
+    name: string;
+    namespace: string;
+    address: string;
+}
+
+/** Inputs after `check`. */
+export interface NetworkProbeInputs extends MarkedInputs {
+    logicalName: string;
+    /** The host side's namespace (where the bridge and the firewall are). */
+    netns?: string;
+    bridge: string;
+    gateway: string;
+    members: ProbeMember[];
+}
+
+/** Outputs: the inputs, and the pairs that were proved. */
+export interface NetworkProbeOutputs extends NetworkProbeInputs {
+    /** `c1 -> 10.0.0.1` for every ping that was answered. */
+    proved: string[];
+}
+
+const INPUT_KEYS = ["logicalName", "mark", "netns", "bridge", "gateway", "members"] as const;
+/** Pings run at once, at most. */
+const CONCURRENCY = 16;
+
+/** One probe: two echo requests 0.2 s apart, a second to answer. Equivalent to: `ip netns exec NS ping -n -c 2 -i 0.2 -W 1 ADDRESS`. */
+async function reaches(namespace: string, address: string): Promise<boolean> {
+    try {
+        await runCommand(toolCommand(namespace, "ping", ["-n", "-q", "-c", "2", "-i", "0.2", "-W", "1", "--", address]));
+        return true;
+    } catch (err) {
+        if (isHostError(err, "missingBinary")) throw err;
+        return false;
+    }
+}
+
+/** The pairs to try: every member to the gateway, and to the next member. */
+export function probePairs(probe: Pick<NetworkProbeInputs, "gateway" | "members">): { from: ProbeMember; to: string; label: string }[] {
+    const pairs = probe.members.map((from) => ({ from, to: probe.gateway, label: `${from.name} (${from.address}) -> gateway ${probe.gateway}` }));
+    if (probe.members.length > 1) {
+        probe.members.forEach((from, i) => {
+            const to = probe.members[(i + 1) % probe.members.length];
+            if (probe.members.length > 2 || i === 0)
+                pairs.push({ from, to: to.address, label: `${from.name} (${from.address}) -> ${to.name} (${to.address})` });
+        });
+    }
+    return pairs;
+}
+
+/** Runs the pairs; throws with the failures and the diagnosis when any fails. */
+async function prove(probe: NetworkProbeInputs): Promise<string[]> {
+    const pairs = probePairs(probe);
+    const results: boolean[] = [];
+    for (let i = 0; i < pairs.length; i += CONCURRENCY) {
+        results.push(...(await Promise.all(pairs.slice(i, i + CONCURRENCY).map((p) => reaches(p.from.namespace, p.to)))));
+    }
+    const failed = pairs.filter((_p, i) => !results[i]).map((p) => p.label);
+    if (failed.length > 0) {
+        const ruleset = await runCommand(toolCommand(probe.netns, "nft", ["-j", "list", "ruleset"])).catch(() => undefined);
+        const drops = ruleset ? forwardDrops(parseIpJson<unknown>(ruleset.stdout || "{}")) : [];
+        throw new Error(`the network on bridge "${probe.bridge}" does not pass traffic: ${failed.join("; ")} failed. ${dropDiagnosis(drops, probe.bridge)}`);
+    }
+    return pairs.map((p) => p.label);
+}
+
+export const provider = defineProvider<NetworkProbeInputs, NetworkProbeOutputs>({
+    rules: { replace: [], update: ["netns", "bridge", "gateway", "members"], deleteBeforeReplace: false },
+    marked: true,
+
+    async check(_olds, news: Props) {
+        const inputs = pick(news, INPUT_KEYS) as NetworkProbeInputs;
+        const failures: (CheckFailure | undefined)[] = [
+            inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
+            checkInterfaceName("bridge", inputs.bridge),
+            checkAddress("gateway", inputs.gateway),
+        ];
+        if (!Array.isArray(inputs.members)) failures.push({ property: "members", reason: "members must be a list of { name, namespace, address }" });
+        else {
+            inputs.members.forEach((member, i) => {
+                if (isUnknown(member)) return;
+                failures.push(checkNamespaceName(`members[${i}].namespace`, member?.namespace), checkAddress(`members[${i}].address`, member?.address));
+            });
+        }
+        return { inputs, failures };
+    },
+
+    async diff(_id, olds, news) {
+        const changed = INPUT_KEYS.filter((key) => key !== "mark" && key !== "logicalName" && JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
+        return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
+    },
+
+    /** Equivalent to: `ip netns exec NS ping -c 2 GATEWAY` and `... ping -c 2 NEXT` for each attachment. */
+    async create(probe) {
+        const mark = markOf(probe);
+        return { id: `${probe.netns ?? ""}/${probe.bridge}`, outs: { ...probe, mark, proved: await prove(probe) } };
+    },
+
+    /** Nothing on the host to read: the proof stands until the inputs change. */
+    async read(id, props) {
+        return { id, props, inputs: pick(props, INPUT_KEYS) };
+    },
+
+    /** Proves the network again, with its new attachments. */
+    async update(_id, olds, news) {
+        return { outs: { ...news, mark: olds.mark, proved: await prove(news) } };
+    },
+
+    /** Nothing to remove. */
+    async delete() {},
+});

@@ -1,0 +1,54 @@
+import * as pulumi from "@pulumi/pulumi";
+import { TYPE_MODULE, providerShim, resourceIdentity } from "./provider";
+
+/** An attachment a {@link NetworkProbe} pings from. */
+export interface ProbeMemberArgs {
+    /** The attachment's name, for the error. */
+    name: pulumi.Input<string>;
+    /** Its network namespace. */
+    namespace: pulumi.Input<string>;
+    /** Its address, pinged by the previous member. */
+    address: pulumi.Input<string>;
+}
+
+/** Arguments of a {@link NetworkProbe}. */
+export interface NetworkProbeArgs {
+    /** The host side's namespace, whose nftables ruleset is read for the diagnosis; omitted: the root namespace. */
+    netns?: pulumi.Input<string>;
+    /** The network's bridge, named in the remedies. */
+    bridge: pulumi.Input<string>;
+    /** The gateway every member pings. */
+    gateway: pulumi.Input<string>;
+    /** The attachments; each pings the gateway and the next one. */
+    members: pulumi.Input<ProbeMemberArgs>[];
+}
+
+/**
+ * A proof that a bridge network passes traffic: each member pings the gateway and the next member
+ * (lab addresses only), at create and whenever the members change. When one cannot, the up fails
+ * with the pairs that failed and the host's nftables chains that drop forwarded traffic, with
+ * remedies. It leaves nothing on the host. BridgeNetwork declares one (`probe`, default on).
+ *
+ * Equivalent to: `ip netns exec c1 ping -c 2 10.0.0.1; ip netns exec c1 ping -c 2 10.0.0.3` and so on,
+ * then `nft -j list ruleset` when one fails.
+ *
+ * @example
+ * ```ts
+ * new NetworkProbe("lab-probe", { bridge: "br0", gateway: "10.0.0.1", members: [{ name: "c1", namespace: "c1", address: "10.0.0.2" }] });
+ * ```
+ */
+export class NetworkProbe extends pulumi.dynamic.Resource {
+    /** The pings that were answered, `c1 (10.0.0.2) -> gateway 10.0.0.1`. */
+    declare readonly proved: pulumi.Output<string[]>;
+
+    constructor(name: string, args: NetworkProbeArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            providerShim("networkProbe"),
+            name,
+            { logicalName: name, identity: resourceIdentity("NetworkProbe", name, opts), ...args, proved: undefined },
+            opts,
+            TYPE_MODULE,
+            "NetworkProbe",
+        );
+    }
+}

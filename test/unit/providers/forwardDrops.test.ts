@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { dropDiagnosis, forwardDrops } from "../../../providers/forwardDrops";
+import { probePairs } from "../../../providers/networkProbe";
+
+// What `nft -j list ruleset` prints for a firewalld-like table next to iptables-nft's own.
+const RULESET = {
+    nftables: [
+        { metainfo: { version: "1.0.6" } },
+        { table: { family: "inet", name: "hostfw", handle: 1 } },
+        { chain: { family: "inet", table: "hostfw", name: "forward", handle: 1, type: "filter", hook: "forward", prio: 0, policy: "drop" } },
+        { chain: { family: "inet", table: "hostfw", name: "input", handle: 2, type: "filter", hook: "input", prio: 0, policy: "drop" } },
+        { chain: { family: "inet", table: "other", name: "fwd", handle: 1, type: "filter", hook: "forward", prio: 10, policy: "accept" } },
+        { chain: { family: "ip", table: "filter", name: "FORWARD", handle: 3, type: "filter", hook: "forward", prio: 0, policy: "drop" } },
+        { chain: { family: "inet", table: "hostfw", name: "helper", handle: 4 } },
+    ],
+};
+
+describe("other owners' drops", () => {
+    it("finds forward base chains with policy drop, leaving out iptables' FORWARD and chains that accept", () => {
+        expect(forwardDrops(RULESET)).toEqual([{ family: "inet", table: "hostfw", chain: "forward", hook: "forward", priority: 0 }]);
+        expect(forwardDrops({ nftables: [] })).toEqual([]);
+        expect(forwardDrops(undefined)).toEqual([]);
+    });
+
+    it("the diagnosis names the chain and the remedies, or says no drop was found", () => {
+        const text = dropDiagnosis(forwardDrops(RULESET), "br0");
+        expect(text).toContain('"inet hostfw forward" (hook forward, policy drop)');
+        expect(text).toContain('nft insert rule inet hostfw forward iifname "br0" accept');
+        expect(text).toContain("firewall-cmd --zone=trusted --add-interface=br0");
+        expect(dropDiagnosis([], "br0")).toMatch(/^no nftables chain of another owner drops forwarded traffic/);
+    });
+
+    it("probe pairs: each member to the gateway, and around the ring to the next one", () => {
+        const member = (n: number) => ({ name: `c${n}`, namespace: `ns${n}`, address: `10.0.0.${n + 1}` });
+        expect(probePairs({ gateway: "10.0.0.1", members: [member(1)] }).map((p) => p.label)).toEqual(["c1 (10.0.0.2) -> gateway 10.0.0.1"]);
+        expect(probePairs({ gateway: "10.0.0.1", members: [member(1), member(2)] }).map((p) => p.to)).toEqual(["10.0.0.1", "10.0.0.1", "10.0.0.3"]);
+        expect(probePairs({ gateway: "10.0.0.1", members: [1, 2, 3].map(member) }).map((p) => `${p.from.name}>${p.to}`)).toEqual([
+            "c1>10.0.0.1",
+            "c2>10.0.0.1",
+            "c3>10.0.0.1",
+            "c1>10.0.0.3",
+            "c2>10.0.0.4",
+            "c3>10.0.0.2",
+        ]);
+    });
+});
