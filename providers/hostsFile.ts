@@ -111,7 +111,7 @@ export const provider = defineProvider<HostsFileInputs, HostsFileOutputs>({
         }
         if (!isUnknown(inputs.entries)) {
             if (!Array.isArray(inputs.entries)) failures.push({ property: "entries", reason: "entries must be a list of { address, names }" });
-            else inputs.entries.forEach((entry, i) => failures.push(...checkEntry(entry, i)));
+            else failures.push(...inputs.entries.flatMap((entry, i) => checkEntry(entry, i)));
         }
         if (inputs.nameservers !== undefined && !isUnknown(inputs.nameservers)) {
             if (!Array.isArray(inputs.nameservers)) failures.push({ property: "nameservers", reason: "nameservers must be a list of addresses" });

@@ -66,11 +66,18 @@ export function probePairs(probe: Pick<NetworkProbeInputs, "gateway" | "members"
 /** Runs the pairs; throws with the failures and the diagnosis when any fails. */
 async function prove(probe: NetworkProbeInputs): Promise<string[]> {
     const pairs = probePairs(probe);
-    const results: boolean[] = [];
-    for (let i = 0; i < pairs.length; i += CONCURRENCY) {
-        results.push(...(await Promise.all(pairs.slice(i, i + CONCURRENCY).map((p) => reaches(p.from.namespace, p.to)))));
+    let waiting = pairs;
+    // A pair that fails is tried again twice, half a second apart: an IPv6 address may still be in
+    // duplicate address detection, a bridge port still learning, just after the create.
+    for (let attempt = 0; attempt < 3 && waiting.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+        const results: boolean[] = [];
+        for (let i = 0; i < waiting.length; i += CONCURRENCY) {
+            results.push(...(await Promise.all(waiting.slice(i, i + CONCURRENCY).map((p) => reaches(p.from.namespace, p.to)))));
+        }
+        waiting = waiting.filter((_p, i) => !results[i]);
     }
-    const failed = pairs.filter((_p, i) => !results[i]).map((p) => p.label);
+    const failed = waiting.map((p) => p.label);
     if (failed.length > 0) {
         const ruleset = await runCommand(toolCommand(probe.netns, "nft", ["-j", "list", "ruleset"])).catch(() => undefined);
         const drops = ruleset ? forwardDrops(parseIpJson<unknown>(ruleset.stdout || "{}")) : [];
