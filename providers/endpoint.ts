@@ -120,28 +120,28 @@ async function observe(endpoint: EndpointInputs, mark: string, family: 4 | 6, in
     return { namespace: true, marked, inside, host: host?.ifalias === mark ? host : undefined, route };
 }
 
+/** The two ends of the endpoint's veth pair: the host end (in `netns`) and the inside end. */
+function linkEnds(endpoint: EndpointInputs): [string | undefined, string][] {
+    return [
+        [endpoint.netns, endpoint.hostInterface],
+        [endpoint.namespace, endpoint.interfaceName],
+    ];
+}
+
 /**
  * Shapes the link in both directions: each end's outgoing traffic (the host end's is what the
  * container receives), as Mininet's links do; with no `link`, removes a shape of ours.
  * Equivalent to: `tc -n $netns qdisc replace dev $hostInterface root ...` and the same inside.
  */
 async function shapeLink(endpoint: EndpointInputs, old: LinkShape | undefined): Promise<void> {
-    const ends: [string | undefined, string][] = [
-        [endpoint.netns, endpoint.hostInterface],
-        [endpoint.namespace, endpoint.interfaceName],
-    ];
-    for (const [netns, device] of ends) await reshape(netns, device, old, endpoint.link, `the link of ${subject(endpoint)}`);
+    for (const [netns, device] of linkEnds(endpoint)) await reshape(netns, device, old, endpoint.link, `the link of ${subject(endpoint)}`);
 }
 
 /** What differs between the link's qdiscs and its declared shape, in words. */
 async function linkDrift(endpoint: EndpointInputs): Promise<string[]> {
     if (!endpoint.link) return [];
     const drift: string[] = [];
-    const ends: [string | undefined, string][] = [
-        [endpoint.netns, endpoint.hostInterface],
-        [endpoint.namespace, endpoint.interfaceName],
-    ];
-    for (const [netns, device] of ends) drift.push(...shapeDrift(device, endpoint.link, (await qdiscsOf(netns, device)) ?? []));
+    for (const [netns, device] of linkEnds(endpoint)) drift.push(...shapeDrift(device, endpoint.link, (await qdiscsOf(netns, device)) ?? []));
     return drift;
 }
 

@@ -33,6 +33,12 @@ function records(netns: string | undefined): RecordDir {
     return new RecordDir("qdiscs", netnsIdentity(netns));
 }
 
+/** Our record of a device: the mark of the TrafficControl that shapes it and the link's identity. */
+function heldBy(netns: string | undefined, device: string): { mark: string; link: string } | undefined {
+    const record = records(netns).read(device);
+    return record === undefined ? undefined : JSON.parse(record);
+}
+
 /** The qdiscs of a device; undefined when the device or its namespace is gone. Equivalent to: `tc -n $netns -j qdisc show dev $device`. */
 export async function qdiscsOf(netns: string | undefined, device: string): Promise<QdiscInfo[] | undefined> {
     try {
@@ -106,10 +112,10 @@ export async function reshape(
 /** Whose the device's root qdisc is: ours when it has our handle and our record names this link. */
 async function ownership(tc: TrafficControlInputs, mark: string): Promise<{ state: "ours" | "gone" | "notOurs"; qdiscs?: QdiscInfo[] }> {
     const qdiscs = await qdiscsOf(tc.netns, tc.device);
-    const link = await linkGet(tc.netns, tc.device);
+    const link = qdiscs && (await linkGet(tc.netns, tc.device)); // no second process for a device that is gone
     if (!qdiscs || !link) return { state: "gone" };
-    const record = records(tc.netns).read(tc.device);
-    const ours = record !== undefined && JSON.parse(record).mark === mark && JSON.parse(record).link === linkIdentity(tc.netns, link);
+    const record = heldBy(tc.netns, tc.device);
+    const ours = record?.mark === mark && record.link === linkIdentity(tc.netns, link);
     if (!ours) return { state: "notOurs", qdiscs };
     return { state: qdiscs.some((q) => q.root && q.handle === ROOT_HANDLE) ? "ours" : "gone", qdiscs };
 }
@@ -149,9 +155,8 @@ export const provider = defineProvider<TrafficControlInputs, TrafficControlOutpu
         const mark = markOf(tc);
         const link = await linkGet(tc.netns, tc.device);
         if (!link) throw new Error(`device "${tc.device}" does not exist ${inNetns(tc.netns)}: create it first, or check the device name and netns`);
-        const held = records(tc.netns).read(tc.device);
         const root = (await qdiscsOf(tc.netns, tc.device))?.find((q) => q.root);
-        const retake = held !== undefined && JSON.parse(held).mark === mark;
+        const retake = heldBy(tc.netns, tc.device)?.mark === mark;
         if (root && !DEFAULT_QDISCS.includes(root.kind) && !retake) {
             throw new Error(
                 `"${tc.device}" ${inNetns(tc.netns)} already has a root qdisc (${root.kind} ${root.handle}) that is not this resource's; remove it, or leave this TrafficControl out`,
@@ -189,7 +194,6 @@ export const provider = defineProvider<TrafficControlInputs, TrafficControlOutpu
         // Someone else's shape stays, said aloud; the kernel's default (ours already gone) is no news.
         if (state === "notOurs" && root && !DEFAULT_QDISCS.includes(root.kind))
             leftBehind(subject(props), `the root qdisc of "${props.device}" is not this resource's`);
-        const held = records(props.netns).read(props.device);
-        if (held !== undefined && JSON.parse(held).mark === props.mark) records(props.netns).release(props.device);
+        if (heldBy(props.netns, props.device)?.mark === props.mark) records(props.netns).release(props.device);
     },
 });

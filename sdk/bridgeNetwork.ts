@@ -212,9 +212,11 @@ export class BridgeNetwork extends pulumi.ComponentResource {
         }
         if (allowed.length > 0) this.enableForwarding();
         this.registerOutputs({ subnet: this.subnet, gateway: this.gateway, bridgeName: this.bridgeName });
-        // Once the program's synchronous code has made its attach calls: one hosts file for them all.
-        if (args.names !== false) setImmediate(() => this.declareNames(typeof args.names === "object" ? args.names.nameservers : undefined));
-        if (args.probe !== false) setImmediate(() => this.declareProbe());
+        // Once the program's synchronous code has made its attach calls: one hosts file and one probe for them all.
+        setImmediate(() => {
+            if (args.names !== false) this.declareNames(typeof args.names === "object" ? args.names.nameservers : undefined);
+            if (args.probe !== false) this.declareProbe();
+        });
     }
 
     /** The attachments' names, resolvable in each of their namespaces (see {@link BridgeNetworkArgs.names}). */

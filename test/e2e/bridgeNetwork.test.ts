@@ -10,15 +10,9 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { ETC_NETNS, netnsList, runCommand, toolCommand } from "../../providers/host";
 import { engineFor, stepsOf } from "../support/engine";
 import { REPO_ROOT, makeProject, removeProject } from "../support/project";
-import { INTERNET, type Sandbox, ping, snapshot } from "../support/sandbox";
+import { INTERNET, type Sandbox, ping, resolveName, snapshot } from "../support/sandbox";
 import { describeKernel, useSandbox } from "../support/kernel";
 import { startTcpServer, tcpRequest } from "../support/tcp";
-
-/** The address a name resolves to inside a namespace (through /etc/netns/NS/hosts, files only: no DNS), or undefined. */
-async function resolve(netns: string, name: string): Promise<string | undefined> {
-    const result = await runCommand({ argv: ["ip", "netns", "exec", netns, "getent", "-s", "files", "hosts", name] }).catch(() => undefined);
-    return result?.stdout.trim().split(/\s+/)[0];
-}
 
 describeKernel("BridgeNetwork through the test engine", () => {
     const sb = useSandbox();
@@ -59,9 +53,9 @@ describeKernel("BridgeNetwork through the test engine", () => {
                 expect(await ping(from, to), `${from} -> ${to}`).toBe(true);
             }
             // Names: attachments find each other by attachment name and by namespace name.
-            expect(await resolve(c1, "c2")).toBe("10.0.0.3");
-            expect(await resolve(c3, db)).toBe(undefined); // another network's attachment
-            expect(await resolve(db, db)).toBe("10.1.0.2");
+            expect(await resolveName(c1, "c2")).toBe("10.0.0.3");
+            expect(await resolveName(c3, db)).toBe(undefined); // another network's attachment
+            expect(await resolveName(db, db)).toBe("10.1.0.2");
             expect(await runCommand({ argv: ["ip", "netns", "exec", c1, "ping", "-c", "1", "-W", "2", "c3"] })).toMatchObject({ stdout: /10\.0\.0\.4/ });
             expect(existsSync("/etc/hosts") ? readFileSync("/etc/hosts", "utf8") : "").not.toContain(c1);
             // Out through NAT, to the fake internet and beyond.
@@ -100,8 +94,8 @@ describeKernel("BridgeNetwork through the test engine", () => {
                 const reuse = await engine("up", { allowFrontToBack: "true", extra: "c4,c5", dropC3: "true" });
                 expect(reuse.outputs.addresses).toMatchObject({ c4: "10.0.0.5", c5: "10.0.0.4" }); // the lowest free
                 expect(stepsOf(reuse, "update")).toContain("HostsFile front-names");
-                expect(await resolve(c1, "c5")).toBe("10.0.0.4");
-                expect(await resolve(c1, "c3")).toBe(undefined);
+                expect(await resolveName(c1, "c5")).toBe("10.0.0.4");
+                expect(await resolveName(c1, "c3")).toBe(undefined);
 
                 // Drift: c2 loses its address and route, c4's namespace goes. Refresh says so (and
                 // nothing else: the bridges keep their MAC addresses as ports come and go); up repairs.

@@ -108,6 +108,15 @@ export async function removeNamespaces(prefix: string): Promise<void> {
     for (const name of readdirSync(ETC_NETNS).filter((n) => n.startsWith(prefix))) rmSync(path.join(ETC_NETNS, name), { recursive: true, force: true });
 }
 
+/**
+ * The first address a name resolves to inside a namespace, through /etc/netns/NS/hosts (files
+ * only, no DNS: an unknown name answers at once), or undefined.
+ */
+export async function resolveName(netns: string, name: string): Promise<string | undefined> {
+    const result = await runCommand({ argv: ["ip", "netns", "exec", netns, "getent", "-s", "files", "hosts", name] }).catch(() => undefined);
+    return result?.stdout.trim().split(/\s+/)[0];
+}
+
 /** Pings once from a namespace; true when a reply came back. */
 export async function ping(netns: string, address: string, timeoutSeconds = 2): Promise<boolean> {
     try {

@@ -6,12 +6,7 @@ import { provider } from "../../../providers/hostsFile";
 import { UNKNOWN } from "../../../providers/validate";
 import { describeKernel, useSandbox } from "../../support/kernel";
 import { checked, created, updated } from "../../support/lifecycle";
-
-/** What `ip netns exec NS getent -s files hosts NAME` answers (the first address), or undefined. */
-async function resolveIn(netns: string, name: string): Promise<string | undefined> {
-    const result = await runCommand({ argv: ["ip", "netns", "exec", netns, "getent", "-s", "files", "hosts", name] }).catch(() => undefined);
-    return result?.stdout.trim().split(/\s+/)[0];
-}
+import { resolveName } from "../../support/sandbox";
 
 describeKernel("HostsFile on the kernel", () => {
     const sb = useSandbox();
@@ -25,10 +20,10 @@ describeKernel("HostsFile on the kernel", () => {
         ];
         const args = { logicalName: "names", namespaces: [a, b], entries };
         const { id, outs } = await created(provider, args);
-        expect(await resolveIn(a, "db")).toBe("10.0.0.3");
-        expect(await resolveIn(b, a)).toBe("10.0.0.2");
-        expect(await resolveIn(c, "db")).toBe(undefined);
-        expect(await resolveIn(a, "localhost")).toMatch(/^(127\.0\.0\.1|::1)$/);
+        expect(await resolveName(a, "db")).toBe("10.0.0.3");
+        expect(await resolveName(b, a)).toBe("10.0.0.2");
+        expect(await resolveName(c, "db")).toBe(undefined);
+        expect(await resolveName(a, "localhost")).toMatch(/^(127\.0\.0\.1|::1)$/);
         expect(readFileSync("/etc/hosts", "utf8")).not.toContain("10.0.0.3\tdb");
 
         // Someone edits b's file: refresh says so; the update writes it again.
@@ -40,7 +35,7 @@ describeKernel("HostsFile on the kernel", () => {
         const moved = await updated(provider, id, read.props, { ...args, namespaces: [a, c], nameservers: ["192.0.2.53"] });
         expect(moved.drift).toEqual([]);
         expect(existsSync(path.join(ETC_NETNS, b))).toBe(false);
-        expect(await resolveIn(c, "web")).toBe("10.0.0.2");
+        expect(await resolveName(c, "web")).toBe("10.0.0.2");
         const resolv = (await runCommand({ argv: ["ip", "netns", "exec", c, "cat", "/etc/resolv.conf"] })).stdout;
         expect(resolv).toContain("nameserver 192.0.2.53");
 
