@@ -97,6 +97,8 @@ export const provider = defineProvider<NetworkProbeInputs, NetworkProbeOutputs>(
             checkInterfaceName("bridge", inputs.bridge),
             checkAddress("gateway", inputs.gateway),
         ];
+        // At preview a list built from outputs may be unknown as a whole: checked when known.
+        if (isUnknown(inputs.members)) return { inputs, failures };
         if (!Array.isArray(inputs.members)) failures.push({ property: "members", reason: "members must be a list of { name, namespace, address }" });
         else {
             inputs.members.forEach((member, i) => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { dropDiagnosis, forwardDrops } from "../../../providers/forwardDrops";
-import { probePairs } from "../../../providers/networkProbe";
+import { probePairs, provider } from "../../../providers/networkProbe";
+import { UNKNOWN } from "../../../providers/validate";
 
 // What `nft -j list ruleset` prints for a firewalld-like table next to iptables-nft's own.
 const RULESET = {
@@ -42,5 +43,14 @@ describe("other owners' drops", () => {
             "c2>10.0.0.4",
             "c3>10.0.0.2",
         ]);
+    });
+
+    it("a probe's members unknown at preview pass its check; known bad ones are named", async () => {
+        const base = { logicalName: "p", bridge: "br0", gateway: "10.0.0.1" };
+        expect((await provider.check!({}, { ...base, members: UNKNOWN })).failures).toEqual([]);
+        expect((await provider.check!({}, { ...base, members: [UNKNOWN, { name: "c1", namespace: UNKNOWN, address: UNKNOWN }] })).failures).toEqual([]);
+        expect(
+            (await provider.check!({}, { ...base, members: [{ name: "c1", namespace: "c1", address: "10.0.0.300" }] })).failures?.map((f) => f.property),
+        ).toEqual(["members[0].address"]);
     });
 });
