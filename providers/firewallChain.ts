@@ -1,12 +1,17 @@
 /**
- * The FirewallChain provider: a user chain in iptables' filter table with its ordered rules, and
- * the one rule that jumps to it from a built-in chain (FORWARD, INPUT, OUTPUT), at the top or the
- * bottom. Created, rewritten and removed with one `iptables-restore --noflush` each, so every
- * change is atomic. Every rule carries the chain's mark as its comment.
+ * The FirewallChain provider: a user chain with its ordered rules, and the one rule that jumps to
+ * it from a built-in chain (FORWARD, INPUT, OUTPUT), at the top or the bottom. With iptables it is
+ * a chain of the filter table, written with one `iptables-restore --noflush` per change; with
+ * nftables a chain of pulumi-overlay's own table, written with one `nft -j -f -` transaction
+ * (./nftables/chain.ts). Every change is atomic; every rule carries the chain's mark as its comment.
  * @module
  */
 import { diffProperties, identityDigits, inNetns, pick, type Props } from "./common";
+import { type Backend, type BackendChoice, backendChanged, checkBackend, resolveBackend } from "./firewallBackend";
 import { runCommand, runRead, toolCommand } from "./host";
+import { chainRuleExprs, deleteChainCommands, jumpBase, nftChainState, writeChainCommands } from "./nftables/chain";
+import { nftComment } from "./nftables/rules";
+import { changeOurTable, sharedOurTable } from "./nftables/table";
 import { iptablesProgram, matchArgs } from "./iptablesRule";
 import { type MarkedInputs, defineProvider, markOf, markOfResource } from "./provider";
 import { type CheckFailure, checkInteger, checkInterfaceName, checkNamespaceName, checkNetworkCidr, checkOneOf, familyOf, isUnknown } from "./validate";
@@ -51,6 +56,8 @@ export interface FirewallChainInputs extends MarkedInputs {
     netns?: string;
     jump: FirewallJumpSpec;
     rules: FirewallRuleSpec[];
+    /** The backend asked for; omitted: `auto`. */
+    backend?: BackendChoice;
 }
 
 /** Outputs. */
@@ -59,9 +66,11 @@ export interface FirewallChainOutputs extends FirewallChainInputs {
     comment: string;
     /** False when a read found the rules or the jump changed out of band; the next update rewrites them. */
     inSync: boolean;
+    /** The backend the chain is in (what `auto` chose); omitted in states written before there were two: iptables. */
+    activeBackend?: Backend;
 }
 
-const INPUT_KEYS = ["logicalName", "name", "family", "netns", "jump", "rules", "mark"] as const;
+const INPUT_KEYS = ["logicalName", "name", "family", "netns", "jump", "rules", "mark", "backend"] as const;
 
 /**
  * Names a user chain may not take: iptables' built-in chains and its targets, which a rule would
@@ -139,8 +148,7 @@ function stateOf(lines: string[], chain: FirewallChainInputs, comment: string) {
  * Refuses to rewrite or remove a chain that holds rules someone else added (rewriting it would
  * erase them), naming them and what to do.
  */
-function refuseForeignRules(chain: FirewallChainInputs, ruleLines: string[], comment: string): void {
-    const foreign = ruleLines.filter((line) => !line.includes(comment));
+function refuseForeignRules(chain: FirewallChainInputs, foreign: string[]): void {
     if (foreign.length === 0) return;
     throw new Error(
         `firewall chain "${chain.name}" ${inNetns(chain.netns)} holds ${foreign.length} rule(s) that are not this resource's (${foreign.join("; ")}); ` +
@@ -158,6 +166,7 @@ export const provider = defineProvider<FirewallChainInputs, FirewallChainOutputs
         inputs.family ??= 4;
         const failures: (CheckFailure | undefined)[] = [
             checkOneOf("family", String(inputs.family), ["4", "6"]),
+            checkBackend("backend", inputs.backend),
             inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
         ];
         if (!isUnknown(inputs.name) && (typeof inputs.name !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9_-]{0,27}$/.test(inputs.name))) {
@@ -210,6 +219,7 @@ export const provider = defineProvider<FirewallChainInputs, FirewallChainOutputs
 
     async diff(_id, olds, news) {
         const result = diffProperties(olds, news, DIFF_RULES);
+        if (backendChanged(olds, news)) return { ...result, changes: true, replaces: [...(result.replaces ?? []), "backend"], deleteBeforeReplace: true };
         if (olds.inSync === false && !result.changes) return { changes: true, replaces: [], deleteBeforeReplace: false };
         return result;
     },
@@ -217,6 +227,11 @@ export const provider = defineProvider<FirewallChainInputs, FirewallChainOutputs
     /** Equivalent to: `iptables-restore --noflush` of `:CHAIN`, its rules, and `-I FORWARD 1 <match> -j CHAIN` (or `-A`). */
     async create(chain) {
         const comment = markOf(chain);
+        const activeBackend = await resolveBackend(chain.netns, chain.backend);
+        if (activeBackend === "nftables") {
+            await nftWrite(chain, comment, true);
+            return { id: `${chain.netns ?? ""}/${chain.name}`, outs: { ...chain, comment, inSync: true, activeBackend } };
+        }
         const now = stateOf(await listFilter(chain), chain, comment);
         if (now.exists) {
             // Ours when our jump leads to it or its rules carry our mark: a create of this resource
@@ -227,17 +242,27 @@ export const provider = defineProvider<FirewallChainInputs, FirewallChainOutputs
                     `firewall chain "${chain.name}" already exists in the filter table ${inNetns(chain.netns)} and is not this resource's; choose another name`,
                 );
             }
-            refuseForeignRules(chain, now.ruleLines, comment);
+            refuseForeignRules(
+                chain,
+                now.ruleLines.filter((line) => !line.includes(comment)),
+            );
             await restore(chain, restoreText(chain, comment, now.jump === undefined));
-            return { id: `${chain.netns ?? ""}/${chain.name}`, outs: { ...chain, comment, inSync: true } };
+            return { id: `${chain.netns ?? ""}/${chain.name}`, outs: { ...chain, comment, inSync: true, activeBackend } };
         }
         await restore(chain, restoreText(chain, comment, true));
-        return { id: `${chain.netns ?? ""}/${chain.name}`, outs: { ...chain, comment, inSync: true } };
+        return { id: `${chain.netns ?? ""}/${chain.name}`, outs: { ...chain, comment, inSync: true, activeBackend } };
     },
 
     /** Equivalent to: `iptables -S`: gone when the chain is gone; out of sync when its rules or jump changed. */
     async read(id, props) {
         const chain = { ...props, comment: markOfResource(props)! };
+        if (props.activeBackend === "nftables") {
+            const state = nftChainState(await sharedOurTable(chain.netns), chain.name, chain.comment);
+            if (!state.exists) return {};
+            const ours = state.rules.filter((rule) => rule.comment === nftComment(chain.comment));
+            const outs: FirewallChainOutputs = { ...chain, inSync: state.jumps.length > 0 && ours.length === chainRuleExprs(chain).length };
+            return { id: id || `${chain.netns ?? ""}/${chain.name}`, props: outs, inputs: pick(outs, INPUT_KEYS) };
+        }
         const now = stateOf(await listFilter(chain), chain, chain.comment);
         if (!now.exists) return {};
         // Compare our rules by count (rules someone else added to the chain are theirs, not drift:
@@ -250,25 +275,79 @@ export const provider = defineProvider<FirewallChainInputs, FirewallChainOutputs
 
     /** Rewrites the chain's rules in one `iptables-restore --noflush`, putting the jump back if it went missing. */
     async update(_id, olds, chain) {
+        if (olds.activeBackend === "nftables") {
+            await nftWrite(chain, olds.comment, false);
+            return { outs: { ...chain, comment: olds.comment, inSync: true, activeBackend: olds.activeBackend } };
+        }
         const now = stateOf(await listFilter(chain), chain, olds.comment);
-        refuseForeignRules(chain, now.ruleLines, olds.comment);
+        refuseForeignRules(
+            chain,
+            now.ruleLines.filter((line) => !line.includes(olds.comment)),
+        );
         await restore(chain, restoreText(chain, olds.comment, now.jump === undefined));
-        return { outs: { ...chain, comment: olds.comment, inSync: true } };
+        return { outs: { ...chain, comment: olds.comment, inSync: true, activeBackend: olds.activeBackend } };
     },
 
     /** Equivalent to: `iptables -D FORWARD <jump>; iptables -F CHAIN; iptables -X CHAIN`, in one restore; gone is success. */
     async delete(_id, props) {
         const chain = { ...props, comment: markOfResource(props)! };
+        if (props.activeBackend === "nftables") {
+            await changeOurTable(chain.netns, {
+                subject: `firewall chain "${chain.name}"`,
+                baseChains: [],
+                commands: (table) => {
+                    const state = nftChainState(table, chain.name, chain.comment);
+                    const comment = nftComment(chain.comment);
+                    // Ours: our jump leads to it, or it holds rules and all carry our mark.
+                    const marked = state.rules.length > 0 && state.rules.every((rule) => rule.comment === comment);
+                    if (state.jumps.length === 0 && !marked) return [];
+                    refuseForeignRules(chain, foreignRules(state.rules, comment));
+                    return deleteChainCommands(chain.name, state);
+                },
+            });
+            return;
+        }
         const now = stateOf(await listFilter(chain), chain, chain.comment);
         if (!now.exists) return;
         // Ours: our jump leads to it, or it holds rules and all carry our mark. An empty chain that
         // nothing of ours points at may be someone else's, and is left alone.
         const marked = now.ruleLines.length > 0 && now.ruleLines.every((line) => line.includes(chain.comment));
         if (!now.jump && !marked) return;
-        refuseForeignRules(chain, now.ruleLines, chain.comment);
+        refuseForeignRules(
+            chain,
+            now.ruleLines.filter((line) => !line.includes(chain.comment)),
+        );
         const lines = ["*filter"];
         if (now.jump) lines.push(jumpLine(chain, chain.comment, "-D"));
         lines.push(`-F ${chain.name}`, `-X ${chain.name}`, "COMMIT", "");
         await restore(chain, lines.join("\n"));
     },
 });
+
+/** Rules of a chain in our table that do not carry the mark, described for the refusal. */
+function foreignRules(rules: { handle: number; comment?: string }[], comment: string): string[] {
+    return rules.filter((rule) => rule.comment !== comment).map((rule) => `rule handle ${rule.handle}${rule.comment ? ` comment "${rule.comment}"` : ""}`);
+}
+
+/**
+ * Writes the chain in our nftables table: made (or taken over, when a cut-off create of this
+ * resource made it) or rewritten, and its jump put back when missing. Refuses a chain of that
+ * name that is not this resource's, and one holding rules of someone else.
+ */
+async function nftWrite(chain: FirewallChainInputs, mark: string, creating: boolean): Promise<void> {
+    await changeOurTable(chain.netns, {
+        subject: `firewall chain "${chain.name}"`,
+        baseChains: [jumpBase(chain.jump)],
+        commands: (table) => {
+            const state = nftChainState(table, chain.name, mark);
+            const comment = nftComment(mark);
+            if (creating && state.exists && state.jumps.length === 0 && !state.rules.some((rule) => rule.comment === comment)) {
+                throw new Error(
+                    `firewall chain "${chain.name}" already exists in table inet pulumi_overlay ${inNetns(chain.netns)} and is not this resource's; choose another name`,
+                );
+            }
+            refuseForeignRules(chain, foreignRules(state.rules, comment));
+            return writeChainCommands(chain, mark, state);
+        },
+    });
+}

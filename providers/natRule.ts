@@ -1,9 +1,11 @@
 /**
- * The NatRule provider: one masquerade, SNAT or DNAT rule, through a {@link NatBackend}
- * (iptables today). The rule carries a comment naming the resource, and only that rule is removed.
+ * The NatRule provider: one masquerade, SNAT or DNAT rule, through a {@link NatBackend}: iptables
+ * (the `nat` table) or nftables (pulumi-overlay's own `inet pulumi_overlay` table), chosen by
+ * `backend`. The rule carries a comment naming the resource, and only that rule is removed.
  * @module
  */
-import { pick, type Props } from "./common";
+import { diffProperties, pick, type Props } from "./common";
+import { type Backend, type BackendChoice, backendChanged, checkBackend, resolveBackend } from "./firewallBackend";
 import { type MarkedInputs, defineProvider, markOf, markOfResource } from "./provider";
 import {
     type CheckFailure,
@@ -19,10 +21,13 @@ import {
 } from "./validate";
 import type { NatBackend, NatRuleSpec } from "./nat/backend";
 import { chainOf, iptablesBackend } from "./nat/iptables";
+import { nftablesBackend } from "./nat/nftables";
 
 /** Inputs after `check`: the rule, backend-neutral, without what create decides. */
 export interface NatRuleInputs extends Omit<NatRuleSpec, "family" | "comment">, MarkedInputs {
     logicalName: string;
+    /** The backend asked for; omitted: `auto`. */
+    backend?: BackendChoice;
 }
 
 /** Outputs. */
@@ -32,6 +37,8 @@ export interface NatRuleOutputs extends NatRuleInputs {
     chain: "POSTROUTING" | "PREROUTING" | "OUTPUT";
     /** The comment on the rule that marks it as this resource's. */
     comment: string;
+    /** The backend the rule is in (what `auto` chose); omitted in states written before there were two: iptables. */
+    activeBackend?: Backend;
 }
 
 const INPUT_KEYS = [
@@ -49,13 +56,20 @@ const INPUT_KEYS = [
     "chain",
     "netns",
     "mark",
+    "backend",
 ] as const;
 // `chain` is also an output (the chain the rule went to): left out of the program, it is the default.
-const rules = { replace: INPUT_KEYS.filter((key) => key !== "logicalName" && key !== "mark"), update: [], optional: ["chain"], deleteBeforeReplace: false };
+// `backend` is compared by its own rule (`auto` that chose the backend in use is no change).
+const rules = {
+    replace: INPUT_KEYS.filter((key) => key !== "logicalName" && key !== "mark" && key !== "backend"),
+    update: [],
+    optional: ["chain"],
+    deleteBeforeReplace: false,
+};
 
-/** The backend in use. One today; the choice lives here so that the resource's API does not change. */
-function backendFor(_rule: NatRuleSpec): NatBackend {
-    return iptablesBackend;
+/** The backend of a rule that exists: the one it was made with. */
+function backendOf(outs: { activeBackend?: Backend }): NatBackend {
+    return outs.activeBackend === "nftables" ? nftablesBackend : iptablesBackend;
 }
 
 /** The address family of the rule, from whichever addresses it names (IPv4 when none). */
@@ -88,6 +102,7 @@ export function checkNatRule(rule: Props): (CheckFailure | undefined)[] {
         has("toPort") ? checkInteger("toPort", rule.toPort, 1, 65535, "port") : undefined,
         has("netns") ? checkNamespaceName("netns", rule.netns) : undefined,
         has("destinationLocal") ? checkBoolean("destinationLocal", rule.destinationLocal) : undefined,
+        checkBackend("backend", rule.backend),
     ];
     if (has("chain") && !isUnknown(rule.type)) {
         const allowed = rule.type === "dnat" ? ["PREROUTING", "OUTPUT"] : ["POSTROUTING"];
@@ -129,6 +144,12 @@ export const provider = defineProvider<NatRuleInputs, NatRuleOutputs>({
     rules,
     marked: true,
 
+    async diff(_id, olds, news) {
+        const result = diffProperties(olds, news, rules);
+        if (!backendChanged(olds, news)) return result;
+        return { ...result, changes: true, replaces: [...(result.replaces ?? []), "backend"], deleteBeforeReplace: false };
+    },
+
     async check(_olds, news: Props) {
         const inputs = pick(news, INPUT_KEYS) as NatRuleInputs;
         // Outputs the inputs decide (the mark is chosen by check), given as inputs too.
@@ -137,27 +158,32 @@ export const provider = defineProvider<NatRuleInputs, NatRuleOutputs>({
         return { inputs, failures };
     },
 
-    /** Equivalent to: `iptables -w -t nat -A POSTROUTING|PREROUTING <match> -m comment --comment $mark -j MASQUERADE|SNAT|DNAT`. */
+    /**
+     * Equivalent to: `iptables -w -t nat -A POSTROUTING|PREROUTING <match> -m comment --comment $mark -j MASQUERADE|SNAT|DNAT`,
+     * or with nftables `nft add rule inet pulumi_overlay nat.postrouting <match> masquerade comment $mark`.
+     */
     async create(rule) {
         const comment = markOf(rule);
         const spec = specOf(rule, comment);
+        const activeBackend = await resolveBackend(rule.netns, rule.backend);
+        const backend = backendOf({ activeBackend });
         // Already there with this resource's mark: a create of it that was cut off added it.
-        if ((await backendFor(spec).state(spec)) === "absent") await backendFor(spec).add(spec);
-        return { id: comment, outs: { ...rule, family: spec.family, table: "nat", chain: chainOf(rule), comment } };
+        if ((await backend.state(spec)) === "absent") await backend.add(spec);
+        return { id: comment, outs: { ...rule, family: spec.family, table: "nat", chain: chainOf(rule), comment, activeBackend } };
     },
 
-    /** Equivalent to: `iptables -w -t nat -C CHAIN <rule>`. */
+    /** Equivalent to: `iptables -w -t nat -C CHAIN <rule>` (nftables: `nft -j list table inet pulumi_overlay`). */
     async read(id, props) {
         const comment = markOfResource(props)!;
         const spec = specOf(props, comment);
-        if ((await backendFor(spec).state(spec)) === "absent") return {};
+        if ((await backendOf(props).state(spec)) === "absent") return {};
         const outs: NatRuleOutputs = { ...props, family: spec.family, table: "nat", chain: chainOf(spec), comment };
         return { id: id || comment, props: outs, inputs: pick(outs, INPUT_KEYS) };
     },
 
-    /** Equivalent to: `iptables -w -t nat -D CHAIN <rule>`; a rule or namespace already gone is success. */
+    /** Equivalent to: `iptables -w -t nat -D CHAIN <rule>` (nftables: `nft delete rule ... handle H`); a rule or namespace already gone is success. */
     async delete(_id, props) {
         const spec = specOf(props, markOfResource(props)!);
-        await backendFor(spec).remove(spec);
+        await backendOf(props).remove(spec);
     },
 });

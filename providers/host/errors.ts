@@ -162,6 +162,10 @@ export function explainFailure(fields: HostCommandErrorFields): { kind: HostErro
     ) {
         return { kind: "notFound", summary: `${subject ?? "the object"} is not there ${inNetnsWords(netns)}` };
     }
+    // nft names a missing table, chain or rule handle this way.
+    if (program === "nft" && /^Error: No such file or directory/m.test(stderr)) {
+        return { kind: "notFound", summary: `${subject ?? "the object"} is not there ${inNetnsWords(netns)}` };
+    }
     if (/File exists|Address already assigned/.test(stderr)) {
         const what = subject ?? "the object";
         return {

@@ -133,7 +133,34 @@ export interface HostSnapshot {
     addresses: unknown[];
     routes: unknown[];
     iptables: string;
+    /** `nft -j list ruleset`, normalized by {@link normalizeNftRuleset}. */
+    nftables: unknown[];
     sysctls: Record<string, string>;
+}
+
+/** The tables iptables-nft makes on first use; empty, they mean the same as none. */
+const XTABLES = new Set(["ip filter", "ip nat", "ip mangle", "ip raw", "ip security", "ip6 filter", "ip6 nat", "ip6 mangle", "ip6 raw", "ip6 security"]);
+
+/**
+ * The items of an `nft -j list ruleset` without what changes by itself: the metainfo, handles,
+ * counters' numbers; and without the empty tables iptables-nft leaves behind (iptables-save covers
+ * those), so that a table made and removed by a test is the same as none.
+ */
+export function normalizeNftRuleset(json: unknown): unknown[] {
+    type Item = Record<string, Record<string, unknown>>;
+    const items = ((json as { nftables?: Item[] }).nftables ?? []).filter((item) => !item.metainfo);
+    const tableOf = (item: Item) => {
+        const body = Object.values(item)[0];
+        return `${body.family} ${body.table ?? body.name}`;
+    };
+    const withRules = new Set(items.filter((item) => item.rule).map(tableOf));
+    const strip = (value: unknown): unknown => {
+        if (Array.isArray(value)) return value.map(strip);
+        if (value === null || typeof value !== "object") return value;
+        const entries = Object.entries(value as object).filter(([key]) => key !== "handle");
+        return Object.fromEntries(entries.map(([key, v]) => (key === "counter" ? [key, null] : [key, strip(v)])));
+    };
+    return items.filter((item) => !(XTABLES.has(tableOf(item)) && !withRules.has(tableOf(item)))).map(strip);
 }
 
 /**
@@ -168,6 +195,7 @@ export async function snapshot(netns: string): Promise<HostSnapshot> {
     const routes4 = await runJson<Row[]>(ipCommand(netns, ["-4", "-j", "route", "show", "table", "all"]));
     const routes6 = await runJson<Row[]>(ipCommand(netns, ["-6", "-j", "route", "show", "table", "all"]));
     const iptables = normalizeIptablesSave((await runCommand(toolCommand(netns, "iptables-save", []))).stdout);
+    const nftables = normalizeNftRuleset(JSON.parse((await runCommand(toolCommand(netns, "nft", ["-j", "list", "ruleset"]))).stdout || "{}"));
     const sysctls: Record<string, string> = {};
     for (const key of SNAPSHOT_SYSCTLS) {
         sysctls[key] = (await runCommand(toolCommand(netns, "sysctl", ["-n", key]))).stdout.trim();
@@ -188,6 +216,7 @@ export async function snapshot(netns: string): Promise<HostSnapshot> {
         })),
         routes: [...routes4, ...routes6],
         iptables,
+        nftables,
         sysctls,
     };
 }

@@ -5,9 +5,13 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 
-/** Starts a server in `netns` that answers every connection with `greeting` and closes. */
-export async function startTcpServer(netns: string, port: number, greeting: string): Promise<{ stop(): Promise<void> }> {
-    const code = `require("net").createServer((s) => s.end(${JSON.stringify(greeting)})).listen(${port}, () => console.log("listening"));`;
+/**
+ * Starts a server in `netns` that answers every connection with `greeting` and closes; with
+ * `greeting` null it answers with the address the connection came from (what NAT rewrote it to).
+ */
+export async function startTcpServer(netns: string, port: number, greeting: string | null): Promise<{ stop(): Promise<void> }> {
+    const answer = greeting === null ? "s.remoteAddress.replace(/^::ffff:/, '')" : JSON.stringify(greeting);
+    const code = `require("net").createServer((s) => s.end(${answer})).listen(${port}, () => console.log("listening"));`;
     const child: ChildProcess = spawn("ip", ["netns", "exec", netns, process.execPath, "-e", code], { stdio: ["ignore", "pipe", "pipe"] });
     await new Promise<void>((resolve, reject) => {
         let err = "";
