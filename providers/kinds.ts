@@ -23,6 +23,7 @@ export const PROVIDER_KINDS = [
     { kind: "TrafficControl", module: "trafficControl", page: "traffic-control.md" },
     { kind: "HostsFile", module: "hostsFile", page: "hosts-file.md" },
     { kind: "NetworkProbe", module: "networkProbe", page: "network-probe.md" },
+    { kind: "AcceptIn", module: "acceptIn", page: "accept-in.md" },
 ] as const;
 
 /** A provider module under `dist/providers/`. */

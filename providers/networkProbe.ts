@@ -4,11 +4,16 @@
  * never anything outside it); when one cannot, the create or update fails with the pairs that
  * failed and a diagnosis: the nftables chains of other owners that drop forwarded traffic, and
  * the remedies. It leaves nothing on the host: nothing to mark, read back or delete.
+ *
+ * Its check already reads the host's ruleset, at preview too (a read changes nothing): a chain
+ * of another owner that certainly drops the network's traffic (see ./forwardDrops.ts) and is not
+ * listed in `acceptIn` fails the check, so that a preview says so and the up makes nothing.
  * @module
  */
 import { pick, type Props } from "./common";
-import { dropDiagnosis, forwardDrops } from "./forwardDrops";
-import { isHostError, parseIpJson, runCommand, toolCommand } from "./host";
+import { type BackendChoice, checkBackend, resolveBackend } from "./firewallBackend";
+import { chainName, dropDiagnosis, forwardDrops } from "./forwardDrops";
+import { isHostError, parseIpJson, runCommand, runRead, toolCommand } from "./host";
 import { type MarkedInputs, defineProvider, markOf } from "./provider";
 import { type CheckFailure, checkAddress, checkInterfaceName, checkNamespaceName, isUnknown } from "./validate";
 
@@ -27,6 +32,12 @@ export interface NetworkProbeInputs extends MarkedInputs {
     bridge: string;
     gateway: string;
     members: ProbeMember[];
+    /** The network's subnet, to tell the host's rules that name it. */
+    subnet?: string;
+    /** The backend of the network's own rules (`auto` when omitted). */
+    backend?: BackendChoice;
+    /** Chains of the host's firewall the network's accept rules go into (`inet hostfw forward`): their drops are remedied. */
+    acceptIn?: string[];
 }
 
 /** Outputs: the inputs, and the pairs that were proved. */
@@ -35,7 +46,7 @@ export interface NetworkProbeOutputs extends NetworkProbeInputs {
     proved: string[];
 }
 
-const INPUT_KEYS = ["logicalName", "mark", "netns", "bridge", "gateway", "members"] as const;
+const INPUT_KEYS = ["logicalName", "mark", "netns", "bridge", "gateway", "members", "subnet", "backend", "acceptIn"] as const;
 /** Pings run at once, at most. */
 const CONCURRENCY = 16;
 
@@ -79,11 +90,36 @@ async function prove(probe: NetworkProbeInputs): Promise<string[]> {
     }
     const failed = waiting.map((p) => p.label);
     if (failed.length > 0) {
-        const ruleset = await runCommand(toolCommand(probe.netns, "nft", ["-j", "list", "ruleset"])).catch(() => undefined);
-        const drops = ruleset ? forwardDrops(parseIpJson<unknown>(ruleset.stdout || "{}")) : [];
+        const drops = (await hostDrops(probe).catch(() => undefined)) ?? [];
         throw new Error(`the network on bridge "${probe.bridge}" does not pass traffic: ${failed.join("; ")} failed. ${dropDiagnosis(drops, probe.bridge)}`);
     }
     return pairs.map((p) => p.label);
+}
+
+/**
+ * The drops of other owners' chains in the host side's namespace; undefined when the namespace is
+ * not there yet or its ruleset cannot be read. Equivalent to: `nft -j list ruleset`.
+ */
+async function hostDrops(probe: Pick<NetworkProbeInputs, "netns" | "bridge" | "subnet" | "backend">) {
+    const ruleset = await runRead(toolCommand(probe.netns, "nft", ["-j", "list", "ruleset"]));
+    if (!ruleset) return undefined;
+    const backend = await resolveBackend(probe.netns, probe.backend);
+    return forwardDrops(parseIpJson<unknown>(ruleset.stdout || "{}"), { backend, bridge: probe.bridge, subnets: probe.subnet ? [probe.subnet] : [] });
+}
+
+/**
+ * The check's reading of the host: a failure naming the chains that certainly drop the network's
+ * traffic and are not remedied by `acceptIn`, with the remedies. Nothing when the inputs it needs
+ * are unknown (a preview) or the host cannot be read (no nft, no namespace yet): the pings decide.
+ */
+async function foreignDropFailure(probe: NetworkProbeInputs): Promise<CheckFailure | undefined> {
+    if ([probe.netns, probe.bridge, probe.subnet, probe.backend, probe.acceptIn].some(isUnknown)) return undefined;
+    if (Array.isArray(probe.acceptIn) && probe.acceptIn.some(isUnknown)) return undefined;
+    const drops = await hostDrops(probe).catch(() => undefined);
+    const remedied = new Set(probe.acceptIn ?? []);
+    const open = (drops ?? []).filter((drop) => drop.definite && !remedied.has(chainName(drop)));
+    if (open.length === 0) return undefined;
+    return { property: "acceptIn", reason: `the network on bridge "${probe.bridge}" would not pass traffic: ${dropDiagnosis(open, probe.bridge)}` };
 }
 
 export const provider = defineProvider<NetworkProbeInputs, NetworkProbeOutputs>({
@@ -96,7 +132,11 @@ export const provider = defineProvider<NetworkProbeInputs, NetworkProbeOutputs>(
             inputs.netns === undefined ? undefined : checkNamespaceName("netns", inputs.netns),
             checkInterfaceName("bridge", inputs.bridge),
             checkAddress("gateway", inputs.gateway),
+            checkBackend("backend", inputs.backend),
         ];
+        if (inputs.acceptIn !== undefined && !isUnknown(inputs.acceptIn) && !Array.isArray(inputs.acceptIn))
+            failures.push({ property: "acceptIn", reason: 'acceptIn must be a list of chains, e.g. ["inet hostfw forward"]' });
+        if (!failures.some((f) => f !== undefined)) failures.push(await foreignDropFailure(inputs));
         // At preview a list built from outputs may be unknown as a whole: checked when known.
         if (isUnknown(inputs.members)) return { inputs, failures };
         if (!Array.isArray(inputs.members)) failures.push({ property: "members", reason: "members must be a list of { name, namespace, address }" });
@@ -110,7 +150,9 @@ export const provider = defineProvider<NetworkProbeInputs, NetworkProbeOutputs>(
     },
 
     async diff(_id, olds, news) {
-        const changed = INPUT_KEYS.filter((key) => key !== "mark" && key !== "logicalName" && JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
+        const changed = INPUT_KEYS.filter(
+            (key) => !["mark", "logicalName", "backend", "acceptIn", "subnet"].includes(key) && JSON.stringify(olds[key]) !== JSON.stringify(news[key]),
+        );
         return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
     },
 

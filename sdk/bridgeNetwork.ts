@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import { parseChainRef } from "../providers/nftables/rules";
 import { type Subnet, defaultGateway, explicitAddressProblem, parseSubnet } from "../providers/ipam";
+import { AcceptIn } from "./acceptIn";
 import { Address } from "./address";
 import { Bridge } from "./bridge";
 import { type Diagram, type DiagramModel, renderDiagram } from "./diagram";
@@ -24,6 +26,25 @@ export interface BridgeNetworkBridge {
 export interface BridgeNetworkEgress {
     /** The interface that leads out (the uplink); the subnet is masqueraded behind its address. */
     outInterface: pulumi.Input<string>;
+}
+
+/** The packet filter of a {@link BridgeNetwork}: which backend writes its rules, and the host firewall chains it is accepted in. */
+export interface BridgeNetworkFirewall {
+    /**
+     * The backend of the network's rules (isolation, allowFrom, egress NAT, published ports):
+     * `iptables`, `nftables` (pulumi-overlay's own `table inet pulumi_overlay`), or `auto` (the
+     * default): nftables where the iptables commands are missing or the host's rules are native
+     * nftables, iptables where they are iptables ones (Docker's chains). See docs/host-firewalls.md.
+     */
+    backend?: "auto" | "iptables" | "nftables";
+    /**
+     * Chains of the host's own nftables firewall that drop the network's traffic, as
+     * `FAMILY TABLE CHAIN` (`"inet hostfw forward"`, `"inet firewalld filter_FORWARD"`):
+     * pulumi-overlay inserts accept rules for exactly this network's bridge and subnet at their top
+     * (an {@link AcceptIn} each), marked as its own, removed on destroy, put back by the next up after
+     * a reload of the host's ruleset. The chains must exist and stay their owner's.
+     */
+    acceptIn?: string[];
 }
 
 /** Arguments of a {@link BridgeNetwork}. */
@@ -51,9 +72,13 @@ export interface BridgeNetworkArgs {
     /**
      * Prove the network once its attachments exist: each pings its gateway and the next attachment
      * (a {@link NetworkProbe}); the up fails, naming the host firewall chains that drop the traffic,
-     * when one cannot. Default on; `false` skips it (very large labs: it costs a ping per attachment).
+     * when one cannot. Its check reads the host's ruleset already at preview and fails there when
+     * a chain of another owner certainly drops the traffic and is not in `firewall.acceptIn`.
+     * Default on; `false` skips both (very large labs: it costs a ping per attachment).
      */
     probe?: boolean;
+    /** The backend of the network's rules, and the host firewall chains it is accepted in (see {@link BridgeNetworkFirewall}). */
+    firewall?: BridgeNetworkFirewall;
 }
 
 /** Names of a {@link BridgeNetwork}'s attachments, beyond the default (see {@link BridgeNetworkArgs.names}). */
@@ -142,6 +167,10 @@ export class BridgeNetwork extends pulumi.ComponentResource {
     /** The proof that the network passes traffic, once declared. */
     probe?: NetworkProbe;
     private readonly chains: FirewallChain[] = [];
+    /** The accept rules in the host firewall's chains (`firewall.acceptIn`). */
+    readonly accepts: AcceptIn[] = [];
+    /** The backend the network's rules are asked to use. */
+    readonly firewallBackend: "auto" | "iptables" | "nftables";
 
     constructor(name: string, args: BridgeNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("overlay:index:BridgeNetwork", name, {}, opts);
@@ -157,6 +186,14 @@ export class BridgeNetwork extends pulumi.ComponentResource {
             if (problem.family !== parsed.family)
                 throw new Error(`BridgeNetwork ${name}: allowFrom ${source} is IPv${problem.family} but the network is IPv${parsed.family}`);
         }
+        for (const chain of args.firewall?.acceptIn ?? []) {
+            if (!parseChainRef(chain))
+                throw new Error(`BridgeNetwork ${name}: firewall.acceptIn "${chain}" is not "FAMILY TABLE CHAIN", e.g. "inet hostfw forward"`);
+        }
+        const backend = args.firewall?.backend ?? "auto";
+        if (!["auto", "iptables", "nftables"].includes(backend))
+            throw new Error(`BridgeNetwork ${name}: firewall.backend "${backend}" is not one of 'auto', 'iptables', 'nftables'`);
+        this.firewallBackend = backend;
         programChecks().subnet(`BridgeNetwork ${name}`, args.netns, parsed);
         this.name = name;
         this.parsed = parsed;
@@ -188,7 +225,13 @@ export class BridgeNetwork extends pulumi.ComponentResource {
         this.chains.push(
             new FirewallChain(
                 `${name}-in`,
-                { family: this.family, netns: args.netns, jump: { from: "FORWARD", position: "first", outInterface: this.bridge.name }, rules: inRules },
+                {
+                    family: this.family,
+                    netns: args.netns,
+                    backend,
+                    jump: { from: "FORWARD", position: "first", outInterface: this.bridge.name },
+                    rules: inRules,
+                },
                 child,
             ),
         );
@@ -199,6 +242,7 @@ export class BridgeNetwork extends pulumi.ComponentResource {
                 {
                     family: this.family,
                     netns: args.netns,
+                    backend,
                     jump: { from: "FORWARD", position: "last", inInterface: this.bridge.name },
                     rules: [{ action: "accept" }],
                 },
@@ -208,7 +252,17 @@ export class BridgeNetwork extends pulumi.ComponentResource {
 
         if (args.egress) {
             this.enableForwarding();
-            new NatRule(`${name}-masquerade`, { type: "masquerade", source: args.subnet, outInterface: args.egress.outInterface, netns: args.netns }, child);
+            new NatRule(
+                `${name}-masquerade`,
+                { type: "masquerade", source: args.subnet, outInterface: args.egress.outInterface, netns: args.netns, backend },
+                child,
+            );
+        }
+        for (const chain of args.firewall?.acceptIn ?? []) {
+            const label = chain.replace(/[^A-Za-z0-9_.-]+/g, "-");
+            this.accepts.push(
+                new AcceptIn(`${name}-accept-${label}`, { chain, interface: this.bridge.name, subnets: [args.subnet], netns: args.netns }, child),
+            );
         }
         if (allowed.length > 0) this.enableForwarding();
         this.registerOutputs({ subnet: this.subnet, gateway: this.gateway, bridgeName: this.bridgeName });
@@ -242,8 +296,11 @@ export class BridgeNetwork extends pulumi.ComponentResource {
                 bridge: this.bridgeName,
                 gateway: this.gateway,
                 members: this.attachments.map((a) => ({ name: a.name, namespace: a.namespace, address: a.ip })),
+                subnet: this.subnet,
+                backend: this.firewallBackend,
+                acceptIn: this.args.firewall?.acceptIn ?? [],
             },
-            { parent: this, dependsOn: [...this.attachments, this.gatewayAddress, ...this.chains] },
+            { parent: this, dependsOn: [...this.attachments, this.gatewayAddress, ...this.chains, ...this.accepts] },
         );
     }
 
@@ -362,6 +419,7 @@ export class Attachment extends Endpoint {
             toPort: args.port,
             destinationLocal: true,
             netns: this.network.netns,
+            backend: this.network.firewallBackend,
         };
         new NatRule(`${base}-in`, rule, { parent: this });
         new NatRule(`${base}-local`, { ...rule, chain: "OUTPUT" }, { parent: this });

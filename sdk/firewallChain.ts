@@ -33,14 +33,25 @@ export interface FirewallChainArgs {
     jump: pulumi.Input<FirewallJumpArgs>;
     /** The rules, in order. Updated in place (the chain is rewritten atomically). */
     rules: pulumi.Input<pulumi.Input<FirewallRuleArgs>[]>;
+    /**
+     * The packet-filter backend: `iptables` (a chain of the filter table), `nftables` (a chain of
+     * pulumi-overlay's own `table inet pulumi_overlay`, jumped to from its base chain
+     * `filter.forward`, `filter.input` or `filter.output`), or `auto` (the default): nftables where
+     * the iptables commands are missing or the namespace's rules are native nftables, iptables
+     * otherwise. With nftables an accept here does not override another table's drop (see
+     * docs/host-firewalls.md); a drop here is final.
+     */
+    backend?: pulumi.Input<"auto" | "iptables" | "nftables">;
 }
 
 /**
- * A user chain in the filter table with its rules in order, and the rule that jumps to it from
- * a built-in chain. Each change is one atomic `iptables-restore --noflush`; every rule carries
- * the chain's mark as its comment, and only a chain whose rules all carry it is removed.
+ * A user chain with its rules in order, and the rule that jumps to it from a built-in chain. Each
+ * change is one atomic `iptables-restore --noflush` (or one `nft -j` transaction with the nftables
+ * backend); every rule carries the chain's mark as its comment, and only a chain whose rules all
+ * carry it is removed.
  *
- * Equivalent to: `iptables -N CHAIN; iptables -A CHAIN ... ; iptables -I FORWARD 1 -o br0 -j CHAIN`.
+ * Equivalent to: `iptables -N CHAIN; iptables -A CHAIN ... ; iptables -I FORWARD 1 -o br0 -j CHAIN`,
+ * or `nft add chain inet pulumi_overlay CHAIN; nft add rule ...; nft insert rule inet pulumi_overlay filter.forward oifname br0 jump CHAIN`.
  *
  * @example
  * ```ts
@@ -65,9 +76,18 @@ export class FirewallChain extends pulumi.dynamic.Resource {
     declare readonly comment: pulumi.Output<string>;
     /** False after a refresh found the rules or the jump changed by hand; the next update rewrites them. */
     declare readonly inSync: pulumi.Output<boolean>;
+    /** The backend the chain is in: `iptables` or `nftables` (what `auto` chose). */
+    declare readonly activeBackend: pulumi.Output<"iptables" | "nftables">;
 
     constructor(name: string, args: FirewallChainArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = { logicalName: name, identity: resourceIdentity("FirewallChain", name, opts), ...args, comment: undefined, inSync: undefined };
+        const props = {
+            logicalName: name,
+            identity: resourceIdentity("FirewallChain", name, opts),
+            ...args,
+            comment: undefined,
+            inSync: undefined,
+            activeBackend: undefined,
+        };
         super(providerShim("firewallChain"), name, props, opts, TYPE_MODULE, "FirewallChain");
     }
 }

@@ -30,12 +30,21 @@ export interface NatRuleArgs {
     chain?: pulumi.Input<"PREROUTING" | "OUTPUT" | "POSTROUTING">;
     /** The namespace whose nat table gets the rule; omitted: the root namespace. */
     netns?: pulumi.Input<string>;
+    /**
+     * The packet-filter backend: `iptables` (the `nat` table), `nftables` (pulumi-overlay's own
+     * `table inet pulumi_overlay`, chains `nat.postrouting`, `nat.prerouting`, `nat.output`), or
+     * `auto` (the default): nftables where the iptables commands are missing or the namespace's
+     * rules are native nftables, iptables otherwise (see docs/host-firewalls.md).
+     */
+    backend?: pulumi.Input<"auto" | "iptables" | "nftables">;
 }
 
 /**
- * A NAT rule in the `nat` table: masquerade and SNAT in POSTROUTING, DNAT in PREROUTING.
+ * A NAT rule: masquerade and SNAT in POSTROUTING, DNAT in PREROUTING (or OUTPUT), through iptables'
+ * `nat` table or nftables (see {@link NatRuleArgs.backend}).
  *
- * Equivalent to: `iptables -w -t nat -A POSTROUTING -s SOURCE -o OUT -m comment --comment MARK -j MASQUERADE`.
+ * Equivalent to: `iptables -w -t nat -A POSTROUTING -s SOURCE -o OUT -m comment --comment MARK -j MASQUERADE`,
+ * or `nft add rule inet pulumi_overlay nat.postrouting ip saddr SOURCE oifname OUT masquerade comment MARK`.
  * The comment marks the rule as this resource's; an identical rule without it is refused, and
  * delete removes only this rule (`iptables -t nat -D ...`). IPv6 rules go through ip6tables.
  *
@@ -73,6 +82,8 @@ export class NatRule extends pulumi.dynamic.Resource {
     declare readonly chain: pulumi.Output<string>;
     /** The comment that marks the rule as this resource's. */
     declare readonly comment: pulumi.Output<string>;
+    /** The backend the rule is in: `iptables` or `nftables` (what `auto` chose). */
+    declare readonly activeBackend: pulumi.Output<"iptables" | "nftables">;
 
     constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
         const props = {
@@ -82,6 +93,7 @@ export class NatRule extends pulumi.dynamic.Resource {
             family: undefined,
             table: undefined,
             comment: undefined,
+            activeBackend: undefined,
         };
         super(providerShim("natRule"), name, props, opts, TYPE_MODULE, "NatRule");
     }

@@ -21,13 +21,26 @@ export interface NetworkProbeArgs {
     gateway: pulumi.Input<string>;
     /** The attachments; each pings the gateway and the next one. */
     members: pulumi.Input<ProbeMemberArgs>[];
+    /** The network's subnet: a host rule that names it may accept the traffic (see `acceptIn`). */
+    subnet?: pulumi.Input<string>;
+    /** The backend of the network's own rules (`auto`, `iptables`, `nftables`): with iptables, iptables' FORWARD holds its accepts. */
+    backend?: pulumi.Input<"auto" | "iptables" | "nftables">;
+    /**
+     * Chains of the host's firewall (`"inet hostfw forward"`) that the network is accepted in. The
+     * check reads the host's ruleset (`nft -j list ruleset`), at preview too, and fails when a chain of
+     * another owner certainly drops the traffic (policy drop or a final drop, and no rule naming the
+     * bridge or subnet or jumping elsewhere) and is not listed here.
+     */
+    acceptIn?: pulumi.Input<string[]>;
 }
 
 /**
  * A proof that a bridge network passes traffic: each member pings the gateway and the next member
  * (lab addresses only), at create and whenever the members change. When one cannot, the up fails
  * with the pairs that failed and the host's nftables chains that drop forwarded traffic, with
- * remedies. It leaves nothing on the host. BridgeNetwork declares one (`probe`, default on).
+ * remedies. Its check reads the host's ruleset at preview already and fails on a chain that
+ * certainly drops the traffic (see {@link NetworkProbeArgs.acceptIn}). It leaves nothing on the
+ * host. BridgeNetwork declares one (`probe`, default on).
  *
  * Equivalent to: `ip netns exec c1 ping -c 2 10.0.0.1; ip netns exec c1 ping -c 2 10.0.0.3` and so on,
  * then `nft -j list ruleset` when one fails.

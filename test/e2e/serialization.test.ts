@@ -39,6 +39,11 @@ const INPUTS: Record<ProviderModule, { good: object; bad: object; property: stri
         bad: { bridge: "br0", gateway: "10.0.0.1", members: [{ name: "c1", namespace: "c1", address: "10.0.0.300" }] },
         property: "members[0].address",
     },
+    acceptIn: {
+        good: { chain: "inet hostfw forward", interface: "br0", subnets: ["10.0.0.0/24"] },
+        bad: { chain: "inet hostfw; flush ruleset", interface: "br0", subnets: ["10.0.0.0/24"] },
+        property: "chain",
+    },
 };
 
 describe("provider serialization from the packed package", () => {
