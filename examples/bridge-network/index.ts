@@ -20,12 +20,16 @@ if ((config.getBoolean("sandbox") ?? true) && !netns) {
     uplink = sandbox.uplink;
 }
 
+// The packet-filter backend of both networks' rules: auto (the default), iptables or nftables.
+const firewall = { backend: (config.get("firewallBackend") ?? "auto") as "auto" | "iptables" | "nftables" };
+
 const front = new BridgeNetwork("front", {
     subnet: "10.0.0.0/24",
     bridge: { name: "br-front" },
     netns,
     egress: { outInterface: uplink },
     namespacePrefix: prefix,
+    firewall,
 });
 const back = new BridgeNetwork("back", {
     subnet: "10.1.0.0/24",
@@ -33,6 +37,7 @@ const back = new BridgeNetwork("back", {
     netns,
     namespacePrefix: prefix,
     allowFrom: config.getBoolean("allowFrontToBack") ? [front] : [],
+    firewall,
 });
 const c1 = front.attach("c1").publish({ hostPort: 8080, port: 80 });
 const c2 = front.attach("c2", { address: "10.0.0.3" });

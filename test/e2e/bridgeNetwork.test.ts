@@ -24,13 +24,24 @@ describeKernel("BridgeNetwork through the test engine", () => {
         removeProject(project);
     });
 
-    const setup = (s: Sandbox) =>
-        engineFor(project, path.join(project, "state.json"), { sandbox: "false", hostNamespace: s.hostNs, uplink: s.uplink, prefix: `${s.prefix}-` });
+    const setup = (s: Sandbox, firewallBackend: string) =>
+        engineFor(project, path.join(project, "state.json"), {
+            sandbox: "false",
+            hostNamespace: s.hostNs,
+            uplink: s.uplink,
+            prefix: `${s.prefix}-`,
+            firewallBackend,
+        });
 
-    for (const policy of ["ACCEPT", "DROP"] as const) {
-        it(`three containers, isolation, allowFrom, a published port, destroy (FORWARD policy ${policy})`, async () => {
+    // iptables; Docker's FORWARD policy DROP (br_netfilter is on), where auto keeps to iptables; nftables.
+    for (const [policy, backend] of [
+        ["ACCEPT", "iptables"],
+        ["DROP", "auto"],
+        ["ACCEPT", "nftables"],
+    ] as const) {
+        it(`three containers, isolation, allowFrom, a published port, drift, destroy (FORWARD policy ${policy}, backend ${backend})`, async () => {
             await runCommand(toolCommand(sb.hostNs, "iptables", ["-w", "-P", "FORWARD", policy]));
-            const engine = setup(sb);
+            const engine = setup(sb, backend);
             const before = await snapshot(sb.hostNs);
             const namespacesBefore = netnsList();
             const [c1, c2, c3, db] = ["c1", "c2", "c3", "db"].map((n) => sb.ns(n));
@@ -42,6 +53,15 @@ describeKernel("BridgeNetwork through the test engine", () => {
 
             const up = await engine("up");
             expect(up.outputs.addresses).toEqual({ c1: "10.0.0.2", c2: "10.0.0.3", c3: "10.0.0.4", db: "10.1.0.2" });
+            // The rules are where the backend says, and only there.
+            const saved = (await runCommand(toolCommand(sb.hostNs, "iptables-save", []))).stdout;
+            const ours = await runCommand(toolCommand(sb.hostNs, "nft", ["list", "table", "inet", "pulumi_overlay"])).then(
+                (out) => out.stdout,
+                () => "",
+            );
+            expect(saved.includes("MASQUERADE")).toBe(backend !== "nftables");
+            expect(ours.includes("masquerade")).toBe(backend === "nftables");
+            if (backend === "nftables") expect(ours).toMatch(/oifname "br-front" jump OVL-/);
             for (const [from, to] of [
                 [c1, "10.0.0.3"],
                 [c1, "10.0.0.4"],
@@ -115,6 +135,26 @@ describeKernel("BridgeNetwork through the test engine", () => {
                 expect(await ping(sb.ns("c4"), INTERNET.gateway)).toBe(true);
                 const again = await engine("up", settings);
                 expect(again.summary).toMatchObject({ create: 0, update: 0, replace: 0, delete: 0 });
+
+                if (backend === "nftables") {
+                    // Someone flushes the whole ruleset: refresh reports our rules gone, up puts them back.
+                    await runCommand(toolCommand(sb.hostNs, "nft", ["flush", "ruleset"]));
+                    expect(await ping(c1, INTERNET.server, 1)).toBe(false);
+                    const flushed = await engine("refresh", settings);
+                    expect(stepsOf(flushed, "delete")).toEqual([
+                        "FirewallChain back-in",
+                        "FirewallChain back-out",
+                        "FirewallChain front-in",
+                        "FirewallChain front-out",
+                        "NatRule front-c1-tcp8080-in",
+                        "NatRule front-c1-tcp8080-local",
+                        "NatRule front-masquerade",
+                    ]);
+                    const restored = await engine("up", settings);
+                    expect(stepsOf(restored, "create")).toEqual(stepsOf(flushed, "delete"));
+                    expect(await ping(c1, INTERNET.server)).toBe(true);
+                    expect(await ping(db, "10.0.0.2", 1)).toBe(false); // isolation is back too
+                }
             }
 
             await engine("destroy");
@@ -135,17 +175,24 @@ describeKernel("an IPv6 BridgeNetwork through the test engine", () => {
         removeProject(project);
     });
 
-    it("leases IPv6 addresses, routes through the gateway, isolates with ip6tables, and cleans up", async () => {
-        const engine = engineFor(project, path.join(project, "state.json"), { hostNamespace: sb.hostNs, prefix: `${sb.prefix}-` });
-        const before = await snapshot(sb.hostNs);
-        const up = await engine("up");
-        expect(up.outputs.addresses).toEqual({ a: "fd00:10::2", b: "fd00:10::b", gateway: "fd00:10::1" });
-        expect(await ping(sb.ns("a"), "fd00:10::b")).toBe(true);
-        expect(await ping(sb.ns("b"), "fd00:10::1")).toBe(true);
-        const rules = (await runCommand(toolCommand(sb.hostNs, "ip6tables", ["-w", "-S", "FORWARD"]))).stdout;
-        expect(rules).toMatch(/-A FORWARD -o br6 .*-j OVL-/);
-        await engine("destroy");
-        expect(await snapshot(sb.hostNs)).toEqual(before);
-        expect((await runCommand(toolCommand(sb.hostNs, "ip6tables", ["-w", "-S", "FORWARD"]))).stdout).not.toContain("br6");
-    });
+    for (const backend of ["iptables", "nftables"] as const) {
+        it(`leases IPv6 addresses, routes through the gateway, isolates with ${backend}, and cleans up`, async () => {
+            const engine = engineFor(project, path.join(project, "state.json"), { hostNamespace: sb.hostNs, prefix: `${sb.prefix}-`, backend });
+            const before = await snapshot(sb.hostNs);
+            const up = await engine("up");
+            expect(up.outputs.addresses).toEqual({ a: "fd00:10::2", b: "fd00:10::b", gateway: "fd00:10::1" });
+            expect(await ping(sb.ns("a"), "fd00:10::b")).toBe(true);
+            expect(await ping(sb.ns("b"), "fd00:10::1")).toBe(true);
+            if (backend === "iptables") {
+                const rules = (await runCommand(toolCommand(sb.hostNs, "ip6tables", ["-w", "-S", "FORWARD"]))).stdout;
+                expect(rules).toMatch(/-A FORWARD -o br6 .*-j OVL-/);
+            } else {
+                const table = (await runCommand(toolCommand(sb.hostNs, "nft", ["list", "table", "inet", "pulumi_overlay"]))).stdout;
+                expect(table).toMatch(/meta nfproto ipv6 oifname "br6" jump OVL-/);
+            }
+            await engine("destroy");
+            expect(await snapshot(sb.hostNs)).toEqual(before);
+            expect((await runCommand(toolCommand(sb.hostNs, "ip6tables", ["-w", "-S", "FORWARD"]))).stdout).not.toContain("br6");
+        });
+    }
 });
