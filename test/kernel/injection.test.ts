@@ -5,13 +5,16 @@
  * whatever is accepted is created, read and deleted. The test fails if a marker file appears.
  * The resources cover both paths to the kernel: `ip -batch` (NetworkNamespace, Bridge, VethPair,
  * Endpoint, Address) and single commands (Route, Sysctl, NatRule, IpLease's records;
- * FirewallChain through iptables-restore; TrafficControl through `tc -batch`; HostsFile's files).
+ * FirewallChain through iptables-restore; TrafficControl through `tc -batch`; HostsFile's files),
+ * and nftables JSON (NatRule and FirewallChain with the nftables backend, AcceptIn in a chain of
+ * another owner's table).
  */
 import { existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { beforeEach, expect, it } from "vitest";
-import { netnsList } from "../../providers/host";
+import { netnsList, runCommand, toolCommand } from "../../providers/host";
+import { provider as acceptIn } from "../../providers/acceptIn";
 import { provider as address } from "../../providers/address";
 import { provider as bridge } from "../../providers/bridge";
 import { provider as endpoint } from "../../providers/endpoint";
@@ -50,6 +53,7 @@ describeKernel("injection: no input runs a command", () => {
         rmSync(marker, { force: true });
         await ipOutOfBand(sb.hostNs, "link", "add", "br0", "type", "bridge");
         await ipOutOfBand(sb.hostNs, "link", "set", "br0", "up");
+        await runCommand(toolCommand(sb.hostNs, "nft", ["add table inet hostfw; add chain inet hostfw forward { type filter hook forward priority 0; }"]));
     });
 
     it("every string property of every resource, set to each payload: refused at check or passed whole, and no marker appears", async () => {
@@ -97,7 +101,31 @@ describeKernel("injection: no input runs a command", () => {
                     destination: "10.9.1.0/24",
                     netns: host,
                 },
-                ["type", "protocol", "toAddress", "inInterface", "source", "destination", "chain", "netns", "outInterface"],
+                ["type", "protocol", "toAddress", "inInterface", "source", "destination", "chain", "netns", "outInterface", "backend"],
+            ],
+            [
+                "NatRule (nftables)",
+                natRule,
+                { type: "snat", protocol: "udp", port: 53, toAddress: "10.3.0.2", outInterface: "br0", source: "10.9.0.0/24", netns: host, backend: "nftables" },
+                ["type", "protocol", "toAddress", "outInterface", "source", "destination", "chain", "netns"],
+            ],
+            [
+                "FirewallChain (nftables)",
+                firewallChain,
+                {
+                    name: "INJ",
+                    netns: host,
+                    backend: "nftables",
+                    jump: { from: "FORWARD", position: "first", outInterface: "br0" },
+                    rules: [{ source: "10.6.0.0/24", protocol: "tcp", port: 22, state: ["new", "dnat"], action: "drop" }],
+                },
+                ["name", "jump.from", "jump.inInterface", "jump.outInterface", "jump.source", "rules[0].source", "rules[0].inInterface", "rules[0].protocol", "rules[0].state[0]", "rules[0].action", "backend"],
+            ],
+            [
+                "AcceptIn",
+                acceptIn,
+                { chain: "inet hostfw forward", interface: "br0", subnets: ["10.9.0.0/24"], netns: host },
+                ["chain", "interface", "subnets[0]", "netns"],
             ],
             ["Sysctl", sysctl, { key: "net.ipv4.conf.all.rp_filter", value: "0", netns: host }, ["key", "value", "netns"]],
             ["IpLease", ipLease, { subnet: "10.5.0.0/24", pool: "inj", netns: host }, ["subnet", "gateway", "pool", "address", "reserved[0]", "netns"]],
