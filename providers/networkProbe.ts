@@ -91,7 +91,10 @@ async function prove(probe: NetworkProbeInputs): Promise<string[]> {
     const failed = waiting.map((p) => p.label);
     if (failed.length > 0) {
         const drops = (await hostDrops(probe).catch(() => undefined)) ?? [];
-        throw new Error(`the network on bridge "${probe.bridge}" does not pass traffic: ${failed.join("; ")} failed. ${dropDiagnosis(drops, probe.bridge)}`);
+        const note = await bridgeNetfilterNote(probe.netns);
+        throw new Error(
+            `the network on bridge "${probe.bridge}" does not pass traffic: ${failed.join("; ")} failed. ${dropDiagnosis(drops, probe.bridge)}${note}`,
+        );
     }
     return pairs.map((p) => p.label);
 }
@@ -108,6 +111,18 @@ async function hostDrops(probe: Pick<NetworkProbeInputs, "netns" | "bridge" | "s
 }
 
 /**
+ * A sentence saying that br_netfilter is on, when it is: then traffic between two ports of the
+ * same bridge crosses the forward hook too, and a forward drop cuts the attachments off from each
+ * other, not only from the outside. Equivalent to: `sysctl -n net.bridge.bridge-nf-call-iptables`.
+ */
+async function bridgeNetfilterNote(netns: string | undefined): Promise<string> {
+    const value = await runRead({ ...toolCommand(netns, "sysctl", ["-n", "net.bridge.bridge-nf-call-iptables"]) }).catch(() => undefined);
+    return value?.stdout.trim() === "1"
+        ? " (br_netfilter is on here, bridge-nf-call-iptables = 1: traffic between the bridge's own ports crosses the forward hook too)"
+        : "";
+}
+
+/**
  * The check's reading of the host: a failure naming the chains that certainly drop the network's
  * traffic and are not remedied by `acceptIn`, with the remedies. Nothing when the inputs it needs
  * are unknown (a preview) or the host cannot be read (no nft, no namespace yet): the pings decide.
@@ -119,7 +134,8 @@ async function foreignDropFailure(probe: NetworkProbeInputs): Promise<CheckFailu
     const remedied = new Set(probe.acceptIn ?? []);
     const open = (drops ?? []).filter((drop) => drop.definite && !remedied.has(chainName(drop)));
     if (open.length === 0) return undefined;
-    return { property: "acceptIn", reason: `the network on bridge "${probe.bridge}" would not pass traffic: ${dropDiagnosis(open, probe.bridge)}` };
+    const note = await bridgeNetfilterNote(probe.netns);
+    return { property: "acceptIn", reason: `the network on bridge "${probe.bridge}" would not pass traffic: ${dropDiagnosis(open, probe.bridge)}${note}` };
 }
 
 export const provider = defineProvider<NetworkProbeInputs, NetworkProbeOutputs>({

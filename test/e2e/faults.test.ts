@@ -86,6 +86,14 @@ const BAD_CASES: BadCase[] = [
     { kind: "Endpoint", args: { bridge: "br0", subnet: "10.8.0.0/24", namespace: "e-lo", interfaceName: "lo" }, property: "interfaceName" },
     { kind: "FirewallChain", args: { name: "FORWARD", jump: { from: "FORWARD", position: "first" }, rules: [] }, property: "name" },
     { kind: "FirewallChain", args: { name: "drop", jump: { from: "FORWARD", position: "first" }, rules: [] }, property: "name" },
+    // Backends and other owners' chains.
+    { kind: "NatRule", args: { type: "masquerade", source: "10.7.0.0/24", backend: "pf" }, property: "backend" },
+    { kind: "FirewallChain", args: { backend: "nft", jump: { from: "FORWARD", position: "first" }, rules: [] }, property: "backend" },
+    { kind: "AcceptIn", args: { chain: "inet hostfw", interface: "br0", subnets: ["10.0.0.0/24"] }, property: "chain" },
+    { kind: "AcceptIn", args: { chain: "inet hostfw forward; flush ruleset", interface: "br0", subnets: ["10.0.0.0/24"] }, property: "chain" },
+    { kind: "AcceptIn", args: { chain: "ip hostfw forward", interface: "br0", subnets: ["fd00::/64"] }, property: "subnets[0]" },
+    { kind: "AcceptIn", args: { chain: "inet hostfw forward", interface: "br0", subnets: [] }, property: "subnets" },
+    { kind: "AcceptIn", args: { chain: "inet hostfw forward", interface: "br+", subnets: ["10.0.0.0/24"] }, property: "interface" },
 ];
 
 describeKernel("faults through the test engine", () => {

@@ -56,6 +56,7 @@ describeKernel("a host firewall that drops forwarded traffic", () => {
         expect(error).toContain('"inet hostfw forward" (hook forward, policy drop)');
         expect(error).toContain('firewall: { acceptIn: ["inet hostfw forward"] }');
         expect(error).toContain('nft insert rule inet hostfw forward iifname "brfw" accept');
+        expect(error).toContain("br_netfilter is on here");
         expect(netnsList()).toEqual(namespacesBefore);
         expect(await snapshot(sb.hostNs)).toEqual(before);
     });

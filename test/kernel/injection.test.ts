@@ -106,7 +106,16 @@ describeKernel("injection: no input runs a command", () => {
             [
                 "NatRule (nftables)",
                 natRule,
-                { type: "snat", protocol: "udp", port: 53, toAddress: "10.3.0.2", outInterface: "br0", source: "10.9.0.0/24", netns: host, backend: "nftables" },
+                {
+                    type: "snat",
+                    protocol: "udp",
+                    port: 53,
+                    toAddress: "10.3.0.2",
+                    outInterface: "br0",
+                    source: "10.9.0.0/24",
+                    netns: host,
+                    backend: "nftables",
+                },
                 ["type", "protocol", "toAddress", "outInterface", "source", "destination", "chain", "netns"],
             ],
             [
@@ -119,7 +128,19 @@ describeKernel("injection: no input runs a command", () => {
                     jump: { from: "FORWARD", position: "first", outInterface: "br0" },
                     rules: [{ source: "10.6.0.0/24", protocol: "tcp", port: 22, state: ["new", "dnat"], action: "drop" }],
                 },
-                ["name", "jump.from", "jump.inInterface", "jump.outInterface", "jump.source", "rules[0].source", "rules[0].inInterface", "rules[0].protocol", "rules[0].state[0]", "rules[0].action", "backend"],
+                [
+                    "name",
+                    "jump.from",
+                    "jump.inInterface",
+                    "jump.outInterface",
+                    "jump.source",
+                    "rules[0].source",
+                    "rules[0].inInterface",
+                    "rules[0].protocol",
+                    "rules[0].state[0]",
+                    "rules[0].action",
+                    "backend",
+                ],
             ],
             [
                 "AcceptIn",
