@@ -129,7 +129,8 @@ async function main(): Promise<void> {
     const project = makeProject({ copyFrom: path.join(REPO_ROOT, "test/e2e/programs/cases") });
     const rows = [];
     try {
-        for (const k of sizes.length ? sizes : [10, 100]) for (const backend of ["iptables", "nftables"] as const) rows.push(await measure(k, project, backend));
+        for (const k of sizes.length ? sizes : [10, 100])
+            for (const backend of ["iptables", "nftables"] as const) rows.push(await measure(k, project, backend));
     } finally {
         removeProject(project);
         rmSync(process.env.OVERLAY_TEST_TARBALL, { force: true });
