@@ -24,6 +24,7 @@ export const PROVIDER_KINDS = [
     { kind: "HostsFile", module: "hostsFile", page: "hosts-file.md" },
     { kind: "NetworkProbe", module: "networkProbe", page: "network-probe.md" },
     { kind: "AcceptIn", module: "acceptIn", page: "accept-in.md" },
+    { kind: "Vxlan", module: "vxlan", page: "vxlan.md" },
 ] as const;
 
 /** A provider module under `dist/providers/`. */

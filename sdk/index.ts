@@ -2,7 +2,7 @@
  * pulumi-overlay: Linux overlay networks as typed Pulumi resources: network namespaces, veth
  * pairs, bridges, addresses, routes, NAT rules, sysctls, IP leases, firewall chains, endpoints
  * (a namespace plugged into a bridge), traffic control (rate and impairment), hosts files,
- * network probes and accept rules in a host firewall's chains,
+ * network probes, accept rules in a host firewall's chains and VXLAN devices,
  * and the components BridgeNetwork (a whole network) and
  * SandboxHost (a host side of its own, for trying things out).
  * @packageDocumentation
@@ -27,6 +27,7 @@ export * from "./trafficControl";
 export * from "./hostsFile";
 export * from "./networkProbe";
 export * from "./acceptIn";
+export * from "./vxlan";
 export { renderDiagram, type Diagram, type DiagramAttachment, type DiagramModel } from "./diagram";
 export * from "./sandbox";
 export type { FirewallRuleSpec } from "../providers/firewallChain";

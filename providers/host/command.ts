@@ -50,6 +50,14 @@ export function tcCommand(netns: string | undefined, args: readonly string[], su
 }
 
 /**
+ * Builds `bridge [-n NETNS] ARGS...` (iproute2's bridge tool: FDB entries, ports).
+ * Equivalent to: `bridge -n $netns $args` (or `bridge $args` in the root namespace).
+ */
+export function bridgeCommand(netns: string | undefined, args: readonly string[], subject?: string): HostCommand {
+    return { argv: ["bridge", ...(netns === undefined ? [] : ["-n", netns]), ...args], netns, subject };
+}
+
+/**
  * Builds a command for a tool without its own namespace flag (iptables, sysctl, nft).
  * Equivalent to: `ip netns exec $netns $program $args` (or `$program $args` in the root namespace).
  */

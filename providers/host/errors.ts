@@ -32,6 +32,7 @@ export const PACKAGE_OF_TOOL: Readonly<Record<string, string>> = {
     "ip6tables-restore": "iptables",
     nft: "nftables",
     tc: "iproute2",
+    bridge: "iproute2",
     ping: "iputils-ping",
     sysctl: "procps",
 };

@@ -86,6 +86,9 @@ const BAD_CASES: BadCase[] = [
     { kind: "Endpoint", args: { bridge: "br0", subnet: "10.8.0.0/24", namespace: "e-lo", interfaceName: "lo" }, property: "interfaceName" },
     { kind: "FirewallChain", args: { name: "FORWARD", jump: { from: "FORWARD", position: "first" }, rules: [] }, property: "name" },
     { kind: "FirewallChain", args: { name: "drop", jump: { from: "FORWARD", position: "first" }, rules: [] }, property: "name" },
+    { kind: "Vxlan", args: { vni: 0, remotes: ["192.0.2.12"] }, property: "vni" },
+    { kind: "Vxlan", args: { vni: 42, remotes: ["192.0.2.12 dst 6.6.6.6"] }, property: "remotes[0]" },
+    { kind: "Vxlan", args: { vni: 42, remotes: ["192.0.2.12"], localAddress: "fd00::1" }, property: "remotes[0]" },
     // Backends and other owners' chains.
     { kind: "NatRule", args: { type: "masquerade", source: "10.7.0.0/24", backend: "pf" }, property: "backend" },
     { kind: "FirewallChain", args: { backend: "nft", jump: { from: "FORWARD", position: "first" }, rules: [] }, property: "backend" },

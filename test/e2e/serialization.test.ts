@@ -44,6 +44,7 @@ const INPUTS: Record<ProviderModule, { good: object; bad: object; property: stri
         bad: { chain: "inet hostfw; flush ruleset", interface: "br0", subnets: ["10.0.0.0/24"] },
         property: "chain",
     },
+    vxlan: { good: { vni: 42, remotes: ["192.0.2.12"] }, bad: { vni: 16777216, remotes: ["192.0.2.12"] }, property: "vni" },
 };
 
 describe("provider serialization from the packed package", () => {

@@ -6,7 +6,7 @@
  * The resources cover both paths to the kernel: `ip -batch` (NetworkNamespace, Bridge, VethPair,
  * Endpoint, Address) and single commands (Route, Sysctl, NatRule, IpLease's records;
  * FirewallChain through iptables-restore; TrafficControl through `tc -batch`; HostsFile's files),
- * and nftables JSON (NatRule and FirewallChain with the nftables backend, AcceptIn in a chain of
+ * VXLAN devices and their FDB through `bridge -batch`, and nftables JSON (NatRule and FirewallChain with the nftables backend, AcceptIn in a chain of
  * another owner's table).
  */
 import { existsSync, rmSync } from "node:fs";
@@ -27,6 +27,7 @@ import { provider as sysctl } from "../../providers/sysctl";
 import { provider as trafficControl } from "../../providers/trafficControl";
 import { provider as hostsFile } from "../../providers/hostsFile";
 import { provider as veth } from "../../providers/veth";
+import { provider as vxlan } from "../../providers/vxlan";
 import { describeKernel, useSandbox } from "../support/kernel";
 import { ipOutOfBand } from "../support/lifecycle";
 
@@ -141,6 +142,12 @@ describeKernel("injection: no input runs a command", () => {
                     "rules[0].action",
                     "backend",
                 ],
+            ],
+            [
+                "Vxlan",
+                vxlan,
+                { name: "vxi", vni: 42, remotes: ["192.0.2.12"], localAddress: "192.0.2.11", master: "br0", netns: host },
+                ["name", "remotes[0]", "localAddress", "device", "master", "netns"],
             ],
             [
                 "AcceptIn",
