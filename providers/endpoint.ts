@@ -13,6 +13,7 @@
  */
 import { diffProperties, leftBehind, pick } from "./common";
 import {
+    currentConnection,
     HostCommandError,
     inOtherNetns,
     ipBatchCommand,
@@ -25,6 +26,7 @@ import {
     netnsDelete,
     netnsExists,
     parseJsonLines,
+    remoteSessionPid,
     RecordDir,
     routeList,
     runCommand,
@@ -53,6 +55,11 @@ import { defineProvider, markOf } from "./provider";
 
 export type { EndpointInputs, EndpointOutputs } from "./endpointPlan";
 export { hostInterfaceName } from "./endpointPlan";
+
+/** A process of the host's root network namespace: this provider here, the SSH session on a remote host. */
+async function rootNamespacePid(): Promise<string> {
+    return currentConnection() ? String(await remoteSessionPid()) : String(process.pid);
+}
 
 /**
  * Runs a plan in one `ip -batch` process in the root namespace: `netns add` first when the
@@ -210,7 +217,7 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
         const seen = netnsExists(endpoint.namespace) ? await observe(endpoint, mark, lease.family) : NOTHING;
         if (!seen.namespace) namespaceJournal.begin(endpoint.namespace, mark);
         try {
-            const { inside } = await run(endpoint, planSteps(endpoint, mark, lease, seen, false));
+            const { inside } = await run(endpoint, planSteps(endpoint, mark, lease, seen, false, await rootNamespacePid()));
             await shapeLink(endpoint, undefined);
             namespaceJournal.end(endpoint.namespace);
             return { id: endpoint.namespace, outs: outputsOf(endpoint, lease, pool.dir, inside.address ?? "", []) };
@@ -266,7 +273,7 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
         // A host end without its inside end (its namespace just went, and the kernel removes the
         // pair in the background) is in the way of the new pair.
         if (!seen.inside) await linkDeleteIfMarked(endpoint.netns, endpoint.hostInterface, mark);
-        const { inside } = await run(endpoint, planSteps(endpoint, mark, lease, seen, old.defaultRoute && !endpoint.defaultRoute));
+        const { inside } = await run(endpoint, planSteps(endpoint, mark, lease, seen, old.defaultRoute && !endpoint.defaultRoute, await rootNamespacePid()));
         await shapeLink(endpoint, old.link);
         return { outs: outputsOf(endpoint, lease, old.leaseScope, inside.address ?? "", []) };
     },

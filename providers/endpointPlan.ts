@@ -18,6 +18,7 @@ import {
     checkNewInterfaceName,
     checkRecordName,
     isUnknown,
+    parseAddress,
     sameAddress,
 } from "./validate";
 
@@ -195,7 +196,19 @@ export function checkEndpoint(olds: Partial<EndpointInputs & Leased>, news: Prop
  * value (`link set`, `addr replace`, `route replace`) are idempotent and always run; a missing
  * namespace or veth pair is added.
  */
-export function planSteps(endpoint: EndpointInputs, mark: string, lease: Leased, seen: Observed, removeRoute: boolean): Plan {
+/**
+ * The inside end's MAC address, from its IP address as Docker does (`02:42` and the IPv4 address's
+ * four bytes; the last four bytes of an IPv6 one): unique within a subnet, and the same when the
+ * endpoint is made again, so that its neighbours' ARP caches (and bridges' forwarding tables, on
+ * other hosts too) stay right across a re-create. Locally administered, unicast. Pure.
+ */
+export function macOf(ip: string): string {
+    const address = parseAddress(ip);
+    const bytes = address ? address.toByteArray().slice(-4) : [0, 0, 0, 0];
+    return ["02", "42", ...bytes.map((b) => b.toString(16).padStart(2, "0"))].join(":");
+}
+
+export function planSteps(endpoint: EndpointInputs, mark: string, lease: Leased, seen: Observed, removeRoute: boolean, rootPid = String(process.pid)): Plan {
     const mtu = endpoint.mtu !== undefined ? ["mtu", String(endpoint.mtu)] : [];
     const namespaceSubject = `network namespace "${endpoint.namespace}"`;
     const add: Step[] = [];
@@ -211,10 +224,26 @@ export function planSteps(endpoint: EndpointInputs, mark: string, lease: Leased,
                 netns: endpoint.namespace,
             });
         // The host end is made from inside, straight into the host side's namespace: by name, or
-        // for the root namespace by the pid of the provider, which lives there.
-        const hostRef = endpoint.netns ?? String(process.pid);
+        // for the root namespace by the pid of a process that lives there (the provider here, the
+        // SSH session on a remote host).
+        const hostRef = endpoint.netns ?? rootPid;
         inside.push({
-            argv: ["link", "add", "name", endpoint.interfaceName, ...mtu, "type", "veth", "peer", "name", endpoint.hostInterface, "netns", hostRef],
+            argv: [
+                "link",
+                "add",
+                "name",
+                endpoint.interfaceName,
+                "address",
+                macOf(lease.ip),
+                ...mtu,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                endpoint.hostInterface,
+                "netns",
+                hostRef,
+            ],
             // Inside, only this endpoint's own end can stand in the way, and it was deleted above:
             // a name taken is the host end's.
             subject: `interface "${endpoint.hostInterface}"`,

@@ -6,7 +6,7 @@
  */
 import * as ipaddr from "ipaddr.js";
 import type { Props } from "./common";
-import { ipCommand, namespaceState, netnsIdentity, parseIpJson, RecordDir, runRead } from "./host";
+import { hostKey, ipCommand, namespaceState, netnsIdentity, parseIpJson, RecordDir, runRead } from "./host";
 import { type CheckFailure, type Cidr, isUnknown, networkOf, parseAddress, parseCidr } from "./validate";
 
 /** A subnet, parsed. */
@@ -199,7 +199,7 @@ const inUseOnBridge = new Map<string, Promise<Set<string>>>();
  * `ip -n $namespace -j addr show` for each such port.
  */
 export function addressesInUse(netns: string | undefined, bridge: string, pool: RecordDir, subnetText: string): Promise<Set<string>> {
-    const key = `${netnsIdentity(netns)} ${bridge} ${pool.dir}`;
+    const key = `${hostKey()} ${netnsIdentity(netns)} ${bridge} ${pool.dir}`;
     let found = inUseOnBridge.get(key);
     if (!found) {
         found = findAddressesInUse(netns, bridge, pool, parseSubnet(subnetText) as Subnet);

@@ -6,7 +6,8 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { type DiffRules, type Props, diffProperties, logicalNameOf, ownerMark, withoutUndefined } from "./common";
-import type { CheckFailure } from "./validate";
+import { type Connection, connect, onHost, redactInLog } from "./host";
+import { type CheckFailure, checkConnection } from "./validate";
 
 /** What `check` returns: the normalised inputs and the failures (none when the inputs are good). */
 export interface Checked<I> {
@@ -58,18 +59,64 @@ export interface ProviderDefinition<I extends object, O extends object> {
 export function defineProvider<I extends object, O extends object>(definition: ProviderDefinition<I, O>): pulumi.dynamic.ResourceProvider {
     const provider: pulumi.dynamic.ResourceProvider = {
         async check(olds, news) {
-            const { inputs, failures } = await definition.check(olds as Partial<I>, news);
+            // A check opens no connection (previews run it): a remote host is not read here.
+            const { inputs, failures } = await onHost(news.connection, () => definition.check(olds as Partial<I>, news), true);
             if (definition.marked) (inputs as MarkedInputs).mark = chooseMark(olds, news, inputs);
-            return withoutUndefined({ inputs, failures: failures.filter((f): f is CheckFailure => f !== undefined) });
+            if (news.connection !== undefined) (inputs as Props).connection = news.connection;
+            const all = [...failures, ...checkConnection(news.connection)];
+            return withoutUndefined({ inputs, failures: all.filter((f): f is CheckFailure => f !== undefined) });
         },
-        diff: (id, olds, news) => (definition.diff ? definition.diff(id, olds as O, news as I) : Promise.resolve(diffProperties(olds, news, definition.rules))),
-        create: async (inputs) => withoutUndefined(await definition.create(inputs as I)),
-        read: async (id, props) => withoutUndefined(await definition.read(id, props as O)) as pulumi.dynamic.ReadResult,
-        delete: (id, props) => definition.delete(id, props as O),
+        async diff(id, olds, news) {
+            const result = await (definition.diff ? definition.diff(id, olds as O, news as I) : diffProperties(olds, news, definition.rules));
+            return withConnectionDiff(result, olds.connection, news.connection);
+        },
+        create: (inputs) => remotely(inputs.connection, async () => withConnection(withoutUndefined(await definition.create(inputs as I)), inputs.connection)),
+        read: (id, props) =>
+            remotely(props.connection, async () => {
+                const result = withoutUndefined(await definition.read(id, props as O)) as pulumi.dynamic.ReadResult;
+                // What a read finds keeps the way to its host (the state's outputs and inputs both).
+                if (props.connection === undefined || !result.props) return result;
+                return {
+                    ...result,
+                    props: { ...result.props, connection: props.connection },
+                    ...(result.inputs ? { inputs: { ...result.inputs, connection: props.connection } } : {}),
+                };
+            }),
+        delete: (id, props) => remotely(props.connection, () => definition.delete(id, props as O)),
     };
     const { update } = definition;
-    if (update) provider.update = async (id, olds, news) => withoutUndefined(await update(id, olds as O, news as I));
+    if (update)
+        provider.update = (id, olds, news) =>
+            remotely(news.connection, async () => withConnection(withoutUndefined(await update(id, olds as O, news as I)), news.connection));
     return provider;
+}
+
+/** The outputs keep the connection, so that read, update and delete find the host again. */
+function withConnection<R extends { outs: object }>(result: R, connection: Connection | undefined): R {
+    return connection === undefined ? result : { ...result, outs: { ...result.outs, connection } };
+}
+
+/**
+ * Runs an operation on the host of its `connection` (none: this machine), the connection opened
+ * first; the private key is kept out of the command log.
+ */
+function remotely<T>(connection: Connection | undefined, work: () => Promise<T>): Promise<T> {
+    if (typeof connection?.privateKey === "string") redactInLog(connection.privateKey);
+    return onHost(connection, async () => {
+        await connect();
+        return work();
+    });
+}
+
+/**
+ * A `connection` to another host (or port) replaces the object, which is made on the new host
+ * before the old one goes; another user or key is an update (only the way in changed).
+ */
+function withConnectionDiff(result: pulumi.dynamic.DiffResult, olds: Connection | undefined, news: Connection | undefined): pulumi.dynamic.DiffResult {
+    const place = (c: Connection | undefined) => (c ? `${c.host}:${c.port ?? 22}` : "");
+    if (place(olds) !== place(news)) return { ...result, changes: true, replaces: [...(result.replaces ?? []), "connection"] };
+    if (JSON.stringify(olds ?? null) !== JSON.stringify(news ?? null)) return { ...result, changes: true };
+    return result;
 }
 
 /**

@@ -302,3 +302,42 @@ export function checkSysctlValue(property: string, value: unknown): CheckFailure
     if (typeof value === "string" && value.trim() !== "" && value.length <= 4096 && !/[\n\r\0]/.test(value)) return undefined;
     return { property, reason: `${property} ${show(value)} must be a number or a one-line string, like 1 or "4096 87380 6291456"` };
 }
+
+/**
+ * Checks a `connection` (see the host layer's `Connection`): a host name or address and a user
+ * that ssh cannot read as an option (no leading `-`, no spaces or shell characters), a port, the
+ * key as text, and a host key as one known_hosts line. Unknown parts pass (a preview).
+ */
+export function checkConnection(value: unknown): (CheckFailure | undefined)[] {
+    if (value === undefined || isUnknown(value)) return [];
+    if (typeof value !== "object" || value === null || Array.isArray(value))
+        return [{ property: "connection", reason: "connection must be { host, port?, user?, privateKey?, hostKey? }" }];
+    const c = value as Record<string, unknown>;
+    const known = (v: unknown) => v !== undefined && !isUnknown(v);
+    const failures: (CheckFailure | undefined)[] = [];
+    if (!isUnknown(c.host) && (typeof c.host !== "string" || !/^[A-Za-z0-9_.:[\]][A-Za-z0-9_.:%[\]-]{0,252}$/.test(c.host) || c.host.startsWith("-")))
+        failures.push({
+            property: "connection.host",
+            reason: `host ${show(c.host)} is not a host name or address (letters, digits, '.', ':', '-', '_'; not starting with '-')`,
+        });
+    if (known(c.port)) failures.push(checkInteger("connection.port", c.port, 1, 65535, "port"));
+    if (known(c.user) && (typeof c.user !== "string" || !/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/.test(c.user)))
+        failures.push({
+            property: "connection.user",
+            reason: `user ${show(c.user)} is not a user name (letters, digits, '_', '.', '-', not starting with '-' or a digit)`,
+        });
+    if (known(c.privateKey) && (typeof c.privateKey !== "string" || !c.privateKey.includes("PRIVATE KEY")))
+        failures.push({ property: "connection.privateKey", reason: "privateKey must be the text of a private key (-----BEGIN ... PRIVATE KEY-----)" });
+    if (
+        known(c.hostKey) &&
+        (typeof c.hostKey !== "string" ||
+            !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,2}( [^\n\r]*)?$/.test(
+                c.hostKey.trim(),
+            ))
+    )
+        failures.push({
+            property: "connection.hostKey",
+            reason: "hostKey must be a public host key as in known_hosts: 'ssh-ed25519 AAAA...' (ssh-keyscan prints it)",
+        });
+    return failures;
+}

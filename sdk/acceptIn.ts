@@ -1,8 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
+import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
 import { TYPE_MODULE, providerShim, resourceIdentity } from "./provider";
 
 /** Arguments of an {@link AcceptIn}. */
 export interface AcceptInArgs {
+    /** The host the resource lives on, over SSH (see {@link ConnectionArgs}); omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
     /**
      * The chain of the host's firewall, as `FAMILY TABLE CHAIN`: `"inet hostfw forward"`,
      * `"inet firewalld filter_FORWARD"`. It must exist; it stays its owner's. Changing it replaces the rules.
@@ -46,8 +49,14 @@ export class AcceptIn extends pulumi.dynamic.Resource {
         super(
             providerShim("acceptIn"),
             name,
-            { logicalName: name, identity: resourceIdentity("AcceptIn", name, opts), ...args, comment: undefined },
-            opts,
+            {
+                logicalName: name,
+                identity: resourceIdentity("AcceptIn", name, opts),
+                ...args,
+                connection: connectionInput(args.connection),
+                comment: undefined,
+            },
+            connectionOptions(args, opts),
             TYPE_MODULE,
             "AcceptIn",
         );

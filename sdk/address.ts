@@ -1,8 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
+import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of an {@link Address}. */
 export interface AddressArgs {
+    /** The host the resource lives on, over SSH (see {@link ConnectionArgs}); omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
     /** The device to put the address on, e.g. a bridge's or a veth end's `name`. Changing it replaces the address. */
     device: pulumi.Input<string>;
     /** The address with its prefix length, IPv4 or IPv6: `10.0.0.2/24`, `fd00::2/64`. Changing it replaces the address. */
@@ -41,10 +44,11 @@ export class Address extends pulumi.dynamic.Resource {
             logicalName: name,
             identity: resourceIdentity("Address", name, opts),
             ...args,
+            connection: connectionInput(args.connection),
             family: undefined,
             ip: undefined,
             prefixLength: undefined,
         };
-        super(providerShim("address"), name, props, opts, TYPE_MODULE, "Address");
+        super(providerShim("address"), name, props, connectionOptions(args, opts), TYPE_MODULE, "Address");
     }
 }

@@ -1,9 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { programChecks } from "./programChecks";
+import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { onHostKey, programChecks } from "./programChecks";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of a {@link Bridge}. */
 export interface BridgeArgs {
+    /** The host the resource lives on, over SSH (see {@link ConnectionArgs}); omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
     /** Interface name, 1-15 bytes. Omitted: the Pulumi name plus a random suffix. Changing it replaces the bridge. */
     name?: pulumi.Input<string>;
     /** The network namespace to create the bridge in; omitted: the host's root namespace. Changing it replaces the bridge. */
@@ -50,8 +53,16 @@ export class Bridge extends pulumi.dynamic.Resource {
     declare readonly alias: pulumi.Output<string>;
 
     constructor(name: string, args: BridgeArgs = {}, opts?: pulumi.CustomResourceOptions) {
-        programChecks().bridge(`Bridge "${name}"`, args.netns, args.name);
-        const props = { logicalName: name, identity: resourceIdentity("Bridge", name, opts), ...args, mac: undefined, ifindex: undefined, alias: undefined };
-        super(providerShim("bridge"), name, props, opts, TYPE_MODULE, "Bridge");
+        programChecks().bridge(`Bridge "${name}"`, onHostKey(args.connection, args.netns), args.name);
+        const props = {
+            logicalName: name,
+            identity: resourceIdentity("Bridge", name, opts),
+            ...args,
+            connection: connectionInput(args.connection),
+            mac: undefined,
+            ifindex: undefined,
+            alias: undefined,
+        };
+        super(providerShim("bridge"), name, props, connectionOptions(args, opts), TYPE_MODULE, "Bridge");
     }
 }

@@ -1,10 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { programChecks } from "./programChecks";
+import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { onHostKey, programChecks } from "./programChecks";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 import type { LinkShapeArgs } from "./trafficControl";
 
 /** Arguments of an {@link Endpoint}. */
 export interface EndpointArgs {
+    /** The host the resource lives on, over SSH (see {@link ConnectionArgs}); omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
     /** The network namespace the endpoint makes (1-255 bytes). Omitted: the Pulumi name plus a random suffix. Changing it replaces the endpoint. */
     namespace?: pulumi.Input<string>;
     /** The bridge the host end joins (it must exist, e.g. a {@link Bridge}'s `name`). Updated in place. */
@@ -89,17 +92,18 @@ export class Endpoint extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: EndpointArgs, opts?: pulumi.CustomResourceOptions) {
-        programChecks().namespace(`Endpoint "${name}"`, args.namespace);
+        programChecks().namespace(`Endpoint "${name}"`, args.namespace === undefined ? undefined : onHostKey(args.connection, args.namespace));
         const props = {
             logicalName: name,
             identity: resourceIdentity("Endpoint", name, opts),
             ...args,
+            connection: connectionInput(args.connection),
             ip: undefined,
             cidr: undefined,
             family: undefined,
             mac: undefined,
             drift: undefined,
         };
-        super(providerShim("endpoint"), name, props, opts, TYPE_MODULE, "Endpoint");
+        super(providerShim("endpoint"), name, props, connectionOptions(args, opts), TYPE_MODULE, "Endpoint");
     }
 }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
 import type { FirewallRuleSpec } from "../providers/firewallChain";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
@@ -23,6 +24,8 @@ export interface FirewallJumpArgs {
 
 /** Arguments of a {@link FirewallChain}. */
 export interface FirewallChainArgs {
+    /** The host the resource lives on, over SSH (see {@link ConnectionArgs}); omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
     /** The chain's name (1-28 letters, digits, `_`, `-`). Omitted: `OVL-` and 8 random hex digits. */
     name?: pulumi.Input<string>;
     /** 4 (iptables, the default) or 6 (ip6tables). */
@@ -84,10 +87,11 @@ export class FirewallChain extends pulumi.dynamic.Resource {
             logicalName: name,
             identity: resourceIdentity("FirewallChain", name, opts),
             ...args,
+            connection: connectionInput(args.connection),
             comment: undefined,
             inSync: undefined,
             activeBackend: undefined,
         };
-        super(providerShim("firewallChain"), name, props, opts, TYPE_MODULE, "FirewallChain");
+        super(providerShim("firewallChain"), name, props, connectionOptions(args, opts), TYPE_MODULE, "FirewallChain");
     }
 }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
 import { TYPE_MODULE, providerShim, resourceIdentity } from "./provider";
 
 /** One line of a {@link HostsFile}: an address and the names it answers to. */
@@ -11,6 +12,8 @@ export interface HostsEntryArgs {
 
 /** Arguments of a {@link HostsFile}. */
 export interface HostsFileArgs {
+    /** The host the resource lives on, over SSH (see {@link ConnectionArgs}); omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
     /** The namespaces in which the names resolve. */
     namespaces: pulumi.Input<string>[];
     /** The names and their addresses. */
@@ -41,8 +44,8 @@ export class HostsFile extends pulumi.dynamic.Resource {
         super(
             providerShim("hostsFile"),
             name,
-            { logicalName: name, identity: resourceIdentity("HostsFile", name, opts), ...args, drift: undefined },
-            opts,
+            { logicalName: name, identity: resourceIdentity("HostsFile", name, opts), ...args, connection: connectionInput(args.connection), drift: undefined },
+            connectionOptions(args, opts),
             TYPE_MODULE,
             "HostsFile",
         );

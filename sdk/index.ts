@@ -28,6 +28,8 @@ export * from "./hostsFile";
 export * from "./networkProbe";
 export * from "./acceptIn";
 export * from "./vxlan";
+export * from "./overlayNetwork";
+export type { ConnectionArgs } from "./connection";
 export { renderDiagram, type Diagram, type DiagramAttachment, type DiagramModel } from "./diagram";
 export * from "./sandbox";
 export type { FirewallRuleSpec } from "../providers/firewallChain";

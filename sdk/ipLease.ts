@@ -1,8 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
+import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of an {@link IpLease}. */
 export interface IpLeaseArgs {
+    /** The host the resource lives on, over SSH (see {@link ConnectionArgs}); omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
     /** The subnet to take an address from, e.g. `10.0.0.0/24` or `fd00:1::/64`. Changing it replaces the lease. */
     subnet: pulumi.Input<string>;
     /** The subnet's gateway, which is never leased. Default: the first host address. */
@@ -47,6 +50,7 @@ export class IpLease extends pulumi.dynamic.Resource {
         const props = {
             logicalName: name,
             ...args,
+            connection: connectionInput(args.connection),
             ip: undefined,
             cidr: undefined,
             family: undefined,
@@ -54,6 +58,6 @@ export class IpLease extends pulumi.dynamic.Resource {
             mark: undefined,
             identity: resourceIdentity("IpLease", name, opts),
         };
-        super(providerShim("ipLease"), name, props, opts, TYPE_MODULE, "IpLease");
+        super(providerShim("ipLease"), name, props, connectionOptions(args, opts), TYPE_MODULE, "IpLease");
     }
 }

@@ -1,9 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { programChecks } from "./programChecks";
+import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { onHostKey, programChecks } from "./programChecks";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of a {@link NetworkNamespace}. */
 export interface NetworkNamespaceArgs {
+    /** The host the resource lives on, over SSH (see {@link ConnectionArgs}); omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
     /**
      * The namespace name, as in `ip netns add NAME` (1-255 bytes, no `/` or whitespace). Omitted:
      * the Pulumi name plus a random suffix. Changing it replaces the namespace.
@@ -30,12 +33,18 @@ export class NetworkNamespace extends pulumi.dynamic.Resource {
     declare readonly alias: pulumi.Output<string>;
 
     constructor(name: string, args: NetworkNamespaceArgs = {}, opts?: pulumi.CustomResourceOptions) {
-        programChecks().namespace(`NetworkNamespace "${name}"`, args.name);
+        programChecks().namespace(`NetworkNamespace "${name}"`, args.name === undefined ? undefined : onHostKey(args.connection, args.name));
         super(
             providerShim("namespace"),
             name,
-            { logicalName: name, identity: resourceIdentity("NetworkNamespace", name, opts), name: args.name, alias: undefined },
-            opts,
+            {
+                logicalName: name,
+                identity: resourceIdentity("NetworkNamespace", name, opts),
+                name: args.name,
+                connection: connectionInput(args.connection),
+                alias: undefined,
+            },
+            connectionOptions(args, opts),
             TYPE_MODULE,
             "NetworkNamespace",
         );

@@ -1,8 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
+import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of a {@link NatRule}. Every change replaces the rule. */
 export interface NatRuleArgs {
+    /** The host the resource lives on, over SSH (see {@link ConnectionArgs}); omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
     /**
      * `masquerade`: rewrite the source to the outgoing interface's address (the usual way out of a lab);
      * `snat`: rewrite the source to `toAddress`; `dnat`: rewrite the destination to `toAddress` (a published port).
@@ -90,11 +93,12 @@ export class NatRule extends pulumi.dynamic.Resource {
             logicalName: name,
             identity: resourceIdentity("NatRule", name, opts),
             ...args,
+            connection: connectionInput(args.connection),
             family: undefined,
             table: undefined,
             comment: undefined,
             activeBackend: undefined,
         };
-        super(providerShim("natRule"), name, props, opts, TYPE_MODULE, "NatRule");
+        super(providerShim("natRule"), name, props, connectionOptions(args, opts), TYPE_MODULE, "NatRule");
     }
 }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
 import { TYPE_MODULE, providerShim, resourceIdentity } from "./provider";
 
 /** An attachment a {@link NetworkProbe} pings from. */
@@ -13,6 +14,8 @@ export interface ProbeMemberArgs {
 
 /** Arguments of a {@link NetworkProbe}. */
 export interface NetworkProbeArgs {
+    /** The host the resource lives on, over SSH (see {@link ConnectionArgs}); omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
     /** The host side's namespace, whose nftables ruleset is read for the diagnosis; omitted: the root namespace. */
     netns?: pulumi.Input<string>;
     /** The network's bridge, named in the remedies. */
@@ -58,8 +61,14 @@ export class NetworkProbe extends pulumi.dynamic.Resource {
         super(
             providerShim("networkProbe"),
             name,
-            { logicalName: name, identity: resourceIdentity("NetworkProbe", name, opts), ...args, proved: undefined },
-            opts,
+            {
+                logicalName: name,
+                identity: resourceIdentity("NetworkProbe", name, opts),
+                ...args,
+                connection: connectionInput(args.connection),
+                proved: undefined,
+            },
+            connectionOptions(args, opts),
             TYPE_MODULE,
             "NetworkProbe",
         );

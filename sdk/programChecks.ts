@@ -10,6 +10,17 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { Subnet } from "../providers/ipam";
 
+/**
+ * A namespace (or name) on a host, for these checks: itself on this machine, `NAME@HOST` on a host
+ * reached over SSH, and an output (not known yet) when the host is not known.
+ */
+export function onHostKey(connection: unknown, name: pulumi.Input<string> | undefined): pulumi.Input<string> | undefined {
+    if (connection === undefined) return name;
+    const host = (connection as { host?: unknown }).host;
+    if (typeof host !== "string" || (name !== undefined && typeof name !== "string")) return {} as pulumi.Input<string>;
+    return `${name ?? ""}@${host}`;
+}
+
 /** A namespace as a key: the root namespace is "", an output (not known yet) is undefined. */
 export function namespaceKey(netns: pulumi.Input<string> | undefined): string | undefined {
     if (netns === undefined) return "";

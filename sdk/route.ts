@@ -1,8 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
+import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of a {@link Route}. Every change replaces the route. */
 export interface RouteArgs {
+    /** The host the resource lives on, over SSH (see {@link ConnectionArgs}); omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
     /** The destination: a network in CIDR form (`10.1.0.0/24`, `fd00:1::/64`), a host address, or `"default"`. */
     destination: pulumi.Input<string>;
     /** The next hop, of the destination's address family. A route needs a gateway or a device. */
@@ -49,8 +52,8 @@ export class Route extends pulumi.dynamic.Resource {
         super(
             providerShim("route"),
             name,
-            { logicalName: name, identity: resourceIdentity("Route", name, opts), ...args, family: undefined },
-            opts,
+            { logicalName: name, identity: resourceIdentity("Route", name, opts), ...args, connection: connectionInput(args.connection), family: undefined },
+            connectionOptions(args, opts),
             TYPE_MODULE,
             "Route",
         );

@@ -1,9 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { programChecks } from "./programChecks";
+import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { onHostKey, programChecks } from "./programChecks";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of a {@link Sysctl}. */
 export interface SysctlArgs {
+    /** The host the resource lives on, over SSH (see {@link ConnectionArgs}); omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
     /** The key, e.g. `net.ipv4.ip_forward` (slash form for interface names with dots). Changing it replaces the resource. */
     key: pulumi.Input<string>;
     /** The value to set, e.g. `1`. Updated in place. */
@@ -34,12 +37,18 @@ export class Sysctl extends pulumi.dynamic.Resource {
     declare readonly previousValue: pulumi.Output<string>;
 
     constructor(name: string, args: SysctlArgs, opts?: pulumi.CustomResourceOptions) {
-        programChecks().sysctl(`Sysctl "${name}"`, args.netns, args.key, args.value);
+        programChecks().sysctl(`Sysctl "${name}"`, onHostKey(args.connection, args.netns), args.key, args.value);
         super(
             providerShim("sysctl"),
             name,
-            { logicalName: name, identity: resourceIdentity("Sysctl", name, opts), ...args, previousValue: undefined },
-            opts,
+            {
+                logicalName: name,
+                identity: resourceIdentity("Sysctl", name, opts),
+                ...args,
+                connection: connectionInput(args.connection),
+                previousValue: undefined,
+            },
+            connectionOptions(args, opts),
             TYPE_MODULE,
             "Sysctl",
         );

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
 import { TYPE_MODULE, providerShim, resourceIdentity } from "./provider";
 
 /**
@@ -28,6 +29,8 @@ export interface LinkShapeArgs {
 
 /** Arguments of a {@link TrafficControl}. */
 export interface TrafficControlArgs extends LinkShapeArgs {
+    /** The host the resource lives on, over SSH (see {@link ConnectionArgs}); omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
     /** The link whose outgoing traffic is shaped. Changing it replaces the resource. */
     device: pulumi.Input<string>;
     /** The link's namespace; omitted: the root namespace. Changing it replaces the resource. */
@@ -58,8 +61,14 @@ export class TrafficControl extends pulumi.dynamic.Resource {
         super(
             providerShim("trafficControl"),
             name,
-            { logicalName: name, identity: resourceIdentity("TrafficControl", name, opts), ...args, drift: undefined },
-            opts,
+            {
+                logicalName: name,
+                identity: resourceIdentity("TrafficControl", name, opts),
+                ...args,
+                connection: connectionInput(args.connection),
+                drift: undefined,
+            },
+            connectionOptions(args, opts),
             TYPE_MODULE,
             "TrafficControl",
         );

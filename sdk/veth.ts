@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** The far end of a {@link VethPair}. */
@@ -19,6 +20,8 @@ export interface VethPeer {
 
 /** Arguments of a {@link VethPair}. */
 export interface VethPairArgs {
+    /** The host the resource lives on, over SSH (see {@link ConnectionArgs}); omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
     /** Interface name of the first end, 1-15 bytes. Omitted: the Pulumi name plus a random suffix. Changing it replaces the pair. */
     name?: pulumi.Input<string>;
     /** The namespace of the first end; omitted: the root namespace. Changing it replaces the pair. */
@@ -79,6 +82,7 @@ export class VethPair extends pulumi.dynamic.Resource {
             logicalName: name,
             identity: resourceIdentity("VethPair", name, opts),
             ...args,
+            connection: connectionInput(args.connection),
             peerName: undefined,
             peerNetns: undefined,
             mac: undefined,
@@ -87,6 +91,6 @@ export class VethPair extends pulumi.dynamic.Resource {
             peerIfindex: undefined,
             alias: undefined,
         };
-        super(providerShim("veth"), name, props, opts, TYPE_MODULE, "VethPair");
+        super(providerShim("veth"), name, props, connectionOptions(args, opts), TYPE_MODULE, "VethPair");
     }
 }

@@ -1,8 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
+import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
 import { TYPE_MODULE, providerShim, resourceIdentity } from "./provider";
 
 /** Arguments of a {@link Vxlan}. */
 export interface VxlanArgs {
+    /** The host the resource lives on, over SSH (see {@link ConnectionArgs}); omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
     /** Interface name, 1-15 bytes. Omitted: the Pulumi name plus a random suffix. Changing it replaces the device. */
     name?: pulumi.Input<string>;
     /** The VXLAN network identifier, 1-16777215; both ends use the same. Changing it replaces the device. */
@@ -69,12 +72,13 @@ export class Vxlan extends pulumi.dynamic.Resource {
             logicalName: name,
             identity: resourceIdentity("Vxlan", name, opts),
             ...args,
+            connection: connectionInput(args.connection),
             mac: undefined,
             ifindex: undefined,
             up: undefined,
             alias: undefined,
             drift: undefined,
         };
-        super(providerShim("vxlan"), name, props, opts, TYPE_MODULE, "Vxlan");
+        super(providerShim("vxlan"), name, props, connectionOptions(args, opts), TYPE_MODULE, "Vxlan");
     }
 }

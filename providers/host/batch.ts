@@ -4,7 +4,8 @@
  * batch parser exactly, and nowhere else.
  * @module
  */
-import { readdirSync, rmSync } from "node:fs";
+import { hostFiles } from "./files";
+import { currentConnection } from "./remote";
 import * as path from "node:path";
 import { type HostCommand, ipCommand } from "./command";
 import { inFolder, removeEmptyFolders, secureDir, stateDir, writeNewFile } from "./store";
@@ -98,10 +99,11 @@ export interface BatchFile {
 export function writeBatchFile(steps: readonly (readonly string[])[]): BatchFile {
     const dir = path.join(stateDir(), "batch");
     secureDir(dir);
-    if (!staleBatchFilesRemoved) {
-        for (const name of readdirSync(dir)) {
+    // Process ids are this machine's: files on a remote host are not judged by them.
+    if (!staleBatchFilesRemoved && !currentConnection()) {
+        for (const name of hostFiles().list(dir)) {
             const pid = Number(name.split("-")[0]);
-            if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) rmSync(path.join(dir, name), { force: true });
+            if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) hostFiles().remove(path.join(dir, name));
         }
         staleBatchFilesRemoved = true;
     }
@@ -113,7 +115,7 @@ export function writeBatchFile(steps: readonly (readonly string[])[]): BatchFile
         path: file,
         text,
         remove: () => {
-            rmSync(file, { force: true });
+            hostFiles().remove(file);
             removeEmptyFolders(dir);
         },
     };

@@ -10,6 +10,7 @@
 import { spawn } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { HostCommandError, isHostError } from "./errors";
+import { currentConnection, hostKey, runRemote } from "./remote";
 
 /** A program to run, already built as an argument vector. */
 export interface HostCommand {
@@ -80,16 +81,18 @@ export interface Executor {
 export const localExecutor: Executor = { run: (cmd) => runHere(cmd) };
 
 /**
- * Runs a host command. Resolves with its output when it exits 0; otherwise rejects with a
- * {@link HostCommandError} whose message says what to do. The C locale keeps the tools' messages
- * in the English that the error mapping recognises.
+ * Runs a host command, on the host of the operation under way: this machine, or the remote host
+ * of the resource's `connection` (over SSH, ./remote.ts). Resolves with its output when it exits
+ * 0; otherwise rejects with a {@link HostCommandError} whose message says what to do. The C locale
+ * keeps the tools' messages in the English that the error mapping recognises.
  */
 export async function runCommand(cmd: HostCommand): Promise<CommandOutput> {
     await slots.acquire();
     try {
         if (!cmd.readOnly) writeGeneration += 1;
-        logCommand(cmd);
-        return await localExecutor.run(cmd);
+        const connection = currentConnection();
+        logCommand(cmd, connection?.host);
+        return await (connection ? runRemote(connection, cmd) : localExecutor.run(cmd));
     } finally {
         slots.release();
     }
@@ -167,8 +170,9 @@ export class SharedReads<T> {
 
     constructor(private readonly ttlMs = 1000) {}
 
-    /** The shared read of `key`, made with `read` when there is none that may still be used. */
-    get(key: string, read: () => Promise<T>): Promise<T> {
+    /** The shared read of `key` on the host of the operation under way, made with `read` when there is none that may still be used. */
+    get(hostLocalKey: string, read: () => Promise<T>): Promise<T> {
+        const key = `${hostKey()}|${hostLocalKey}`;
         const generation = writeGeneration;
         const usable = (r: { generation: number; at: number }) => r.generation === generation && Date.now() - r.at < this.ttlMs;
         const cached = this.reads.get(key);
@@ -230,10 +234,11 @@ function runHere(cmd: HostCommand): Promise<CommandOutput> {
  * of what ran on the host (the benchmark counts the lines; a preview must add none). Values
  * registered with {@link redactInLog} never reach it.
  */
-function logCommand(cmd: HostCommand): void {
+function logCommand(cmd: HostCommand, host: string | undefined): void {
     const file = process.env.PULUMI_OVERLAY_COMMAND_LOG;
     if (!file) return;
-    const entry: { argv: readonly string[]; input?: string; files?: Record<string, string> } = { argv: cmd.argv };
+    const entry: { host?: string; argv: readonly string[]; input?: string; files?: Record<string, string> } = { argv: cmd.argv };
+    if (host !== undefined) entry.host = host;
     if (cmd.input !== undefined) entry.input = cmd.input;
     if (cmd.files) entry.files = cmd.files;
     appendFileSync(file, `${redacted(JSON.stringify(entry))}\n`);

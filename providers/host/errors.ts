@@ -4,6 +4,8 @@
  * @module
  */
 
+import { currentConnection } from "./remote";
+
 /** What kind of failure a host command met; callers branch on this, never on message text. */
 export type HostErrorKind =
     /** The caller lacks CAP_NET_ADMIN (or root). */
@@ -18,6 +20,8 @@ export type HostErrorKind =
     | "notFound"
     /** The program (`ip`, `iptables`, ...) is not installed. */
     | "missingBinary"
+    /** The SSH connection to a remote host failed: unreachable, refused, authentication, host key. */
+    | "connection"
     /** Anything else: the message carries the tool's own words. */
     | "failed";
 
@@ -51,6 +55,10 @@ export interface HostCommandErrorFields {
     cause?: unknown;
     /** Words naming the object the command worked on, e.g. `bridge "br0"`, used in messages. */
     subject?: string;
+    /** The remote host the command ran on; undefined for this machine. */
+    host?: string;
+    /** For a failure of the SSH connection itself: what went wrong, naming the host. */
+    sshFailure?: string;
 }
 
 /**
@@ -70,6 +78,8 @@ export class HostCommandError extends Error {
     readonly kind: HostErrorKind;
     /** For `ip -batch`: the 1-based step that failed (the steps before it took effect). */
     readonly batchLine?: number;
+    /** The remote host the command ran on; undefined for this machine. */
+    readonly host?: string;
 
     constructor(fields: HostCommandErrorFields) {
         const { kind, summary } = explainFailure(fields);
@@ -82,6 +92,7 @@ export class HostCommandError extends Error {
         this.exitCode = fields.exitCode;
         this.stderr = fields.stderr;
         this.kind = kind;
+        this.host = fields.host;
         const line = /Command failed -:(\d+)/.exec(fields.stderr);
         this.batchLine = line ? Number(line[1]) : undefined;
     }
@@ -97,13 +108,15 @@ export function formatCommand(argv: readonly string[]): string {
     return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
 }
 
-function where(netns: string | undefined): string {
-    return netns === undefined ? "the root network namespace" : `network namespace "${netns}"`;
+/** `network namespace "x"` (or the root one), and `on host "h"` for a remote host. */
+function where(netns: string | undefined, host: string | undefined): string {
+    const place = netns === undefined ? "the root network namespace" : `network namespace "${netns}"`;
+    return host === undefined ? place : `${place} on host "${host}"`;
 }
 
 /** `in network namespace "x"`, or `in the root network namespace`, for messages. */
-export function inNetnsWords(netns: string | undefined): string {
-    return `in ${where(netns)}`;
+export function inNetnsWords(netns: string | undefined, host: string | undefined = currentConnection()?.host): string {
+    return `in ${where(netns, host)}`;
 }
 
 /** The program that actually ran: for `ip netns exec NS prog ...` that is `prog`. */
@@ -117,8 +130,9 @@ export function programOf(argv: readonly string[]): string {
  * reads. Pure: unit-tested on the kernel's real answers.
  */
 export function explainFailure(fields: HostCommandErrorFields): { kind: HostErrorKind; summary: string } {
-    const { stderr, netns, subject } = fields;
+    const { stderr, netns, subject, host } = fields;
     const program = programOf(fields.command);
+    if (fields.sshFailure) return { kind: "connection", summary: fields.sshFailure };
     const causeCode = (fields.cause as { code?: unknown } | undefined)?.code;
     const execFailed = /exec of "([^"]+)" failed: No such file or directory/.exec(stderr);
     if (causeCode === "ENOENT" || execFailed) {
@@ -126,34 +140,34 @@ export function explainFailure(fields: HostCommandErrorFields): { kind: HostErro
         const pkg = PACKAGE_OF_TOOL[missing] ?? missing;
         return {
             kind: "missingBinary",
-            summary: `"${missing}" is not installed on this host: install the Debian package ${pkg} (apt-get install ${pkg})`,
+            summary: `"${missing}" is not installed ${host === undefined ? "on this host" : `on host "${host}"`}: install the Debian package ${pkg} (apt-get install ${pkg})`,
         };
     }
     const noNs = /Cannot open network namespace "([^"]+)"/.exec(stderr);
     if (noNs) {
         return {
             kind: "noNamespace",
-            summary: `network namespace "${noNs[1]}" does not exist: create it first (ip netns add ${noNs[1]}) or fix the netns property`,
+            summary: `network namespace "${noNs[1]}" does not exist${host === undefined ? "" : ` on host "${host}"`}: create it first (ip netns add ${noNs[1]}) or fix the netns property`,
         };
     }
     if (/Operation not permitted|Permission denied|must be run as root/i.test(stderr) || causeCode === "EPERM") {
         return {
             kind: "permission",
-            summary: `${program} was refused by the kernel in ${where(netns)}: it needs CAP_NET_ADMIN; run as root (sudo) or grant the capability`,
+            summary: `${program} was refused by the kernel in ${where(netns, host)}: it needs CAP_NET_ADMIN; run as root (sudo) or grant the capability`,
         };
     }
     const noKey = /cannot stat \/proc\/sys\/(\S+): No such file or directory/.exec(stderr);
     if (noKey) {
         // The subject names the key as it was written; the path is sysctl's reading of it.
         const key = subject ?? `sysctl "${noKey[1].replace(/\//g, ".")}"`;
-        return { kind: "failed", summary: `${key} does not exist in ${where(netns)}: check the key (sysctl -a lists them)` };
+        return { kind: "failed", summary: `${key} does not exist in ${where(netns, host)}: check the key (sysctl -a lists them)` };
     }
     const noDev = /Cannot find device "([^"]*)"|Device "([^"]*)" does not exist|argument "([^"]*)" is wrong: Device does not exist/.exec(stderr);
     if (noDev) {
         const dev = noDev[1] ?? noDev[2] ?? noDev[3];
         return {
             kind: "noDevice",
-            summary: `device "${dev}" does not exist in ${where(netns)}: create it first, or check the device name and netns`,
+            summary: `device "${dev}" does not exist in ${where(netns, host)}: create it first, or check the device name and netns`,
         };
     }
     if (
@@ -161,22 +175,22 @@ export function explainFailure(fields: HostCommandErrorFields): { kind: HostErro
             stderr,
         )
     ) {
-        return { kind: "notFound", summary: `${subject ?? "the object"} is not there ${inNetnsWords(netns)}` };
+        return { kind: "notFound", summary: `${subject ?? "the object"} is not there ${inNetnsWords(netns, host)}` };
     }
     // nft names a missing table, chain or rule handle this way.
     if (program === "nft" && /^Error: No such file or directory/m.test(stderr)) {
-        return { kind: "notFound", summary: `${subject ?? "the object"} is not there ${inNetnsWords(netns)}` };
+        return { kind: "notFound", summary: `${subject ?? "the object"} is not there ${inNetnsWords(netns, host)}` };
     }
     if (/File exists|Address already assigned/.test(stderr)) {
         const what = subject ?? "the object";
         return {
             kind: "exists",
-            summary: `${what} already exists in ${where(netns)} and was not made by this resource: choose another name, or remove or import the existing one`,
+            summary: `${what} already exists in ${where(netns, host)} and was not made by this resource: choose another name, or remove or import the existing one`,
         };
     }
     const firstLine = stderr.split("\n").find((l) => l.trim() !== "") ?? `exit code ${fields.exitCode}`;
     return {
         kind: "failed",
-        summary: `${program} failed${subject ? ` on ${subject}` : ""} in ${where(netns)}: ${firstLine.trim()}`,
+        summary: `${program} failed${subject ? ` on ${subject}` : ""} in ${where(netns, host)}: ${firstLine.trim()}`,
     };
 }

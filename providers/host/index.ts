@@ -7,5 +7,7 @@ export * from "./batch";
 export * from "./command";
 export * from "./errors";
 export * from "./etcNetns";
+export * from "./files";
 export * from "./ip";
+export * from "./remote";
 export * from "./store";

@@ -3,7 +3,8 @@
  * Noun+verb names after vishvananda/netlink: `linkGet`, `addrList`, `routeList`, `netnsAdd`.
  * @module
  */
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { hostFiles } from "./files";
 import { ipBatchCommand } from "./batch";
 import { SharedReads, ipCommand, parseIpJson, parseJsonLines, runCommand, runDelete, runRead } from "./command";
 import { inNetnsWords } from "./errors";
@@ -144,11 +145,8 @@ export async function routeList(netns: string | undefined, family: 4 | 6, table?
  */
 export function linkIdentity(netns: string | undefined, link: Pick<LinkInfo, "ifindex">): string {
     if (netns === undefined) return `root#${link.ifindex}`;
-    try {
-        return `${statSync(`${NETNS_RUN_DIR}/${netns}`).ino}#${link.ifindex}`;
-    } catch {
-        return `gone#${link.ifindex}`;
-    }
+    const info = hostFiles().stat(`${NETNS_RUN_DIR}/${netns}`);
+    return info ? `${info.ino}#${link.ifindex}` : `gone#${link.ifindex}`;
 }
 
 const TABLE_NUMBERS: Record<string, string> = { unspec: "0", default: "253", main: "254", local: "255" };
@@ -174,18 +172,14 @@ export function tableNumber(table: string | number): string {
     return text;
 }
 
-/** The named network namespaces, from `/run/netns` (what `ip netns list` prints, without a process). */
+/** The named network namespaces of the host, from `/run/netns` (what `ip netns list` prints, without a process here). */
 export function netnsList(): string[] {
-    try {
-        return readdirSync(NETNS_RUN_DIR).sort();
-    } catch {
-        return [];
-    }
+    return hostFiles().list(NETNS_RUN_DIR).sort();
 }
 
-/** True when the named network namespace exists. */
+/** True when the named network namespace exists on the host. */
 export function netnsExists(name: string): boolean {
-    return existsSync(`${NETNS_RUN_DIR}/${name}`);
+    return hostFiles().stat(`${NETNS_RUN_DIR}/${name}`) !== undefined;
 }
 
 /**

@@ -5,27 +5,17 @@
  * taken with exclusive creates, so two providers never get the same record.
  * @module
  */
-import {
-    constants,
-    closeSync,
-    fchmodSync,
-    lstatSync,
-    mkdirSync,
-    openSync,
-    readFileSync,
-    readdirSync,
-    realpathSync,
-    renameSync,
-    rmSync,
-    rmdirSync,
-    statSync,
-    writeSync,
-} from "node:fs";
 import * as path from "node:path";
+import { hostFiles, localSecureDir } from "./files";
 import { NETNS_RUN_DIR } from "./ip";
+import { currentConnection } from "./remote";
 
-/** The state directory: `$PULUMI_OVERLAY_STATE_DIR`, or `/run/pulumi-overlay`. */
+/**
+ * The state directory: `$PULUMI_OVERLAY_STATE_DIR`, or `/run/pulumi-overlay`; on a remote host
+ * always `/run/pulumi-overlay` (the setting is this machine's).
+ */
 export function stateDir(): string {
+    if (currentConnection()) return "/run/pulumi-overlay";
     return process.env.PULUMI_OVERLAY_STATE_DIR || "/run/pulumi-overlay";
 }
 
@@ -40,11 +30,8 @@ export function safeName(key: string): string {
  */
 export function netnsIdentity(netns: string | undefined): string {
     if (netns === undefined) return "root";
-    try {
-        return `${netns}@${statSync(path.join(NETNS_RUN_DIR, netns)).ino}`;
-    } catch {
-        return `${netns}@gone`;
-    }
+    const info = hostFiles().stat(path.join(NETNS_RUN_DIR, netns));
+    return info ? `${netns}@${info.ino}` : `${netns}@gone`;
 }
 
 /**
@@ -76,23 +63,14 @@ export class RecordDir {
         return true;
     }
 
+    /** A record's path. */
+    path(name: string): string {
+        return path.join(this.dir, safeName(name));
+    }
+
     /** Reads a record, or undefined when there is none; a record that is a link is refused. */
     read(name: string): string | undefined {
-        let fd: number;
-        try {
-            fd = openSync(path.join(this.dir, safeName(name)), constants.O_RDONLY | constants.O_NOFOLLOW);
-        } catch (err) {
-            const code = (err as NodeJS.ErrnoException).code;
-            if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-            if (code === "ELOOP")
-                throw new Error(`record ${path.join(this.dir, safeName(name))} is a symbolic link, which pulumi-overlay never makes: remove it`);
-            throw err;
-        }
-        try {
-            return readFileSync(fd, "utf8");
-        } finally {
-            closeSync(fd);
-        }
+        return hostFiles().read(path.join(this.dir, safeName(name)));
     }
 
     /** Replaces a record's content atomically (a new file, then a rename over the old one). */
@@ -101,22 +79,20 @@ export class RecordDir {
         temporaries += 1;
         const temporary = `${file}.${process.pid}.${temporaries}.tmp`;
         inFolder(this.dir, () => writeNewFile(temporary, content));
-        renameSync(temporary, file);
+        hostFiles().rename(temporary, file);
     }
 
     /** Removes a record; removes the folder, and its parents below the state directory, when left empty. */
     release(name: string): void {
-        rmSync(path.join(this.dir, safeName(name)), { force: true });
+        hostFiles().remove(path.join(this.dir, safeName(name)));
         removeEmptyFolders(this.dir);
     }
 
     /** The names of the records. */
     list(): string[] {
-        try {
-            return readdirSync(this.dir).filter((n) => !n.endsWith(".tmp") && !n.endsWith(".lock"));
-        } catch {
-            return [];
-        }
+        return hostFiles()
+            .list(this.dir)
+            .filter((n) => !n.endsWith(".tmp") && n !== ".lock");
     }
 
     /**
@@ -129,7 +105,7 @@ export class RecordDir {
         for (;;) {
             try {
                 secureDir(this.dir);
-                closeSync(openSync(lock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
+                hostFiles().writeNew(lock, "", 0o600);
                 break;
             } catch (err) {
                 const code = (err as NodeJS.ErrnoException).code;
@@ -142,7 +118,7 @@ export class RecordDir {
         try {
             return await work();
         } finally {
-            rmSync(lock, { force: true });
+            hostFiles().remove(lock);
             removeEmptyFolders(this.dir);
         }
     }
@@ -168,89 +144,28 @@ export function inFolder<T>(dir: string, write: () => T): T {
 /**
  * Writes a file that must not exist yet, mode 0600 (or `mode`) whatever the umask: opened exclusively
  * and without following a link, so that a file or link planted under that name is never written through.
+ * On the host of the operation under way.
  */
 export function writeNewFile(file: string, content: string, mode = 0o600): void {
-    const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
-    try {
-        fchmodSync(fd, mode);
-        writeSync(fd, content);
-    } finally {
-        closeSync(fd);
-    }
-}
-
-/** This process's user id (root in practice). */
-function uid(): number {
-    return typeof process.getuid === "function" ? process.getuid() : 0;
+    hostFiles().writeNew(file, content, mode);
 }
 
 /**
- * Makes sure a folder for records is safe to keep root's records in, making what is missing.
- * Every existing folder on its path must be owned by root or this user and not writable by
- * others (unless sticky, as /tmp is); links on the path are followed only when root or this
- * user owns them. Folders it makes are mode 0700, set explicitly rather than by the umask. A
- * folder that fails is refused with the reason: a record or batch file written through a place
- * another user controls could be read, swapped or redirected.
+ * Makes sure a folder for records is safe to keep root's records in, making what is missing (see
+ * {@link localSecureDir}), on the host of the operation under way.
  */
 export function secureDir(dir: string): void {
-    let current = path.parse(path.resolve(dir)).root;
-    for (const part of path.resolve(dir).split(path.sep).filter(Boolean)) {
-        const next = path.join(current, part);
-        let info = lstatOrUndefined(next);
-        if (!info) {
-            try {
-                mkdirSync(next, { mode: 0o700 });
-                chmodDir(next);
-            } catch (err) {
-                if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-            }
-            info = lstatSync(next);
-        }
-        if (info.isSymbolicLink()) {
-            if (info.uid !== 0 && info.uid !== uid()) throw unsafe(next, `is a symbolic link owned by user ${info.uid}`);
-            current = realpathSync(next);
-            info = statSync(current);
-        } else current = next;
-        if (!info.isDirectory()) throw unsafe(current, "is not a folder");
-        if (info.uid !== 0 && info.uid !== uid()) throw unsafe(current, `is owned by user ${info.uid}, not by root`);
-        if ((info.mode & 0o022) !== 0 && (info.mode & 0o1000) === 0)
-            throw unsafe(current, `is writable by other users (mode ${(info.mode & 0o7777).toString(8)})`);
-    }
+    hostFiles().secureDir(dir);
 }
 
-function chmodDir(dir: string): void {
-    const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
-    try {
-        fchmodSync(fd, 0o700);
-    } finally {
-        closeSync(fd);
-    }
-}
-
-function lstatOrUndefined(file: string) {
-    try {
-        return lstatSync(file);
-    } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-        throw err;
-    }
-}
-
-function unsafe(dir: string, why: string): Error {
-    return new Error(
-        `${dir} ${why}: pulumi-overlay keeps root's records only in folders that no other user can change (set PULUMI_OVERLAY_STATE_DIR to such a folder, or fix the owner and mode)`,
-    );
-}
+/** Re-exported for the tests of this machine's folders. */
+export { localSecureDir };
 
 /** Removes a folder and its parents while they are empty, up to (not including) the state directory. */
 export function removeEmptyFolders(dir: string): void {
     const top = path.resolve(stateDir());
     for (let current = path.resolve(dir); current.startsWith(`${top}${path.sep}`); current = path.dirname(current)) {
-        try {
-            rmdirSync(current);
-        } catch {
-            return; // not empty, or gone
-        }
+        if (!hostFiles().removeDir(current)) return; // not empty, or gone
     }
 }
 
@@ -287,17 +202,18 @@ export const namespaceJournal = {
      * (a namespace that was there before is never taken over).
      */
     cutOff(name: string, mark: string): boolean {
-        const text = namespaceCreates().read(name);
+        const records = namespaceCreates();
+        const text = records.read(name);
         if (!text) return false;
         const create = JSON.parse(text) as NamespaceCreate;
         if (create.mark !== mark) return false;
-        try {
-            // The namespace's inode (nsfs) carries its creation time, from the kernel's coarse
-            // clock (a tick, up to 10 ms, behind the real one): hence the margin. A namespace made
-            // by someone else within that margin before our create began would be taken for ours.
-            return statSync(path.join(NETNS_RUN_DIR, name)).mtimeMs >= create.since - COARSE_CLOCK_MARGIN_MS;
-        } catch {
-            return false;
-        }
+        // When the create began, by the host's own clock: the journal record's time (the host
+        // may be another machine, whose clock is not ours).
+        const began = hostFiles().stat(records.path(name))?.mtimeMs ?? create.since;
+        // The namespace's inode (nsfs) carries its creation time, from the kernel's coarse
+        // clock (a tick, up to 10 ms, behind the real one): hence the margin. A namespace made
+        // by someone else within that margin before our create began would be taken for ours.
+        const info = hostFiles().stat(path.join(NETNS_RUN_DIR, name));
+        return info !== undefined && info.mtimeMs >= began - COARSE_CLOCK_MARGIN_MS;
     },
 };

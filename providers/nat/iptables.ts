@@ -9,7 +9,7 @@
  * processes, not one or two each.
  * @module
  */
-import { isHostError, runCommand, runDelete, runRead, SharedReads, toolCommand } from "../host";
+import { hostKey, isHostError, runCommand, runDelete, runRead, SharedReads, toolCommand } from "../host";
 import { parseAddress, parseCidr } from "../validate";
 import { iptablesProgram, matchArgs } from "../iptablesRule";
 import type { NatBackend, NatRuleSpec, RuleState } from "./backend";
@@ -99,7 +99,7 @@ export function savedRule(rule: NatRuleSpec, withComment = true): string {
 
 /** One namespace's nat table, by family. */
 function key(rule: Pick<NatRuleSpec, "netns" | "family">): string {
-    return `${rule.family}:${rule.netns ?? ""}`;
+    return `${hostKey()}|${rule.family}:${rule.netns ?? ""}`;
 }
 
 const tables = new SharedReads<string[] | undefined>();

@@ -9,7 +9,7 @@
  * its own so that each gets its own answer.
  * @module
  */
-import { isHostError, parseIpJson, runCommand, runRead, SharedReads, toolCommand } from "../host";
+import { currentConnection, hostKey, isHostError, onHost, parseIpJson, runCommand, runRead, SharedReads, toolCommand } from "../host";
 import { type BaseChain, BASE_CHAIN_NAMES, type Expr, type Listing, OUR_TABLE, parseListing } from "./rules";
 
 /** `nft -j ARGS` in a namespace. */
@@ -75,7 +75,8 @@ const running = new Map<string, Promise<void>>();
 
 /** Applies a change to a namespace's table, in the next transaction of that namespace. */
 export function changeOurTable(netns: string | undefined, change: TableChange): Promise<void> {
-    const key = netns ?? "";
+    const key = `${hostKey()}|${netns ?? ""}`;
+    const connection = currentConnection();
     return new Promise<void>((resolve, reject) => {
         const pending = { change, done: (err?: unknown) => (err === undefined ? resolve() : reject(err)) };
         const queue = queues.get(key);
@@ -87,7 +88,8 @@ export function changeOurTable(netns: string | undefined, change: TableChange): 
         setImmediate(() => {
             const batch = queues.get(key)!;
             queues.delete(key);
-            const next = (running.get(key) ?? Promise.resolve()).then(() => flush(netns, batch));
+            // The batch runs on the host of the change that opened it (the queue is per host).
+            const next = (running.get(key) ?? Promise.resolve()).then(() => onHost(connection, () => flush(netns, batch)));
             running.set(key, next);
             void next.finally(() => {
                 if (running.get(key) === next) running.delete(key);

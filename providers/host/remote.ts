@@ -1,0 +1,306 @@
+/**
+ * Remote hosts: where a resource's `connection` points, its commands run over SSH. One OpenSSH
+ * master connection per host per provider process (`ControlMaster`), shared by every command and
+ * file operation of every resource on that host; each command is a client of it (no new login).
+ * Commands stay argument vectors: {@link shellQuote} is the one function that turns them into the
+ * text the remote shell reads, and it quotes every word.
+ *
+ * The private key (a Pulumi secret) goes to an ssh-agent of this process on its stdin and lives only
+ * in that agent's memory: never on disk, in a log or in an error. The expected host key, when
+ * given, is the only one accepted; without it the user's known_hosts decides; an unknown host or a
+ * mismatch is an error, never a silent accept (`StrictHostKeyChecking yes`, `BatchMode yes`).
+ *
+ * Why OpenSSH and not a JavaScript SSH library: the record files the providers keep are read and
+ * written synchronously, which needs a client that `spawnSync` can run; OpenSSH's connection
+ * sharing makes each such client a channel of the existing connection (see docs/multi-host.md for
+ * the measurements).
+ * @module
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { AsyncLocalStorage } from "node:async_hooks";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { CommandOutput, HostCommand } from "./command";
+import { HostCommandError } from "./errors";
+
+/** Where a resource lives: another machine reached over SSH. */
+export interface Connection {
+    /** The host name or address. */
+    host: string;
+    /** The SSH port (default 22). */
+    port?: number;
+    /** The user (default: the SSH default, the local user). Root, or a user with CAP_NET_ADMIN. */
+    user?: string;
+    /** The private key (OpenSSH or PEM text). Kept in memory only. Omitted: the user's ssh-agent and keys. */
+    privateKey?: string;
+    /** The expected host public key as in known_hosts (`ssh-ed25519 AAAA...`). Omitted: the user's known_hosts decides. */
+    hostKey?: string;
+}
+
+/** The host of the operation under way (no connection: this machine), and whether it may connect. */
+const current = new AsyncLocalStorage<{ connection?: Connection; offline: boolean }>();
+
+/**
+ * Runs `work` with its commands and files on the connection's host (undefined: this machine).
+ * `offline` (a check, which previews run) forbids opening a connection: a preview opens none.
+ */
+export function onHost<T>(connection: Connection | undefined, work: () => T, offline = false): T {
+    const remote = connection && typeof connection === "object" && typeof connection.host === "string" ? connection : undefined;
+    return current.run({ connection: remote, offline }, work);
+}
+
+/** The connection of the operation under way, if it is on a remote host. */
+export function currentConnection(): Connection | undefined {
+    return current.getStore()?.connection;
+}
+
+/** The error of a command or file operation on a remote host where none may connect (a check). */
+function refuseOffline(connection: Connection): void {
+    if (current.getStore()?.offline)
+        throw new Error(
+            `host "${connection.host}": no connection is opened while checking inputs (a preview opens none); this step reads the host only at create`,
+        );
+}
+
+/** A key naming a host for caches and queues: `` for this machine, `user@host:port` for another. */
+export function hostKey(connection: Connection | undefined = currentConnection()): string {
+    return connection ? `${connection.user ?? ""}@${connection.host}:${connection.port ?? 22}` : "";
+}
+
+/** `on host "h"` for messages, or nothing for this machine. */
+export function onHostWords(connection: Connection | undefined = currentConnection()): string {
+    return connection ? ` on host "${connection.host}"` : "";
+}
+
+/**
+ * Quotes an argument vector for a POSIX shell: every word in single quotes, a single quote as
+ * `'\''`. The remote shell then hands the program exactly these words, whatever they hold. Pure.
+ */
+export function shellQuote(argv: readonly string[]): string {
+    return argv.map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(" ");
+}
+
+/** A remote command line: the C locale (our error mapping reads the tools' English), then the words. */
+export function remoteCommandLine(argv: readonly string[]): string {
+    return `LC_ALL=C LANG=C exec ${shellQuote(argv)}`;
+}
+
+/** One host's connection: the master, its control socket, and the agent holding the key. */
+interface Session {
+    dir: string;
+    control: string;
+    options: string[];
+    target: string;
+    master?: ChildProcess;
+    agent?: ChildProcess;
+    ready: Promise<void>;
+}
+
+const sessions = new Map<string, Session>();
+
+/** The ssh options of a connection, without the control socket. */
+function baseOptions(connection: Connection, dir: string, agentSocket: string | undefined): string[] {
+    const options = [
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "ConnectTimeout=10",
+        "-o",
+        "ServerAliveInterval=15",
+        "-o",
+        "LogLevel=ERROR",
+    ];
+    if (connection.port !== undefined) options.push("-p", String(connection.port));
+    if (connection.user !== undefined) options.push("-l", connection.user);
+    if (connection.hostKey !== undefined) {
+        const known = path.join(dir, "known_hosts");
+        const name = connection.port !== undefined && connection.port !== 22 ? `[${connection.host}]:${connection.port}` : connection.host;
+        writeFileSync(known, `${name} ${connection.hostKey.trim()}\n`, { mode: 0o600 });
+        options.push("-o", `UserKnownHostsFile=${known}`, "-o", "GlobalKnownHostsFile=/dev/null");
+    }
+    if (agentSocket) options.push("-o", `IdentityAgent=${agentSocket}`, "-o", "IdentitiesOnly=no", "-o", "IdentityFile=none");
+    return options;
+}
+
+/** What SSH said, as a sentence naming the host. Pure. */
+export function explainSshFailure(host: string, stderr: string): string {
+    const at = `host "${host}"`;
+    if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed.*|key for .* has changed/i.test(stderr) && /CHANGED|mismatch/i.test(stderr))
+        return `${at}: its host key does not match the expected one (connection.hostKey or known_hosts): a different machine, or the host was reinstalled; check it, then update the key`;
+    if (/No \S+ host key is known|Host key verification failed/i.test(stderr))
+        return `${at}: its host key is not known: give connection.hostKey (ssh-keyscan ${host}, checked out of band) or add it to known_hosts`;
+    if (/Permission denied/i.test(stderr))
+        return `${at}: authentication failed: check connection.user and connection.privateKey (the public key must be in the user's authorized_keys)`;
+    if (/Connection refused/i.test(stderr)) return `${at}: connection refused: is sshd running there, on connection.port?`;
+    if (/timed out|No route to host|Network is unreachable|Could not resolve hostname|Name or service not known/i.test(stderr))
+        return `${at} is unreachable: ${stderr.split("\n").find((l) => l.trim()) ?? "no answer"}`;
+    return `${at}: ssh failed: ${stderr.split("\n").find((l) => l.trim()) ?? "no message"}`;
+}
+
+/** Starts an ssh-agent for this session and gives it the key on stdin. Equivalent to: `ssh-agent -D -a SOCK; ssh-add - <<< KEY`. */
+async function startAgent(session: Session, key: string): Promise<string> {
+    const socket = path.join(session.dir, "agent");
+    session.agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: ["ignore", "ignore", "pipe"] });
+    for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const added = spawnSync("ssh-add", ["-q", "-"], {
+        input: key.endsWith("\n") ? key : `${key}\n`,
+        env: { ...process.env, SSH_AUTH_SOCK: socket },
+        encoding: "utf8",
+    });
+    if (added.status !== 0)
+        throw new Error(
+            `connection.privateKey was refused by ssh-add: it is not a private key in OpenSSH or PEM form (${(added.stderr ?? "").trim().split("\n")[0]})`,
+        );
+    return socket;
+}
+
+/** Opens (once per host) the master connection. */
+function session(connection: Connection): Session {
+    const key = hostKey(connection);
+    let s = sessions.get(key);
+    if (s) return s;
+    const dir = mkdtempSync(path.join(os.tmpdir(), "pulumi-overlay-ssh-"));
+    s = { dir, control: path.join(dir, "control"), options: [], target: connection.host, ready: Promise.resolve() };
+    const made = s;
+    sessions.set(key, made);
+    made.ready = (async () => {
+        const agent = connection.privateKey ? await startAgent(made, connection.privateKey) : undefined;
+        made.options = baseOptions(connection, dir, agent);
+        const master = spawn("ssh", [...made.options, "-o", "ControlMaster=yes", "-o", `ControlPath=${made.control}`, "-N", made.target], {
+            stdio: ["ignore", "ignore", "pipe"],
+        });
+        made.master = master;
+        let stderr = "";
+        master.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+        await new Promise<void>((resolve, reject) => {
+            const poll = setInterval(() => {
+                if (existsSync(made.control)) {
+                    clearInterval(poll);
+                    resolve();
+                }
+            }, 10);
+            master.once("exit", () => {
+                clearInterval(poll);
+                reject(new Error(explainSshFailure(connection.host, stderr)));
+            });
+        });
+        master.unref();
+    })();
+    made.ready.catch(() => {
+        sessions.delete(key);
+        closeSession(made);
+    });
+    return made;
+}
+
+function closeSession(s: Session): void {
+    s.master?.kill();
+    s.agent?.kill();
+    rmSync(s.dir, { recursive: true, force: true });
+}
+
+process.once("exit", () => {
+    for (const s of sessions.values()) closeSession(s);
+});
+
+/** The ssh argument vector that runs `argv` on the host through the session's master. */
+function sshArgv(s: Session, argv: readonly string[]): string[] {
+    return [...s.options, "-o", "ControlMaster=no", "-o", `ControlPath=${s.control}`, s.target, "--", remoteCommandLine(argv)];
+}
+
+/** Classifies a remote failure: ssh's own (exit 255) names the host; the program's goes through the usual mapping. */
+function failure(connection: Connection, cmd: HostCommand, code: number | null, stderr: string): HostCommandError {
+    const text = stderr.trim();
+    if (code === 255)
+        return new HostCommandError({
+            command: cmd.argv,
+            netns: cmd.netns,
+            exitCode: 255,
+            stderr: text,
+            subject: cmd.subject,
+            host: connection.host,
+            sshFailure: explainSshFailure(connection.host, text),
+        });
+    // The remote shell's "not found" (exit 127) is a missing program there.
+    const missing = code === 127 && /not found/.test(text) ? `exec of "${cmd.argv[0]}" failed: No such file or directory` : text;
+    return new HostCommandError({
+        command: cmd.argv,
+        netns: cmd.netns,
+        exitCode: code ?? undefined,
+        stderr: missing,
+        subject: cmd.subject,
+        host: connection.host,
+    });
+}
+
+/** Runs a command on the connection's host. */
+export async function runRemote(connection: Connection, cmd: HostCommand): Promise<CommandOutput> {
+    refuseOffline(connection);
+    const s = session(connection);
+    await s.ready;
+    return new Promise<CommandOutput>((resolve, reject) => {
+        const child = spawn("ssh", sshArgv(s, cmd.argv), { stdio: [cmd.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        child.stdout!.on("data", (d: Buffer) => out.push(d));
+        child.stderr!.on("data", (d: Buffer) => err.push(d));
+        child.once("error", (e) => reject(new HostCommandError({ command: cmd.argv, netns: cmd.netns, stderr: "", cause: e, subject: cmd.subject })));
+        child.once("close", (code) => {
+            const stderr = Buffer.concat(err).toString();
+            if (code === 0) resolve({ stdout: Buffer.concat(out).toString().replace(/\n$/, ""), stderr });
+            else reject(failure(connection, cmd, code, stderr));
+        });
+        if (cmd.input !== undefined) {
+            child.stdin!.on("error", () => {});
+            child.stdin!.end(cmd.input);
+        }
+    });
+}
+
+/**
+ * Runs a small shell script on the host, synchronously (for the record files), with `args` as its
+ * positional parameters ($1, $2, ...), quoted. The master must be open (an async command opens it first).
+ * Equivalent to: `ssh HOST -- sh -c 'SCRIPT' sh 'ARG1' 'ARG2'`.
+ */
+export function runRemoteScriptSync(
+    connection: Connection,
+    script: string,
+    args: readonly string[],
+    input?: string,
+): { status: number; stdout: string; stderr: string } {
+    refuseOffline(connection);
+    const s = sessions.get(hostKey(connection));
+    if (!s?.master) throw new Error(`host "${connection.host}": no connection is open yet (a file operation came before any command)`);
+    const result = spawnSync("ssh", sshArgv(s, ["sh", "-c", script, "sh", ...args]), { input, encoding: "utf8" });
+    if (result.status === 255) throw new Error(explainSshFailure(connection.host, result.stderr ?? ""));
+    return { status: result.status ?? 1, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+}
+
+const sessionPids = new Map<string, Promise<number>>();
+
+/**
+ * The pid of the SSH server process that serves this host's connection: it lives in the host's
+ * root network namespace as long as the connection does (every command is a channel of it), so
+ * `ip link ... netns PID` can name that namespace there. Equivalent to: `ssh HOST -- sh -c 'echo $PPID'`.
+ */
+export function remoteSessionPid(connection: Connection | undefined = currentConnection()): Promise<number> {
+    if (!connection) return Promise.resolve(process.pid);
+    const key = hostKey(connection);
+    let pid = sessionPids.get(key);
+    if (!pid) {
+        pid = runRemote(connection, { argv: ["sh", "-c", "echo $PPID"], readOnly: true }).then((out) => Number(out.stdout.trim()));
+        pid.catch(() => sessionPids.delete(key));
+        sessionPids.set(key, pid);
+    }
+    return pid;
+}
+
+/** Opens the connection to the host of the operation under way, if it is remote and not open yet. */
+export async function connect(connection: Connection | undefined = currentConnection()): Promise<void> {
+    if (!connection) return;
+    refuseOffline(connection);
+    await session(connection).ready;
+}
