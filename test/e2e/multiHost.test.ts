@@ -1,5 +1,5 @@
 /**
- * One network across two hosts, through the test engine, each host a namespace on an underlay
+ * One network across two hosts (examples/multi-host), through the test engine, each host a namespace on an underlay
  * bridge running its own sshd in a private mount namespace (its own /run/netns and records). The
  * engine runs inside the underlay namespace, the only place that reaches the hosts. A container on
  * host a pings one on host b over VXLAN, a full-size packet with the don't-fragment bit passes at
@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { describeKernel, useSandbox } from "../support/kernel";
 import { REPO_ROOT, makeProject, removeProject } from "../support/project";
-import { type SshHost, createUnderlay, runEngineIn, startSshHost } from "../support/sshHost";
+import { type SshHost, createUnderlay, makeClientKey, runEngineIn, startSshHost } from "../support/sshHost";
 
 type Props = Record<string, any>;
 
@@ -22,10 +22,14 @@ describeKernel("an OverlayNetwork across two hosts over SSH", () => {
     let underlay: string;
 
     beforeEach(async () => {
-        project = makeProject({ copyFrom: path.join(REPO_ROOT, "test/e2e/programs/multihost") });
+        project = makeProject({ copyFrom: path.join(REPO_ROOT, "examples/multi-host") });
         underlay = sb.ns("u");
         await createUnderlay(underlay);
-        hosts = [await startSshHost(underlay, sb.ns("a"), "a", "192.0.2.11", 0), await startSshHost(underlay, sb.ns("b"), "b", "192.0.2.12", 1)];
+        const client = makeClientKey();
+        hosts = [
+            await startSshHost(underlay, sb.ns("a"), "a", "192.0.2.11", 0, client),
+            await startSshHost(underlay, sb.ns("b"), "b", "192.0.2.12", 1, client),
+        ];
     });
     afterEach(async () => {
         for (const h of hosts) await h.remove();
@@ -50,11 +54,13 @@ describeKernel("an OverlayNetwork across two hosts over SSH", () => {
     };
 
     it("pings across the hosts, keeps the MTU, opens no connection at preview, repairs drift, survives a host that is down, and destroys cleanly", async () => {
+        const hostConfig = (h: SshHost) => ({ address: h.address, user: "root", hostKey: h.connection.hostKey });
         const config = {
-            hosts: JSON.stringify({
-                a: { connection: hosts[0].connection, underlay: "192.0.2.11" },
-                b: { connection: hosts[1].connection, underlay: "192.0.2.12" },
-            }),
+            hosts: JSON.stringify({ a: hostConfig(hosts[0]), b: hostConfig(hosts[1]) }),
+            privateKey: hosts[0].connection.privateKey,
+            containers: JSON.stringify({ c1: "a", c2: "b" }),
+            subnet: "10.77.0.0/24",
+            vni: "77",
             prefix: `${sb.prefix}-`,
         };
         const args = (operation: string, extra: string[] = []) => [
@@ -105,7 +111,7 @@ describeKernel("an OverlayNetwork across two hosts over SSH", () => {
         // Host b is down while a container is added there: the up fails naming it. Back up (its
         // namespaces gone, as after a reboot), a refresh and the next up converge.
         await hosts[1].stop();
-        const three = ["--config", 'attachments=[["a","c1"],["b","c2"],["b","c3"]]'];
+        const three = ["--config", `containers=${JSON.stringify({ c1: "a", c2: "b", c3: "b" })}`];
         const down = await runEngineIn(underlay, args("up", ["--skip-preview", ...three]));
         expect(down.code).not.toBe(0);
         expect(down.lines.join("\n")).toMatch(/host "192\.0\.2\.12": connection refused/);

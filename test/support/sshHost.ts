@@ -54,12 +54,29 @@ export async function createUnderlay(netns: string): Promise<void> {
     );
 }
 
-/** Makes a host on the underlay and starts its sshd. */
-export async function startSshHost(underlay: string, netns: string, name: string, address: string, index: number): Promise<SshHost> {
+/** A client key pair made for the run: the private key's text and the public key's line. */
+export function makeClientKey(): { privateKey: string; publicKey: string } {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "overlay-client-"));
+    try {
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "client")]);
+        return { privateKey: readFileSync(path.join(dir, "client"), "utf8"), publicKey: readFileSync(path.join(dir, "client.pub"), "utf8") };
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** Makes a host on the underlay and starts its sshd, which lets the client key in as root. */
+export async function startSshHost(
+    underlay: string,
+    netns: string,
+    name: string,
+    address: string,
+    index: number,
+    client: { privateKey: string; publicKey: string } = makeClientKey(),
+): Promise<SshHost> {
     const dir = mkdtempSync(path.join(os.tmpdir(), `overlay-sshhost-${name}-`));
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "client")]);
-    writeFileSync(path.join(dir, "authorized_keys"), readFileSync(path.join(dir, "client.pub")), { mode: 0o600 });
+    writeFileSync(path.join(dir, "authorized_keys"), client.publicKey, { mode: 0o600 });
     writeFileSync(
         path.join(dir, "sshd_config"),
         [
@@ -117,14 +134,14 @@ export async function startSshHost(underlay: string, netns: string, name: string
     };
     await start();
     const pid = () => sshd!.pid!;
-    return {
+    const host: SshHost = {
         name,
         netns,
         address,
         connection: {
             host: address,
             user: "root",
-            privateKey: readFileSync(path.join(dir, "client"), "utf8"),
+            privateKey: client.privateKey,
             hostKey: readFileSync(path.join(dir, "host_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" "),
         },
         logins: () => (log.match(/Accepted publickey for root/g) ?? []).length,
@@ -146,10 +163,11 @@ export async function startSshHost(underlay: string, netns: string, name: string
         },
         start,
         async remove() {
-            await this.stop();
+            await host.stop();
             rmSync(dir, { force: true, recursive: true });
         },
     };
+    return host;
 }
 
 /**
