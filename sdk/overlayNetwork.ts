@@ -44,6 +44,24 @@ export interface OverlayAttachArgs {
     namespace?: string;
 }
 
+/** What an {@link OverlayNetwork} declares on one host. */
+export interface OverlayHostParts {
+    /** The host's bridge. */
+    bridge: Bridge;
+    /** The host's VXLAN device, on the bridge, to every other host. */
+    vxlan: Vxlan;
+}
+
+/** An attachment of an {@link OverlayNetwork}. */
+export interface OverlayAttachment {
+    /** The host it is on. */
+    host: string;
+    /** Its name, as given to attach. */
+    name: string;
+    /** Its Endpoint (namespace, veth, address). */
+    endpoint: Endpoint;
+}
+
 /** The VXLAN header and the outer IPv4, UDP and Ethernet headers: what the network's MTU gives up. */
 export const VXLAN_OVERHEAD_IPV4 = 50;
 
@@ -79,9 +97,9 @@ export class OverlayNetwork extends pulumi.ComponentResource {
     /** The bridge's name on every host. */
     readonly bridgeName: string;
     /** Each host's bridge and VXLAN device. */
-    readonly hosts: Record<string, { bridge: Bridge; vxlan: Vxlan }> = {};
+    readonly hosts: Record<string, OverlayHostParts> = {};
     /** The attachments made so far. */
-    readonly attachments: { host: string; name: string; endpoint: Endpoint }[] = [];
+    readonly attachments: OverlayAttachment[] = [];
 
     private readonly args: OverlayNetworkArgs;
     private readonly parsed: Subnet;

@@ -19,6 +19,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { AsyncLocalStorage } from "node:async_hooks";
+import { createHash } from "node:crypto";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { CommandOutput, HostCommand } from "./command";
@@ -157,9 +158,21 @@ async function startAgent(session: Session, key: string): Promise<string> {
     return socket;
 }
 
-/** Opens (once per host) the master connection. */
+/**
+ * The key of a connection's session: the host, and a digest of the credentials, so that another
+ * key or host key for the same host never borrows a connection opened with the first.
+ */
+function sessionKey(connection: Connection): string {
+    const credentials = createHash("sha256")
+        .update(`${connection.privateKey ?? ""}\0${connection.hostKey ?? ""}`)
+        .digest("hex")
+        .slice(0, 16);
+    return `${hostKey(connection)}#${credentials}`;
+}
+
+/** Opens (once per host and credentials) the master connection. */
 function session(connection: Connection): Session {
-    const key = hostKey(connection);
+    const key = sessionKey(connection);
     let s = sessions.get(key);
     if (s) return s;
     const dir = mkdtempSync(path.join(os.tmpdir(), "pulumi-overlay-ssh-"));
@@ -272,7 +285,7 @@ export function runRemoteScriptSync(
     input?: string,
 ): { status: number; stdout: string; stderr: string } {
     refuseOffline(connection);
-    const s = sessions.get(hostKey(connection));
+    const s = sessions.get(sessionKey(connection));
     if (!s?.master) throw new Error(`host "${connection.host}": no connection is open yet (a file operation came before any command)`);
     const result = spawnSync("ssh", sshArgv(s, ["sh", "-c", script, "sh", ...args]), { input, encoding: "utf8" });
     if (result.status === 255) throw new Error(explainSshFailure(connection.host, result.stderr ?? ""));
@@ -288,7 +301,7 @@ const sessionPids = new Map<string, Promise<number>>();
  */
 export function remoteSessionPid(connection: Connection | undefined = currentConnection()): Promise<number> {
     if (!connection) return Promise.resolve(process.pid);
-    const key = hostKey(connection);
+    const key = sessionKey(connection);
     let pid = sessionPids.get(key);
     if (!pid) {
         pid = runRemote(connection, { argv: ["sh", "-c", "echo $PPID"], readOnly: true }).then((out) => Number(out.stdout.trim()));

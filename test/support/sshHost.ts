@@ -201,3 +201,22 @@ export function runEngineIn(
         });
     });
 }
+
+/** Runs host-layer calls (./remoteDriver.ts) inside a namespace; returns their results. */
+export function runRemoteCalls(
+    netns: string,
+    calls: { connection: Connection; command: { argv: string[]; input?: string } }[],
+    env: Record<string, string> = {},
+): { ok: boolean; stdout?: string; message?: string; kind?: string }[] {
+    const tsNode = require.resolve("ts-node/register/transpile-only");
+    const out = execFileSync(
+        "ip",
+        ["netns", "exec", netns, process.execPath, "-r", tsNode, path.join(REPO_ROOT, "test/support/remoteDriver.ts"), JSON.stringify(calls)],
+        {
+            cwd: REPO_ROOT,
+            env: { ...process.env, ...env },
+            encoding: "utf8",
+        },
+    );
+    return JSON.parse(out.trim().split("\n").at(-1)!);
+}
