@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseChainRef } from "../providers/nftables/rules";
 import { type Subnet, defaultGateway, explicitAddressProblem, parseSubnet } from "../providers/ipam";
 import { AcceptIn } from "./acceptIn";
+import type { ConnectionArgs } from "./connection";
 import { Address } from "./address";
 import { Bridge } from "./bridge";
 import { type Diagram, type DiagramModel, renderDiagram } from "./diagram";
@@ -10,7 +11,7 @@ import { HostsFile } from "./hostsFile";
 import { NetworkProbe } from "./networkProbe";
 import { Endpoint, type EndpointArgs } from "./endpoint";
 import { NatRule } from "./natRule";
-import { attachmentRoom, programChecks } from "./programChecks";
+import { attachmentRoom, onHostKey, programChecks } from "./programChecks";
 import { Sysctl } from "./sysctl";
 import type { LinkShapeArgs } from "./trafficControl";
 
@@ -79,6 +80,8 @@ export interface BridgeNetworkArgs {
     probe?: boolean;
     /** The backend of the network's rules, and the host firewall chains it is accepted in (see {@link BridgeNetworkFirewall}). */
     firewall?: BridgeNetworkFirewall;
+    /** The host the whole network lives on, over SSH (see {@link ConnectionArgs}), given to every resource it declares; omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
 }
 
 /** Names of a {@link BridgeNetwork}'s attachments, beyond the default (see {@link BridgeNetworkArgs.names}). */
@@ -171,6 +174,11 @@ export class BridgeNetwork extends pulumi.ComponentResource {
     readonly accepts: AcceptIn[] = [];
     /** The backend the network's rules are asked to use. */
     readonly firewallBackend: "auto" | "iptables" | "nftables";
+    /** The connection given to every resource of the network (empty: this machine). */
+    readonly on: {
+        /** The network's `connection`. */
+        connection?: pulumi.Input<ConnectionArgs>;
+    };
 
     constructor(name: string, args: BridgeNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("overlay:index:BridgeNetwork", name, {}, opts);
@@ -194,7 +202,8 @@ export class BridgeNetwork extends pulumi.ComponentResource {
         if (!["auto", "iptables", "nftables"].includes(backend))
             throw new Error(`BridgeNetwork ${name}: firewall.backend "${backend}" is not one of 'auto', 'iptables', 'nftables'`);
         this.firewallBackend = backend;
-        programChecks().subnet(`BridgeNetwork ${name}`, args.netns, parsed);
+        this.on = args.connection === undefined ? {} : { connection: args.connection };
+        programChecks().subnet(`BridgeNetwork ${name}`, onHostKey(args.connection, args.netns), parsed);
         this.name = name;
         this.parsed = parsed;
         this.args = args;
@@ -204,11 +213,11 @@ export class BridgeNetwork extends pulumi.ComponentResource {
         this.netns = args.netns;
         const child = { parent: this };
 
-        this.bridge = new Bridge(`${name}-bridge`, { name: args.bridge?.name, mtu: args.bridge?.mtu, netns: args.netns }, child);
+        this.bridge = new Bridge(`${name}-bridge`, { name: args.bridge?.name, mtu: args.bridge?.mtu, netns: args.netns, ...this.on }, child);
         this.bridgeName = this.bridge.name;
         this.gatewayAddress = new Address(
             `${name}-gateway`,
-            { device: this.bridge.name, address: `${gateway}/${parsed.prefixLength}`, netns: args.netns },
+            { device: this.bridge.name, address: `${gateway}/${parsed.prefixLength}`, netns: args.netns, ...this.on },
             child,
         );
 
@@ -229,6 +238,7 @@ export class BridgeNetwork extends pulumi.ComponentResource {
                     family: this.family,
                     netns: args.netns,
                     backend,
+                    ...this.on,
                     jump: { from: "FORWARD", position: "first", outInterface: this.bridge.name },
                     rules: inRules,
                 },
@@ -243,6 +253,7 @@ export class BridgeNetwork extends pulumi.ComponentResource {
                     family: this.family,
                     netns: args.netns,
                     backend,
+                    ...this.on,
                     jump: { from: "FORWARD", position: "last", inInterface: this.bridge.name },
                     rules: [{ action: "accept" }],
                 },
@@ -254,14 +265,14 @@ export class BridgeNetwork extends pulumi.ComponentResource {
             this.enableForwarding();
             new NatRule(
                 `${name}-masquerade`,
-                { type: "masquerade", source: args.subnet, outInterface: args.egress.outInterface, netns: args.netns, backend },
+                { type: "masquerade", source: args.subnet, outInterface: args.egress.outInterface, netns: args.netns, backend, ...this.on },
                 child,
             );
         }
         for (const chain of args.firewall?.acceptIn ?? []) {
             const label = chain.replace(/[^A-Za-z0-9_.-]+/g, "-");
             this.accepts.push(
-                new AcceptIn(`${name}-accept-${label}`, { chain, interface: this.bridge.name, subnets: [args.subnet], netns: args.netns }, child),
+                new AcceptIn(`${name}-accept-${label}`, { chain, interface: this.bridge.name, subnets: [args.subnet], netns: args.netns, ...this.on }, child),
             );
         }
         if (allowed.length > 0) this.enableForwarding();
@@ -281,7 +292,7 @@ export class BridgeNetwork extends pulumi.ComponentResource {
         );
         this.names = new HostsFile(
             `${this.name}-names`,
-            { namespaces: this.attachments.map((a) => a.namespace), entries, ...(nameservers ? { nameservers } : {}) },
+            { namespaces: this.attachments.map((a) => a.namespace), entries, ...(nameservers ? { nameservers } : {}), ...this.on },
             { parent: this, dependsOn: this.attachments },
         );
     }
@@ -299,6 +310,7 @@ export class BridgeNetwork extends pulumi.ComponentResource {
                 subnet: this.subnet,
                 backend: this.firewallBackend,
                 acceptIn: this.args.firewall?.acceptIn ?? [],
+                ...this.on,
             },
             { parent: this, dependsOn: [...this.attachments, this.gatewayAddress, ...this.chains, ...this.accepts] },
         );
@@ -308,7 +320,7 @@ export class BridgeNetwork extends pulumi.ComponentResource {
     enableForwarding(): Sysctl {
         this.forwarding ??= new Sysctl(
             `${this.name}-forwarding`,
-            { key: this.family === 4 ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding", value: 1, netns: this.netns },
+            { key: this.family === 4 ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding", value: 1, netns: this.netns, ...this.on },
             { parent: this },
         );
         return this.forwarding;
@@ -383,6 +395,7 @@ export class Attachment extends Endpoint {
             gateway: network.gateway,
         };
         if (network.netns !== undefined) endpoint.netns = network.netns;
+        if (network.on.connection !== undefined) endpoint.connection = network.on.connection;
         if (args.interfaceName !== undefined) endpoint.interfaceName = args.interfaceName;
         if (args.link !== undefined) endpoint.link = args.link;
         if (args.address !== undefined) endpoint.address = args.address;
@@ -408,7 +421,12 @@ export class Attachment extends Endpoint {
             throw new Error(`publish: hostPort ${args.hostPort} is not a port (1-65535)`);
         if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) throw new Error(`publish: port ${args.port} is not a port (1-65535)`);
         const protocol = args.protocol ?? "tcp";
-        programChecks().hostPort(`attachment "${this.name}" of BridgeNetwork ${this.network.name}`, this.network.netns, protocol, args.hostPort);
+        programChecks().hostPort(
+            `attachment "${this.name}" of BridgeNetwork ${this.network.name}`,
+            onHostKey(this.network.on.connection, this.network.netns),
+            protocol,
+            args.hostPort,
+        );
         const base = `${this.network.name}-${this.name}-${protocol}${args.hostPort}`;
         this.network.enableForwarding();
         const rule = {
@@ -420,6 +438,7 @@ export class Attachment extends Endpoint {
             destinationLocal: true,
             netns: this.network.netns,
             backend: this.network.firewallBackend,
+            ...this.network.on,
         };
         new NatRule(`${base}-in`, rule, { parent: this });
         new NatRule(`${base}-local`, { ...rule, chain: "OUTPUT" }, { parent: this });

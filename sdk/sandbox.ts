@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Address } from "./address";
+import type { ConnectionArgs } from "./connection";
 import { NetworkNamespace } from "./namespace";
 import { Route } from "./route";
 import { VethPair } from "./veth";
@@ -8,6 +9,8 @@ import { VethPair } from "./veth";
 export interface SandboxHostArgs {
     /** Prefix of the two namespace names (`<prefix>lab`, `<prefix>internet`). */
     prefix?: string;
+    /** The host to build the sandbox on, over SSH (see {@link ConnectionArgs}); omitted: this machine. */
+    connection?: pulumi.Input<ConnectionArgs>;
 }
 
 /**
@@ -39,15 +42,16 @@ export class SandboxHost extends pulumi.ComponentResource {
         super("overlay:index:SandboxHost", name, {}, opts);
         const child = { parent: this };
         const prefix = args.prefix ?? "";
-        const lab = new NetworkNamespace(`${name}-lab`, { name: `${prefix}lab` }, child);
-        const internet = new NetworkNamespace(`${name}-internet`, { name: `${prefix}internet` }, child);
-        const wire = new VethPair(`${name}-uplink`, { name: "uplink", netns: lab.name, peer: { name: "wan", netns: internet.name } }, child);
-        const labAddress = new Address(`${name}-uplink-address`, { device: wire.name, address: `${this.uplinkAddress}/24`, netns: lab.name }, child);
-        new Address(`${name}-wan-address`, { device: wire.peerName, address: `${this.internetAddress}/24`, netns: internet.name }, child);
-        new Address(`${name}-far-address`, { device: "lo", address: `${this.farAddress}/32`, netns: internet.name }, child);
+        const on = args.connection === undefined ? {} : { connection: args.connection };
+        const lab = new NetworkNamespace(`${name}-lab`, { name: `${prefix}lab`, ...on }, child);
+        const internet = new NetworkNamespace(`${name}-internet`, { name: `${prefix}internet`, ...on }, child);
+        const wire = new VethPair(`${name}-uplink`, { name: "uplink", netns: lab.name, peer: { name: "wan", netns: internet.name }, ...on }, child);
+        const labAddress = new Address(`${name}-uplink-address`, { device: wire.name, address: `${this.uplinkAddress}/24`, netns: lab.name, ...on }, child);
+        new Address(`${name}-wan-address`, { device: wire.peerName, address: `${this.internetAddress}/24`, netns: internet.name, ...on }, child);
+        new Address(`${name}-far-address`, { device: "lo", address: `${this.farAddress}/32`, netns: internet.name, ...on }, child);
         new Route(
             `${name}-default`,
-            { destination: "default", gateway: this.internetAddress, device: wire.name, netns: lab.name },
+            { destination: "default", gateway: this.internetAddress, device: wire.name, netns: lab.name, ...on },
             { parent: this, dependsOn: [labAddress] },
         );
         this.netns = lab.name;

@@ -89,6 +89,12 @@ const BAD_CASES: BadCase[] = [
     { kind: "Vxlan", args: { vni: 0, remotes: ["192.0.2.12"] }, property: "vni" },
     { kind: "Vxlan", args: { vni: 42, remotes: ["192.0.2.12 dst 6.6.6.6"] }, property: "remotes[0]" },
     { kind: "Vxlan", args: { vni: 42, remotes: ["192.0.2.12"], localAddress: "fd00::1" }, property: "remotes[0]" },
+    // Remote hosts: what ssh would read as an option, or is not what it says.
+    { kind: "Bridge", args: { name: "br0", connection: { host: "-oProxyCommand=touch /tmp/x" } }, property: "connection.host" },
+    { kind: "Bridge", args: { name: "br0", connection: { host: "192.0.2.11", user: "root -v" } }, property: "connection.user" },
+    { kind: "Bridge", args: { name: "br0", connection: { host: "192.0.2.11", port: 70000 } }, property: "connection.port" },
+    { kind: "Bridge", args: { name: "br0", connection: { host: "192.0.2.11", hostKey: "not a key" } }, property: "connection.hostKey" },
+    { kind: "NatRule", args: { type: "masquerade", connection: { host: "192.0.2.11", privateKey: "password" } }, property: "connection.privateKey" },
     // Backends and other owners' chains.
     { kind: "NatRule", args: { type: "masquerade", source: "10.7.0.0/24", backend: "pf" }, property: "backend" },
     { kind: "FirewallChain", args: { backend: "nft", jump: { from: "FORWARD", position: "first" }, rules: [] }, property: "backend" },

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { describeKernel, useSandbox } from "../support/kernel";
-import { type SshHost, createUnderlay, makeClientKey, runRemoteCalls, startSshHost } from "../support/sshHost";
+import { REPO_ROOT, makeProject, removeProject } from "../support/project";
+import { type SshHost, createUnderlay, makeClientKey, runEngineIn, runRemoteCalls, startSshHost } from "../support/sshHost";
 
 describeKernel("commands on a remote host over SSH", () => {
     const sb = useSandbox();
@@ -77,4 +78,45 @@ describeKernel("commands on a remote host over SSH", () => {
             expect(r.message).not.toContain(host.connection.privateKey.split("\n")[1]);
         }
     });
+
+    it("a BridgeNetwork with egress, names and its proof goes up on the remote host and leaves it as it was", async () => {
+        const project = makeProject({ copyFrom: path.join(REPO_ROOT, "test/e2e/programs/remotebridge") });
+        try {
+            const state = () => ({
+                namespaces: host.exec(["ip", "netns", "list"]).trim(),
+                links: host.exec(["ip", "-br", "link"]).trim(),
+                rules: host
+                    .exec(["iptables-save"])
+                    .split("\n")
+                    .filter((l) => l.startsWith("-A") || /^:\S+ DROP/.test(l)),
+                forward: host.exec(["sysctl", "-n", "net.ipv4.ip_forward"]).trim(),
+                records: host.exec(["sh", "-c", "find /run/pulumi-overlay -type f | sort"]).trim(),
+            });
+            const before = state();
+            const config = { connection: JSON.stringify(host.connection), uplink: "eth0", prefix: `${sb.prefix}-` };
+            const args = (op: string) => [
+                op,
+                project,
+                "--stack",
+                "remote",
+                "--state",
+                path.join(project, "state.json"),
+                ...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`]),
+            ];
+            const up = await runEngineIn(underlay, args("up"));
+            expect(up.code, up.lines.join("\n")).toBe(0);
+            expect(up.lines.join("\n")).toContain('"c1 (10.88.0.2) -> c2 (10.88.0.3)"');
+            const c1 = `${sb.prefix}-c1`;
+            // Out through the remote host's MASQUERADE to the underlay, which has no route back to 10.88.0.0/24.
+            expect(host.exec(["ip", "netns", "exec", c1, "ping", "-c", "1", "-W", "2", "192.0.2.1"])).toContain("1 received");
+            expect(host.exec(["ip", "netns", "exec", c1, "getent", "-s", "files", "hosts", "c2"])).toContain("10.88.0.3");
+            expect(host.exec(["iptables-save", "-t", "nat"])).toMatch(/-A POSTROUTING -s 10\.88\.0\.0\/24 -o eth0 .*-j MASQUERADE/);
+            const destroy = await runEngineIn(underlay, args("destroy"));
+            expect(destroy.code, destroy.lines.join("\n")).toBe(0);
+            expect(state()).toEqual(before);
+            expect(host.exec(["sh", "-c", `ls /etc/netns | grep -c '^${sb.prefix}' || true`]).trim()).toBe("0");
+        } finally {
+            removeProject(project);
+        }
+    }, 120_000);
 });
