@@ -6,7 +6,7 @@
  */
 import * as ipaddr from "ipaddr.js";
 import type { Props } from "./common";
-import { hostKey, ipCommand, namespaceState, netnsIdentity, parseIpJson, RecordDir, runRead } from "./host";
+import { hostKey, ipCommand, namespaceState, netnsIdentity, parseIpJson, RecordDir, runRead, safeName } from "./host";
 import { type CheckFailure, type Cidr, isUnknown, networkOf, parseAddress, parseCidr } from "./validate";
 
 /** A subnet, parsed. */
@@ -168,9 +168,12 @@ export function claimAddress(pool: RecordDir, request: LeaseRequest, mark: strin
     }
     let tried = 0;
     const reserved = new Set(request.reserved ?? []);
+    // The pool's records, listed once: a search does not try every leased address in turn (on a
+    // remote host each try is a round trip). A record made since is found by the claim itself.
+    const taken = new Set(pool.list());
     for (const candidate of hostAddresses(subnet, request.gateway)) {
         tried += 1;
-        if (reserved.has(candidate) || inUse.has(candidate)) continue;
+        if (reserved.has(candidate) || inUse.has(candidate) || taken.has(safeName(candidate))) continue;
         if (pool.claim(candidate, mark)) return leased(candidate);
     }
     throw new Error(
@@ -182,7 +185,7 @@ export function claimAddress(pool: RecordDir, request: LeaseRequest, mark: strin
 export function leasedByMark(pool: RecordDir, subnetText: string, mark: string): Leased | undefined {
     const subnet = parseSubnet(subnetText);
     if (typeof subnet === "string") return undefined;
-    const ip = pool.list().find((name) => pool.read(name) === mark);
+    const ip = [...pool.readAll()].find(([, text]) => text === mark)?.[0];
     return ip === undefined ? undefined : { ip, cidr: `${ip}/${subnet.prefixLength}`, family: subnet.family };
 }
 
@@ -220,7 +223,7 @@ async function findAddressesInUse(netns: string | undefined, bridge: string, poo
     const host = await namespaceState(netns);
     for (const address of host.links.find((link) => link.ifname === bridge)?.addr_info ?? [])
         if (inSubnet(address.local)) used.add(parseAddress(address.local)!.toString());
-    const held = new Set(pool.list().map((ip) => pool.read(ip)));
+    const held = new Set(pool.readAll().values());
     const strays = host.links.filter(
         (link) => link.master === bridge && !(link.ifalias !== undefined && held.has(link.ifalias)) && link.link_netnsid !== undefined,
     );

@@ -39,6 +39,8 @@ export interface HostFiles {
     removeDir(dir: string): boolean;
     /** The names in a folder; none when it is missing. */
     list(dir: string): string[];
+    /** The regular files of a folder (not links) and their text, in one go; none when it is missing. */
+    readAll(dir: string): Map<string, string>;
     /** A file's inode and modification time (ms), or undefined when it is gone. */
     stat(file: string): { ino: number; mtimeMs: number } | undefined;
     /** Makes a folder safe for root's records (see {@link localSecureDir}), making what is missing. */
@@ -99,6 +101,18 @@ export const localFiles: HostFiles = {
         } catch {
             return [];
         }
+    },
+    readAll(dir) {
+        const out = new Map<string, string>();
+        for (const name of localFiles.list(dir)) {
+            try {
+                const text = localFiles.read(path.join(dir, name));
+                if (text !== undefined) out.set(name, text);
+            } catch {
+                // a link or a folder: not a record
+            }
+        }
+        return out;
     },
     stat(file) {
         try {
@@ -212,6 +226,18 @@ function remoteFiles(connection: Connection): HostFiles {
         list(dir) {
             const r = run('[ -d "$1" ] || exit 0; ls -A1 -- "$1"', [dir]);
             return r.status === 0 ? r.stdout.split("\n").filter((n) => n !== "") : [];
+        },
+        readAll(dir) {
+            // name NUL text NUL, for each regular file: one round trip for a whole pool.
+            const r = run(
+                'cd -- "$1" 2>/dev/null || exit 0; for f in * .[!.]*; do [ -f "$f" ] && [ ! -L "$f" ] && { printf "%s\\0" "$f"; cat -- "$f"; printf "\\0"; }; done; exit 0',
+                [dir],
+            );
+            if (r.status !== 0) throw fail(`reading ${dir}`, r);
+            const parts = r.stdout.split("\0");
+            const out = new Map<string, string>();
+            for (let i = 0; i + 1 < parts.length; i += 2) out.set(parts[i], parts[i + 1]);
+            return out;
         },
         stat(file) {
             const r = run('stat -L -c "%i %.3Y" -- "$1"', [file]);

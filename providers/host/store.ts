@@ -8,7 +8,7 @@
 import * as path from "node:path";
 import { hostFiles, localSecureDir } from "./files";
 import { NETNS_RUN_DIR } from "./ip";
-import { currentConnection } from "./remote";
+import { currentConnection, hostKey } from "./remote";
 
 /**
  * The state directory: `$PULUMI_OVERLAY_STATE_DIR`, or `/run/pulumi-overlay`; on a remote host
@@ -88,6 +88,13 @@ export class RecordDir {
         removeEmptyFolders(this.dir);
     }
 
+    /** The records and their text, in one read of the folder (one round trip on a remote host). */
+    readAll(): Map<string, string> {
+        const all = hostFiles().readAll(this.dir);
+        for (const name of [...all.keys()]) if (name.endsWith(".tmp") || name === ".lock") all.delete(name);
+        return all;
+    }
+
     /** The names of the records. */
     list(): string[] {
         return hostFiles()
@@ -100,6 +107,26 @@ export class RecordDir {
      * read-modify-write of a record is not interleaved with another provider's.
      */
     async locked<T>(work: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+        // Callers of this process wait their turn here, not by polling the host: the lock file
+        // is for other processes (on a remote host each poll would be a round trip).
+        const key = `${hostKey()}|${this.dir}`;
+        const before = turns.get(key) ?? Promise.resolve();
+        let done!: () => void;
+        const mine = new Promise<void>((resolve) => {
+            done = resolve;
+        });
+        const chain = before.then(() => mine);
+        turns.set(key, chain);
+        await before;
+        try {
+            return await this.lockedOnHost(work, timeoutMs);
+        } finally {
+            done();
+            if (turns.get(key) === chain) turns.delete(key);
+        }
+    }
+
+    private async lockedOnHost<T>(work: () => Promise<T>, timeoutMs: number): Promise<T> {
         const lock = path.join(this.dir, ".lock");
         const deadline = Date.now() + timeoutMs;
         for (;;) {
@@ -125,6 +152,9 @@ export class RecordDir {
 }
 
 let temporaries = 0;
+
+/** The turns of this process's callers of {@link RecordDir.locked}, by host and folder. */
+const turns = new Map<string, Promise<void>>();
 
 /**
  * Runs a write in a safe folder ({@link secureDir}); once more if another process removed the
@@ -155,8 +185,16 @@ export function writeNewFile(file: string, content: string, mode = 0o600): void 
  * {@link localSecureDir}), on the host of the operation under way.
  */
 export function secureDir(dir: string): void {
-    hostFiles().secureDir(dir);
+    // A folder this process made or checked on a remote host is not checked again (each check is
+    // a round trip) until this process removes it; on this machine the check is cheap and always made.
+    const connection = currentConnection();
+    const key = `${hostKey(connection)}|${path.resolve(dir)}`;
+    if (connection && securedRemote.has(key)) return;
+    hostFiles(connection).secureDir(dir);
+    if (connection) securedRemote.add(key);
 }
+
+const securedRemote = new Set<string>();
 
 /** Re-exported for the tests of this machine's folders. */
 export { localSecureDir };
@@ -166,6 +204,7 @@ export function removeEmptyFolders(dir: string): void {
     const top = path.resolve(stateDir());
     for (let current = path.resolve(dir); current.startsWith(`${top}${path.sep}`); current = path.dirname(current)) {
         if (!hostFiles().removeDir(current)) return; // not empty, or gone
+        for (const key of securedRemote) if (key.endsWith(`|${current}`) || key.includes(`|${current}${path.sep}`)) securedRemote.delete(key);
     }
 }
 

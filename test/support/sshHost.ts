@@ -175,13 +175,16 @@ export async function startSshHost(
  * reaches the hosts), as `npm run engine` would; returns its printed lines and the JSON summary.
  */
 export function runEngineIn(
-    netns: string,
+    netns: string | undefined,
     args: string[],
     env: Record<string, string> = {},
 ): Promise<{ code: number; lines: string[]; summary?: Record<string, number> }> {
     const tsNode = require.resolve("ts-node/register/transpile-only");
     return new Promise((resolve) => {
-        const child = spawn("ip", ["netns", "exec", netns, process.execPath, "-r", tsNode, path.join(REPO_ROOT, "test/engine/cli.ts"), ...args], {
+        // Undefined: here (`ip netns exec` gives its child a mount namespace of its own, where
+        // namespaces that child adds stay: a local lab is run without it).
+        const argv = [process.execPath, "-r", tsNode, path.join(REPO_ROOT, "test/engine/cli.ts"), ...args];
+        const child = spawn(netns === undefined ? argv[0] : "ip", netns === undefined ? argv.slice(1) : ["netns", "exec", netns, ...argv], {
             cwd: REPO_ROOT,
             env: { ...process.env, ...env },
             stdio: ["ignore", "pipe", "pipe"],
