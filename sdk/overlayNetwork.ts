@@ -1,9 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { type Subnet, defaultGateway, parseSubnet } from "../providers/ipam";
+import { Address } from "./address";
 import { Bridge } from "./bridge";
 import type { ConnectionArgs } from "./connection";
 import { Endpoint } from "./endpoint";
+import { FirewallChain, type FirewallRuleArgs } from "./firewallChain";
 import { IpLease } from "./ipLease";
+import { NatRule } from "./natRule";
+import { Sysctl } from "./sysctl";
 import { Vxlan } from "./vxlan";
 
 /** One host of an {@link OverlayNetwork}. */
@@ -16,6 +20,14 @@ export interface OverlayHostArgs {
     device?: string;
     /** The host-side namespace for the bridge and VXLAN device on that host; omitted: its root namespace. */
     netns?: string;
+}
+
+/** The way out of an {@link OverlayNetwork}, through one host. */
+export interface OverlayEgressArgs {
+    /** The host (a key of `hosts`) whose bridge holds the gateway and which masquerades. */
+    host: string;
+    /** That host's interface that leads out, e.g. `eth0`. */
+    outInterface: string;
 }
 
 /** Arguments of an {@link OverlayNetwork}. */
@@ -34,6 +46,18 @@ export interface OverlayNetworkArgs {
     dstPort?: number;
     /** Prefix of the namespace names attachments get by default (`<prefix><attachment name>`). */
     namespacePrefix?: string;
+    /**
+     * The way out, through one host: the gateway address (the subnet's first) on that host's bridge,
+     * forwarding on and MASQUERADE out of `outInterface` there, and a default route via the gateway
+     * in every attachment, whichever host it is on (its traffic crosses the VXLAN to that host).
+     * Omitted: the network reaches nothing outside it.
+     */
+    egress?: OverlayEgressArgs;
+    /**
+     * The backend of the network's rules on every host (isolation, egress NAT): `auto` (the
+     * default), `iptables` or `nftables`, as a BridgeNetwork's `firewall.backend`.
+     */
+    firewallBackend?: "auto" | "iptables" | "nftables";
 }
 
 /** Arguments of {@link OverlayNetwork.attach}. */
@@ -100,6 +124,11 @@ export class OverlayNetwork extends pulumi.ComponentResource {
     readonly hosts: Record<string, OverlayHostParts> = {};
     /** The attachments made so far. */
     readonly attachments: OverlayAttachment[] = [];
+    /** The gateway address on the egress host's bridge, when there is egress. */
+    readonly gateway?: string;
+
+    /** The gateway's Address, on the egress host's bridge. */
+    gatewayAddress?: Address;
 
     private readonly args: OverlayNetworkArgs;
     private readonly parsed: Subnet;
@@ -125,6 +154,10 @@ export class OverlayNetwork extends pulumi.ComponentResource {
         this.mtu = (args.underlayMtu ?? 1500) - VXLAN_OVERHEAD_IPV4;
         this.bridgeName = args.bridgeName ?? `ovl${args.vni}`;
         this.leaseHost = names[0];
+        if (args.egress && !args.hosts[args.egress.host])
+            throw new Error(`OverlayNetwork ${name}: egress.host "${args.egress.host}" is not one of the hosts (${names.join(", ")})`);
+        this.gateway = args.egress ? defaultGateway(parsed) : undefined;
+        const backend = args.firewallBackend ?? "auto";
 
         for (const host of names) {
             const h = args.hosts[host];
@@ -147,6 +180,37 @@ export class OverlayNetwork extends pulumi.ComponentResource {
                 },
                 child,
             );
+            // Isolation as in a BridgeNetwork: into the bridge only replies, the network's own
+            // traffic (bridged, across the VXLAN too: br_netfilter shows it to FORWARD) and nothing
+            // else; out of it, accepted even where FORWARD's policy is DROP.
+            const rules = bridge.name.apply((bridgeName): FirewallRuleArgs[] => [
+                { state: ["established", "related"], action: "accept" },
+                { inInterface: bridgeName, action: "accept" },
+                { action: "drop" },
+            ]);
+            new FirewallChain(
+                `${name}-${host}-in`,
+                { netns: h.netns, backend, jump: { from: "FORWARD", position: "first", outInterface: bridge.name }, rules, ...on },
+                child,
+            );
+            new FirewallChain(
+                `${name}-${host}-out`,
+                { netns: h.netns, backend, jump: { from: "FORWARD", position: "last", inInterface: bridge.name }, rules: [{ action: "accept" }], ...on },
+                child,
+            );
+            if (args.egress?.host === host) {
+                this.gatewayAddress = new Address(
+                    `${name}-gateway`,
+                    { device: bridge.name, address: `${this.gateway}/${parsed.prefixLength}`, netns: h.netns, ...on },
+                    child,
+                );
+                new Sysctl(`${name}-forwarding`, { key: "net.ipv4.ip_forward", value: 1, netns: h.netns, ...on }, child);
+                new NatRule(
+                    `${name}-masquerade`,
+                    { type: "masquerade", source: args.subnet, outInterface: args.egress.outInterface, netns: h.netns, backend, ...on },
+                    child,
+                );
+            }
             this.hosts[host] = { bridge, vxlan };
         }
         this.registerOutputs({ subnet: this.subnet, mtu: this.mtu });
@@ -182,12 +246,12 @@ export class OverlayNetwork extends pulumi.ComponentResource {
                 bridge: this.hosts[host].bridge.name,
                 subnet: this.subnet,
                 address: lease.ip,
-                defaultRoute: false,
+                ...(this.gateway ? { gateway: this.gateway, defaultRoute: true } : { defaultRoute: false }),
                 mtu: this.mtu,
                 ...(h.netns ? { netns: h.netns } : {}),
                 ...(h.connection ? { connection: h.connection } : {}),
             },
-            { parent: this, dependsOn: [this.hosts[host].vxlan] },
+            { parent: this, dependsOn: [this.hosts[host].vxlan, ...(this.gatewayAddress ? [this.gatewayAddress] : [])] },
         );
         this.attachments.push({ host, name, endpoint });
         return endpoint;

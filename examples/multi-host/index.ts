@@ -30,6 +30,8 @@ const privateKey = config.getSecret("privateKey");
 
 const net = new OverlayNetwork("lab", {
     subnet: config.get("subnet") ?? "10.42.0.0/24",
+    // The way out, through one host's interface ({ host: "a", outInterface: "eth0" }); omitted: none.
+    egress: config.getObject<{ host: string; outInterface: string }>("egress"),
     vni: config.getNumber("vni") ?? 42,
     namespacePrefix: config.get("prefix") ?? "",
     hosts: Object.fromEntries(

@@ -9,7 +9,9 @@
  */
 import * as path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { ipCommand, runCommand } from "../../providers/host";
 import { describeKernel, useSandbox } from "../support/kernel";
+import { ping } from "../support/sandbox";
 import { REPO_ROOT, makeProject, removeProject } from "../support/project";
 import { type SshHost, createUnderlay, makeClientKey, runEngineIn, startSshHost } from "../support/sshHost";
 
@@ -59,6 +61,7 @@ describeKernel("an OverlayNetwork across two hosts over SSH", () => {
             hosts: JSON.stringify({ a: hostConfig(hosts[0]), b: hostConfig(hosts[1]) }),
             privateKey: hosts[0].connection.privateKey,
             containers: JSON.stringify({ c1: "a", c2: "b" }),
+            egress: JSON.stringify({ host: "a", outInterface: "eth0" }),
             subnet: "10.77.0.0/24",
             vni: "77",
             prefix: `${sb.prefix}-`,
@@ -94,6 +97,14 @@ describeKernel("an OverlayNetwork across two hosts over SSH", () => {
         expect(pingFrom(hosts[0], c1, "10.77.0.3", 1450 - 27)).toBe(false);
         // The pool of the network's addresses is on the first host only.
         expect(hosts[0].exec(["sh", "-c", "ls /run/pulumi-overlay/ipam/*/overlay-77 | sort"]).trim().split("\n")).toEqual(["10.77.0.2", "10.77.0.3"]);
+
+        // Egress through host a: c2 on host b reaches the underlay's 192.0.2.1, which has no route
+        // to the overlay (MASQUERADE on host a). Isolation: traffic routed into the overlay from
+        // elsewhere is dropped on host a.
+        expect(pingFrom(hosts[1], `${sb.prefix}-c2`, "192.0.2.1")).toBe(true);
+        await runCommand(ipCommand(underlay, ["route", "add", "10.77.0.0/24", "via", "192.0.2.11"]));
+        expect(await ping(underlay, "10.77.0.3", 1)).toBe(false);
+        expect(await ping(underlay, "10.77.0.1", 1)).toBe(true); // the gateway itself is the host's, not forwarded
 
         const again = await runEngineIn(underlay, args("up", ["--skip-preview"]));
         expect(again.summary).toMatchObject({ create: 0, update: 0, replace: 0, delete: 0 });
