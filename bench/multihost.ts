@@ -17,7 +17,7 @@ import * as path from "node:path";
 import { netnsAdd } from "../providers/host";
 import { REPO_ROOT, makeProject, packPackage, removeProject } from "../test/support/project";
 import { removeNamespaces } from "../test/support/sandbox";
-import { type SshHost, createUnderlay, makeClientKey, runEngineIn, startSshHost } from "../test/support/sshHost";
+import { type SshHost, createUnderlay, engineArgs, makeClientKey, runEngineIn, startSshHost } from "../test/support/sshHost";
 
 process.env.OVERLAY_TEST_RUN_ID ??= `pob${randomBytes(2).toString("hex")}`;
 const prefix = `${process.env.OVERLAY_TEST_RUN_ID}m`;
@@ -40,15 +40,7 @@ async function measure(shape: string, n: number, hosts: Record<string, unknown>,
     rmSync(log, { force: true });
     const loginsBefore = remote.map((h) => h.logins());
     const config = { hosts: JSON.stringify(hosts), containers: String(n), prefix: `${prefix}-${shape}-` };
-    const args = (op: string) => [
-        op,
-        project,
-        "--stack",
-        `${shape}${n}`,
-        "--state",
-        path.join(project, `state-${shape}-${n}.json`),
-        ...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`]),
-    ];
+    const args = (op: string) => engineArgs(op, project, `${shape}${n}`, config);
     const env = { PULUMI_OVERLAY_COMMAND_LOG: log };
     let start = process.hrtime.bigint();
     const where = remote.length === 0 ? undefined : underlay;

@@ -13,7 +13,7 @@ import { ipCommand, runCommand } from "../../providers/host";
 import { describeKernel, useSandbox } from "../support/kernel";
 import { ping } from "../support/sandbox";
 import { REPO_ROOT, makeProject, removeProject } from "../support/project";
-import { type SshHost, createUnderlay, makeClientKey, runEngineIn, startSshHost } from "../support/sshHost";
+import { type SshHost, createUnderlay, engineArgs, makeClientKey, runEngineIn, startSshHost } from "../support/sshHost";
 
 type Props = Record<string, any>;
 
@@ -66,16 +66,7 @@ describeKernel("an OverlayNetwork across two hosts over SSH", () => {
             vni: "77",
             prefix: `${sb.prefix}-`,
         };
-        const args = (operation: string, extra: string[] = []) => [
-            operation,
-            project,
-            "--stack",
-            "multi",
-            "--state",
-            path.join(project, "state.json"),
-            ...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`]),
-            ...extra,
-        ];
+        const args = (operation: string, extra: string[] = []) => engineArgs(operation, project, "multi", config, extra);
         const before = hosts.map(state);
 
         // A preview opens no SSH connection.

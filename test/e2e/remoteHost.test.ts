@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { describeKernel, useSandbox } from "../support/kernel";
 import { REPO_ROOT, makeProject, removeProject } from "../support/project";
-import { type SshHost, createUnderlay, makeClientKey, runEngineIn, runRemoteCalls, startSshHost } from "../support/sshHost";
+import { type SshHost, createUnderlay, engineArgs, makeClientKey, runEngineIn, runRemoteCalls, startSshHost } from "../support/sshHost";
 
 describeKernel("commands on a remote host over SSH", () => {
     const sb = useSandbox();
@@ -94,15 +94,7 @@ describeKernel("commands on a remote host over SSH", () => {
             });
             const before = state();
             const config = { connection: JSON.stringify(host.connection), uplink: "eth0", prefix: `${sb.prefix}-` };
-            const args = (op: string) => [
-                op,
-                project,
-                "--stack",
-                "remote",
-                "--state",
-                path.join(project, "state.json"),
-                ...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`]),
-            ];
+            const args = (op: string) => engineArgs(op, project, "remote", config);
             const up = await runEngineIn(underlay, args("up"));
             expect(up.code, up.lines.join("\n")).toBe(0);
             expect(up.lines.join("\n")).toContain('"c1 (10.88.0.2) -> c2 (10.88.0.3)"');

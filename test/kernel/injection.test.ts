@@ -30,6 +30,7 @@ import { provider as veth } from "../../providers/veth";
 import { provider as vxlan } from "../../providers/vxlan";
 import { describeKernel, useSandbox } from "../support/kernel";
 import { ipOutOfBand } from "../support/lifecycle";
+import { shellPayloads } from "../support/payloads";
 
 type Props = Record<string, any>;
 type Provider = typeof bridge;
@@ -59,14 +60,7 @@ describeKernel("injection: no input runs a command", () => {
 
     it("every string property of every resource, set to each payload: refused at check or passed whole, and no marker appears", async () => {
         const payloads = [
-            `'x''sh''-c''touch ${marker}'`,
-            `"x" "sh" "-c" "touch ${marker}"`,
-            `$(touch ${marker})`,
-            `\`touch ${marker}\``,
-            `x;touch ${marker}`,
-            `x|touch ${marker}`,
-            `x&&touch ${marker}`,
-            `x\ntouch ${marker}`,
+            ...shellPayloads(marker),
             `x\\`,
             `x\\\nnetns exec ${sb.hostNs} touch ${marker}`,
             "x#y",

@@ -205,6 +205,12 @@ export function runEngineIn(
     });
 }
 
+/** The test engine's command line for an operation on a project: its stack, its state file beside it, and the config. */
+export function engineArgs(operation: string, project: string, stack: string, config: Record<string, string>, extra: string[] = []): string[] {
+    const settings = Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`]);
+    return [operation, project, "--stack", stack, "--state", path.join(project, `state-${stack}.json`), ...settings, ...extra];
+}
+
 /** Runs host-layer calls (./remoteDriver.ts) inside a namespace; returns their results. */
 export function runRemoteCalls(
     netns: string,

@@ -12,6 +12,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { explainSshFailure, remoteCommandLine, shellQuote } from "../../../providers/host/remote";
 import { checkConnection } from "../../../providers/validate";
+import { shellPayloads } from "../../support/payloads";
 
 /** What `sh -c LINE` hands to a program: the words, one per NUL-terminated record. */
 function wordsThroughSh(words: string[]): string[] {
@@ -23,30 +24,7 @@ function wordsThroughSh(words: string[]): string[] {
 
 describe("shellQuote: commands for a remote shell", () => {
     const marker = path.join(tmpdir(), `po-remote-quote-${process.pid}`);
-    const payloads = [
-        `'x''sh''-c''touch ${marker}'`,
-        `"x" "sh" "-c" "touch ${marker}"`,
-        `$(touch ${marker})`,
-        `\`touch ${marker}\``,
-        `x;touch ${marker}`,
-        `x|touch ${marker}`,
-        `x&&touch ${marker}`,
-        `x\ntouch ${marker}`,
-        "x\\",
-        "it's",
-        "'",
-        "''",
-        "",
-        " ",
-        "-n",
-        "--",
-        "*",
-        "~root",
-        "$HOME",
-        "x#y",
-        "a\tb",
-        "\\'",
-    ];
+    const payloads = [...shellPayloads(marker), "x\\", "it's", "'", "''", "", " ", "-n", "--", "*", "~root", "$HOME", "x#y", "a\tb", "\\'"];
 
     it("carries every injection payload as one word, and runs none of them", () => {
         rmSync(marker, { force: true });
