@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { chooseName, inNetns, leftBehind, pick, type Props } from "./common";
 import { linkBatchShow, linkDeleteIfMarked, linkFindMarked, linkGet, type LinkInfo, linkIsUp } from "./host";
 import { type MarkedInputs, defineProvider, markOf, markOfResource } from "./provider";
-import { checkBoolean, checkMtu, checkNamespaceName, checkNewInterfaceName } from "./validate";
+import { checkBoolean, checkMac, checkMtu, checkNamespaceName, checkNewInterfaceName } from "./validate";
 
 /** Inputs after `check`. */
 export interface BridgeInputs extends MarkedInputs {
@@ -16,6 +16,8 @@ export interface BridgeInputs extends MarkedInputs {
     mtu?: number;
     up: boolean;
     stp: boolean;
+    /** The MAC address asked for; omitted: a random locally administered one, fixed at create. */
+    mac?: string;
 }
 
 /** Outputs: the inputs with their final values plus what the kernel reports. */
@@ -28,7 +30,7 @@ export interface BridgeOutputs extends BridgeInputs {
     alias: string;
 }
 
-const INPUT_KEYS = ["logicalName", "name", "netns", "mtu", "up", "stp", "mark"] as const;
+const INPUT_KEYS = ["logicalName", "name", "netns", "mtu", "up", "stp", "mac", "mark"] as const;
 
 /** The resource id: `netns/name`, or the name in the root namespace. */
 function idOf(bridge: Pick<BridgeInputs, "netns" | "name">): string {
@@ -67,7 +69,8 @@ export function randomMac(): string {
 /** `link set` arguments for the properties that change in place. */
 function setSteps(bridge: BridgeInputs): string[][] {
     const mtu = bridge.mtu !== undefined ? ["mtu", String(bridge.mtu)] : [];
-    return [["link", "set", "dev", bridge.name, ...mtu, bridge.up ? "up" : "down", "type", "bridge", "stp_state", bridge.stp ? "1" : "0"]];
+    const mac = bridge.mac !== undefined ? ["address", bridge.mac] : [];
+    return [["link", "set", "dev", bridge.name, ...mtu, ...mac, bridge.up ? "up" : "down", "type", "bridge", "stp_state", bridge.stp ? "1" : "0"]];
 }
 
 /** Runs steps in one `ip -batch` process that ends by showing the bridge, and returns it. */
@@ -77,7 +80,7 @@ async function applyAndShow(bridge: BridgeInputs, steps: string[][]): Promise<Li
 }
 
 export const provider = defineProvider<BridgeInputs, BridgeOutputs>({
-    rules: { replace: ["name", "netns"], update: ["mtu", "up", "stp"], optional: ["mtu"], deleteBeforeReplace: true },
+    rules: { replace: ["name", "netns"], update: ["mtu", "up", "stp", "mac"], optional: ["mtu", "mac"], deleteBeforeReplace: true },
     marked: true,
 
     async check(olds, news: Props) {
@@ -90,6 +93,7 @@ export const provider = defineProvider<BridgeInputs, BridgeOutputs>({
                 inputs.mtu === undefined ? undefined : checkMtu("mtu", inputs.mtu),
                 checkBoolean("up", inputs.up),
                 checkBoolean("stp", inputs.stp),
+                inputs.mac === undefined ? undefined : checkMac("mac", inputs.mac),
             ],
         };
     },
@@ -114,7 +118,7 @@ export const provider = defineProvider<BridgeInputs, BridgeOutputs>({
                 );
             return { id: idOf(inputs), outs: outputsOf(inputs, mark, await applyAndShow(inputs, setSteps(inputs))) };
         }
-        const add = ["link", "add", "name", inputs.name, "address", randomMac(), "type", "bridge", "stp_state", inputs.stp ? "1" : "0"];
+        const add = ["link", "add", "name", inputs.name, "address", inputs.mac ?? randomMac(), "type", "bridge", "stp_state", inputs.stp ? "1" : "0"];
         const mtu = inputs.mtu !== undefined ? ["mtu", String(inputs.mtu)] : [];
         let link: LinkInfo;
         try {

@@ -341,3 +341,13 @@ export function checkConnection(value: unknown): (CheckFailure | undefined)[] {
         });
     return failures;
 }
+
+/** Failure unless the value is a unicast MAC address written `xx:xx:xx:xx:xx:xx` (or unknown). */
+export function checkMac(property: string, value: unknown): CheckFailure | undefined {
+    if (isUnknown(value)) return undefined;
+    if (typeof value !== "string" || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(value))
+        return { property, reason: `${property} ${show(value)} is not a MAC address in lower case, e.g. '02:42:0a:00:00:01'` };
+    if ((Number.parseInt(value.slice(0, 2), 16) & 1) === 1)
+        return { property, reason: `${property} ${value} is a multicast address; a link needs a unicast one` };
+    return undefined;
+}

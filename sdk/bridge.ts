@@ -17,6 +17,11 @@ export interface BridgeArgs {
     up?: pulumi.Input<boolean>;
     /** Run the spanning tree protocol (default false). Updated in place. */
     stp?: pulumi.Input<boolean>;
+    /**
+     * The bridge's MAC address (`02:...`, unicast, lower case). Omitted: a random locally
+     * administered one, fixed at create. Updated in place (`ip link set NAME address MAC`).
+     */
+    mac?: pulumi.Input<string>;
 }
 
 /**
@@ -59,7 +64,7 @@ export class Bridge extends pulumi.dynamic.Resource {
             identity: resourceIdentity("Bridge", name, opts),
             ...args,
             connection: connectionInput(args.connection),
-            mac: undefined,
+            mac: args.mac, // an input too: the address asked for, else the one the kernel gives
             ifindex: undefined,
             alias: undefined,
         };

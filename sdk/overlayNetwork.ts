@@ -47,12 +47,14 @@ export interface OverlayNetworkArgs {
     /** Prefix of the namespace names attachments get by default (`<prefix><attachment name>`). */
     namespacePrefix?: string;
     /**
-     * The way out, through one host: the gateway address (the subnet's first) on that host's bridge,
-     * forwarding on and MASQUERADE out of `outInterface` there, and a default route via the gateway
-     * in every attachment, whichever host it is on (its traffic crosses the VXLAN to that host).
-     * Omitted: the network reaches nothing outside it.
+     * The way out, through one host or several: the gateway address (the subnet's first) on each
+     * such host's bridge, forwarding on and MASQUERADE out of its `outInterface` there. With one
+     * egress host, every attachment's default route goes via the gateway (traffic from other hosts
+     * crosses the VXLAN to it). With several, their bridges share one MAC address (an anycast
+     * gateway: each attachment's gateway is its own host's bridge), and attachments on hosts without
+     * egress get no default route. Omitted: the network reaches nothing outside it.
      */
-    egress?: OverlayEgressArgs;
+    egress?: OverlayEgressArgs | OverlayEgressArgs[];
     /**
      * The backend of the network's rules on every host (isolation, egress NAT): `auto` (the
      * default), `iptables` or `nftables`, as a BridgeNetwork's `firewall.backend`.
@@ -124,13 +126,13 @@ export class OverlayNetwork extends pulumi.ComponentResource {
     readonly hosts: Record<string, OverlayHostParts> = {};
     /** The attachments made so far. */
     readonly attachments: OverlayAttachment[] = [];
-    /** The gateway address on the egress host's bridge, when there is egress. */
+    /** The gateway address on the egress hosts' bridges, when there is egress. */
     readonly gateway?: string;
-
-    /** The gateway's Address, on the egress host's bridge. */
-    gatewayAddress?: Address;
+    /** The gateway's Address on each egress host's bridge, by host. */
+    readonly gatewayAddresses: Record<string, Address> = {};
 
     private readonly args: OverlayNetworkArgs;
+    private readonly egress: Map<string, string>;
     private readonly parsed: Subnet;
     private readonly leaseHost: string;
 
@@ -154,16 +156,23 @@ export class OverlayNetwork extends pulumi.ComponentResource {
         this.mtu = (args.underlayMtu ?? 1500) - VXLAN_OVERHEAD_IPV4;
         this.bridgeName = args.bridgeName ?? `ovl${args.vni}`;
         this.leaseHost = names[0];
-        if (args.egress && !args.hosts[args.egress.host])
-            throw new Error(`OverlayNetwork ${name}: egress.host "${args.egress.host}" is not one of the hosts (${names.join(", ")})`);
-        this.gateway = args.egress ? defaultGateway(parsed) : undefined;
+        const egress = args.egress === undefined ? [] : Array.isArray(args.egress) ? args.egress : [args.egress];
+        for (const [i, e] of egress.entries()) {
+            if (!args.hosts[e.host]) throw new Error(`OverlayNetwork ${name}: egress host "${e.host}" is not one of the hosts (${names.join(", ")})`);
+            if (egress.findIndex((other) => other.host === e.host) !== i) throw new Error(`OverlayNetwork ${name}: egress host "${e.host}" is given twice`);
+        }
+        this.egress = new Map(egress.map((e) => [e.host, e.outInterface]));
+        this.gateway = egress.length > 0 ? defaultGateway(parsed) : undefined;
+        // Several gateways of one L2 network answer with one MAC: whichever answers, it is right.
+        const gatewayMac = egress.length > 1 ? anycastMac(args.vni) : undefined;
         const backend = args.firewallBackend ?? "auto";
 
         for (const host of names) {
             const h = args.hosts[host];
             const child = { parent: this };
             const on = h.connection === undefined ? {} : { connection: h.connection };
-            const bridge = new Bridge(`${name}-${host}-bridge`, { name: this.bridgeName, mtu: this.mtu, netns: h.netns, ...on }, child);
+            const anycast = gatewayMac && this.egress.has(host) ? { mac: gatewayMac } : {};
+            const bridge = new Bridge(`${name}-${host}-bridge`, { name: this.bridgeName, mtu: this.mtu, netns: h.netns, ...anycast, ...on }, child);
             const vxlan = new Vxlan(
                 `${name}-${host}-vxlan`,
                 {
@@ -198,18 +207,15 @@ export class OverlayNetwork extends pulumi.ComponentResource {
                 { netns: h.netns, backend, jump: { from: "FORWARD", position: "last", inInterface: bridge.name }, rules: [{ action: "accept" }], ...on },
                 child,
             );
-            if (args.egress?.host === host) {
-                this.gatewayAddress = new Address(
-                    `${name}-gateway`,
+            const outInterface = this.egress.get(host);
+            if (outInterface !== undefined) {
+                this.gatewayAddresses[host] = new Address(
+                    `${name}-${host}-gateway`,
                     { device: bridge.name, address: `${this.gateway}/${parsed.prefixLength}`, netns: h.netns, ...on },
                     child,
                 );
-                new Sysctl(`${name}-forwarding`, { key: "net.ipv4.ip_forward", value: 1, netns: h.netns, ...on }, child);
-                new NatRule(
-                    `${name}-masquerade`,
-                    { type: "masquerade", source: args.subnet, outInterface: args.egress.outInterface, netns: h.netns, backend, ...on },
-                    child,
-                );
+                new Sysctl(`${name}-${host}-forwarding`, { key: "net.ipv4.ip_forward", value: 1, netns: h.netns, ...on }, child);
+                new NatRule(`${name}-${host}-masquerade`, { type: "masquerade", source: args.subnet, outInterface, netns: h.netns, backend, ...on }, child);
             }
             this.hosts[host] = { bridge, vxlan };
         }
@@ -226,6 +232,9 @@ export class OverlayNetwork extends pulumi.ComponentResource {
             throw new Error(`OverlayNetwork ${this.name}: attach("${host}", "${name}"): no host "${host}" (hosts: ${Object.keys(this.args.hosts).join(", ")})`);
         if (this.attachments.some((a) => a.name === name)) throw new Error(`OverlayNetwork ${this.name}: attach: an attachment named "${name}" exists already`);
         const base = `${this.name}-${name}`;
+        // The gateway this attachment routes through: its own host's, or the only one there is.
+        const gateways = Object.values(this.gatewayAddresses);
+        const route = this.gatewayAddresses[host] ?? (gateways.length === 1 ? gateways[0] : undefined);
         const leaseOn = this.args.hosts[this.leaseHost].connection;
         // The pool lives on the first host: one place decides every address of the network.
         const lease = new IpLease(
@@ -246,12 +255,12 @@ export class OverlayNetwork extends pulumi.ComponentResource {
                 bridge: this.hosts[host].bridge.name,
                 subnet: this.subnet,
                 address: lease.ip,
-                ...(this.gateway ? { gateway: this.gateway, defaultRoute: true } : { defaultRoute: false }),
+                ...(route ? { gateway: this.gateway, defaultRoute: true } : { defaultRoute: false }),
                 mtu: this.mtu,
                 ...(h.netns ? { netns: h.netns } : {}),
                 ...(h.connection ? { connection: h.connection } : {}),
             },
-            { parent: this, dependsOn: [this.hosts[host].vxlan, ...(this.gatewayAddress ? [this.gatewayAddress] : [])] },
+            { parent: this, dependsOn: [this.hosts[host].vxlan, ...(route ? [route] : [])] },
         );
         this.attachments.push({ host, name, endpoint });
         return endpoint;
@@ -277,6 +286,11 @@ export class OverlayNetwork extends pulumi.ComponentResource {
             return `${lines.join("\n")}\n`;
         });
     }
+}
+
+/** The MAC address of an overlay's gateways, from its VNI: locally administered, unicast (`02:6f:76:` and the VNI's three bytes). */
+export function anycastMac(vni: number): string {
+    return ["02", "6f", "76", ...[16, 8, 0].map((shift) => ((vni >> shift) & 0xff).toString(16).padStart(2, "0"))].join(":");
 }
 
 function safe(text: string): string {

@@ -9,7 +9,7 @@
  * VXLAN is neither authenticated nor encrypted: run it over an underlay you trust (docs/multi-host.md).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { OverlayNetwork } from "pulumi-overlay";
+import { type OverlayEgressArgs, OverlayNetwork } from "pulumi-overlay";
 
 interface HostConfig {
     /** The host's SSH address. */
@@ -30,8 +30,9 @@ const privateKey = config.getSecret("privateKey");
 
 const net = new OverlayNetwork("lab", {
     subnet: config.get("subnet") ?? "10.42.0.0/24",
-    // The way out, through one host's interface ({ host: "a", outInterface: "eth0" }); omitted: none.
-    egress: config.getObject<{ host: string; outInterface: string }>("egress"),
+    // The way out, through one host's interface ({ host: "a", outInterface: "eth0" }) or several
+    // ([{ host: "a", ... }, { host: "b", ... }]: each host's containers leave through their own); omitted: none.
+    egress: config.getObject<OverlayEgressArgs | OverlayEgressArgs[]>("egress"),
     vni: config.getNumber("vni") ?? 42,
     namespacePrefix: config.get("prefix") ?? "",
     hosts: Object.fromEntries(

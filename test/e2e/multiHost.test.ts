@@ -61,7 +61,10 @@ describeKernel("an OverlayNetwork across two hosts over SSH", () => {
             hosts: JSON.stringify({ a: hostConfig(hosts[0]), b: hostConfig(hosts[1]) }),
             privateKey: hosts[0].connection.privateKey,
             containers: JSON.stringify({ c1: "a", c2: "b" }),
-            egress: JSON.stringify({ host: "a", outInterface: "eth0" }),
+            egress: JSON.stringify([
+                { host: "a", outInterface: "eth0" },
+                { host: "b", outInterface: "eth0" },
+            ]),
             subnet: "10.77.0.0/24",
             vni: "77",
             prefix: `${sb.prefix}-`,
@@ -89,10 +92,14 @@ describeKernel("an OverlayNetwork across two hosts over SSH", () => {
         // The pool of the network's addresses is on the first host only.
         expect(hosts[0].exec(["sh", "-c", "ls /run/pulumi-overlay/ipam/*/overlay-77 | sort"]).trim().split("\n")).toEqual(["10.77.0.2", "10.77.0.3"]);
 
-        // Egress through host a: c2 on host b reaches the underlay's 192.0.2.1, which has no route
-        // to the overlay (MASQUERADE on host a). Isolation: traffic routed into the overlay from
-        // elsewhere is dropped on host a.
+        // Egress on both hosts: c1 and c2 reach the underlay's 192.0.2.1, which has no route to the
+        // overlay, each through its own host's MASQUERADE (the gateways share one MAC). Isolation:
+        // traffic routed into the overlay from elsewhere is dropped.
+        expect(pingFrom(hosts[0], c1, "192.0.2.1")).toBe(true);
         expect(pingFrom(hosts[1], `${sb.prefix}-c2`, "192.0.2.1")).toBe(true);
+        for (const h of hosts) expect(h.exec(["iptables-save", "-c", "-t", "nat"])).toMatch(/\[[1-9]\d*:\d+\] -A POSTROUTING -s 10\.77\.0\.0\/24 -o eth0/);
+        expect(hosts[0].exec(["ip", "-br", "link", "show", "ovl77"])).toContain("02:6f:76:00:00:4d");
+        expect(hosts[1].exec(["ip", "-br", "link", "show", "ovl77"])).toContain("02:6f:76:00:00:4d");
         await runCommand(ipCommand(underlay, ["route", "add", "10.77.0.0/24", "via", "192.0.2.11"]));
         expect(await ping(underlay, "10.77.0.3", 1)).toBe(false);
         expect(await ping(underlay, "10.77.0.1", 1)).toBe(true); // the gateway itself is the host's, not forwarded
@@ -131,4 +138,24 @@ describeKernel("an OverlayNetwork across two hosts over SSH", () => {
         expect(destroy.code, destroy.lines.join("\n")).toBe(0);
         expect(hosts.map(state)).toEqual(before);
     }, 180_000);
+
+    it("with egress through one host only, a container on the other host leaves through it, across the VXLAN", async () => {
+        const hostConfig = (h: SshHost) => ({ address: h.address, user: "root", hostKey: h.connection.hostKey });
+        const config = {
+            hosts: JSON.stringify({ a: hostConfig(hosts[0]), b: hostConfig(hosts[1]) }),
+            privateKey: hosts[0].connection.privateKey,
+            containers: JSON.stringify({ c1: "a", c2: "b" }),
+            egress: JSON.stringify({ host: "a", outInterface: "eth0" }),
+            subnet: "10.78.0.0/24",
+            vni: "78",
+            prefix: `${sb.prefix}-`,
+        };
+        const up = await runEngineIn(underlay, engineArgs("up", project, "one", config, ["--skip-preview"]));
+        expect(up.code, up.lines.join("\n")).toBe(0);
+        expect(pingFrom(hosts[1], `${sb.prefix}-c2`, "192.0.2.1")).toBe(true);
+        expect(hosts[0].exec(["iptables-save", "-c", "-t", "nat"])).toMatch(/\[[1-9]\d*:\d+\] -A POSTROUTING -s 10\.78\.0\.0\/24 -o eth0/);
+        expect(hosts[1].exec(["iptables-save", "-t", "nat"])).not.toContain("10.78.0.0/24"); // no NAT on host b
+        const destroy = await runEngineIn(underlay, engineArgs("destroy", project, "one", config));
+        expect(destroy.code, destroy.lines.join("\n")).toBe(0);
+    }, 120_000);
 });
