@@ -91,6 +91,13 @@ describe("connection: what check accepts", () => {
         expect(props("root@h")).toEqual(["connection"]);
     });
 
+    it("refuses every injection payload as a host or a user (they would reach ssh's own argument vector)", () => {
+        for (const payload of [...shellPayloads("/tmp/x"), "-oProxyCommand=sh", "--", "a b", "x\\"]) {
+            expect(props({ host: payload }), payload).toEqual(["connection.host"]);
+            expect(props({ host: "192.0.2.11", user: payload }), payload).toEqual(["connection.user"]);
+        }
+    });
+
     it("never puts the private key in a message", () => {
         const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-material\n-----END OPENSSH PRIVATE KEY-----";
         const failures = checkConnection({ host: "-x", user: "-y", privateKey: key, hostKey: "bad" });
