@@ -43,13 +43,13 @@ describeKernel("BridgeNetwork through the test engine", () => {
             await runCommand(toolCommand(sb.hostNs, "iptables", ["-w", "-P", "FORWARD", policy]));
             const engine = setup(sb, backend);
             const before = await snapshot(sb.hostNs);
-            const namespacesBefore = netnsList();
+            const namespacesBefore = netnsList().filter((name) => name.startsWith(sb.prefix));
             const [c1, c2, c3, db] = ["c1", "c2", "c3", "db"].map((n) => sb.ns(n));
 
             // A preview first, as pulumi up does: unknown addresses pass every check, nothing is made.
             const preview = await engine("preview");
             expect(stepsOf(preview, "create")).toEqual(expect.arrayContaining(["HostsFile front-names", "NetworkProbe front-probe", "Endpoint front-c1"]));
-            expect(netnsList()).toEqual(namespacesBefore);
+            expect(netnsList().filter((name) => name.startsWith(sb.prefix))).toEqual(namespacesBefore);
 
             const up = await engine("up");
             expect(up.outputs.addresses).toEqual({ c1: "10.0.0.2", c2: "10.0.0.3", c3: "10.0.0.4", db: "10.1.0.2" });
@@ -158,7 +158,7 @@ describeKernel("BridgeNetwork through the test engine", () => {
             }
 
             await engine("destroy");
-            expect(netnsList()).toEqual(namespacesBefore);
+            expect(netnsList().filter((name) => name.startsWith(sb.prefix))).toEqual(namespacesBefore);
             expect(existsSync(path.join(ETC_NETNS, c1))).toBe(false);
             expect(await snapshot(sb.hostNs)).toEqual(before);
         });

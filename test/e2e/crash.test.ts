@@ -62,7 +62,7 @@ describeKernel("crash: the engine killed during up", () => {
         it(`converges on the next up after a SIGKILL at several points, and destroy leaves the host as before (${shape})`, async () => {
             const config = { containers: "10", hostNamespace: sb.hostNs, prefix: `${sb.prefix}-`, uplink: sb.uplink, shape };
             const before = await snapshot(sb.hostNs);
-            const namespacesBefore = netnsList();
+            const namespacesBefore = netnsList().filter((name) => name.startsWith(sb.prefix));
             for (const killAt of kills) {
                 const state = path.join(project, `state-${killAt}.json`);
                 const args = [project, "--stack", "test", "--state", state, ...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`])];
@@ -77,7 +77,7 @@ describeKernel("crash: the engine killed during up", () => {
                 expect((await engine("up")).summary.same).toBe(total);
 
                 await engine("destroy");
-                expect(netnsList()).toEqual(namespacesBefore);
+                expect(netnsList().filter((name) => name.startsWith(sb.prefix))).toEqual(namespacesBefore);
                 expect(await snapshot(sb.hostNs)).toEqual(before);
             }
         });

@@ -29,12 +29,12 @@ describeKernel("examples through the test engine", () => {
             prefix: `${sb.prefix}-`,
         });
         const before = await snapshot(sb.hostNs);
-        const namespacesBefore = netnsList();
+        const namespacesBefore = netnsList().filter((name) => name.startsWith(sb.prefix));
         const [c1, c2] = [sb.ns("c1"), sb.ns("c2")];
 
         const preview = await engine("preview");
         expect(preview.summary).toEqual({ create: 12, update: 0, replace: 0, delete: 0, same: 0 });
-        expect(netnsList()).toEqual(namespacesBefore);
+        expect(netnsList().filter((name) => name.startsWith(sb.prefix))).toEqual(namespacesBefore);
         expect(await snapshot(sb.hostNs)).toEqual(before);
 
         const up = await engine("up");
@@ -68,18 +68,18 @@ describeKernel("examples through the test engine", () => {
 
         const destroy = await engine("destroy");
         expect(destroy.summary).toEqual({ create: 0, update: 0, replace: 0, delete: 12, same: 0 });
-        expect(netnsList()).toEqual(namespacesBefore);
+        expect(netnsList().filter((name) => name.startsWith(sb.prefix))).toEqual(namespacesBefore);
         expect(await snapshot(sb.hostNs)).toEqual(before);
     });
 
     it("routed-lab: preview, up, up again, a subnet change, drift, destroy", async () => {
         project = makeProject({ copyFrom: path.join(REPO_ROOT, "examples/routed-lab") });
         const engine = engineFor(project, path.join(project, "state.json"), { prefix: `${sb.prefix}-` });
-        const namespacesBefore = netnsList();
+        const namespacesBefore = netnsList().filter((name) => name.startsWith(sb.prefix));
         const [a1, b1, router] = [sb.ns("a1"), sb.ns("b1"), sb.ns("router")];
 
         expect((await engine("preview")).summary).toEqual({ create: 12, update: 0, replace: 0, delete: 0, same: 0 });
-        expect(netnsList()).toEqual(namespacesBefore);
+        expect(netnsList().filter((name) => name.startsWith(sb.prefix))).toEqual(namespacesBefore);
 
         expect((await engine("up")).summary.create).toBe(12);
         expect(await ping(a1, "10.2.0.2")).toBe(true);
@@ -100,7 +100,7 @@ describeKernel("examples through the test engine", () => {
         expect(await ping(a1, "10.3.0.2")).toBe(true);
 
         expect((await engine("destroy")).summary.delete).toBe(12);
-        expect(netnsList()).toEqual(namespacesBefore);
+        expect(netnsList().filter((name) => name.startsWith(sb.prefix))).toEqual(namespacesBefore);
         expect(netnsList()).not.toContain(router);
     });
 
@@ -108,7 +108,7 @@ describeKernel("examples through the test engine", () => {
         project = makeProject({ copyFrom: path.join(REPO_ROOT, "examples/two-site-lab") });
         const engine = engineFor(project, path.join(project, "state.json"), { sandbox: "false", hostNamespace: sb.hostNs, prefix: `${sb.prefix}-` });
         const before = await snapshot(sb.hostNs);
-        const namespacesBefore = netnsList();
+        const namespacesBefore = netnsList().filter((name) => name.startsWith(sb.prefix));
         const [files, build, laptop] = [sb.ns("files"), sb.ns("build"), sb.ns("laptop")];
 
         const up = await engine("up");
@@ -129,7 +129,7 @@ describeKernel("examples through the test engine", () => {
         expect(await timedTransfer(files, laptop, "10.10.0.2", 7203, bytes)).toBeLessThan(slow / 4);
 
         await engine("destroy");
-        expect(netnsList()).toEqual(namespacesBefore);
+        expect(netnsList().filter((name) => name.startsWith(sb.prefix))).toEqual(namespacesBefore);
         expect(await snapshot(sb.hostNs)).toEqual(before);
     });
 });

@@ -48,7 +48,7 @@ describeKernel("a host firewall that drops forwarded traffic", () => {
 
     it("the preview fails naming the chain and the remedies, and nothing is made", async () => {
         const before = await snapshot(sb.hostNs);
-        const namespacesBefore = netnsList();
+        const namespacesBefore = netnsList().filter((name) => name.startsWith(sb.prefix));
         const up = await upWithPreview();
         expect(up.ok).toBe(false);
         const error = up.errors.join("\n");
@@ -57,7 +57,7 @@ describeKernel("a host firewall that drops forwarded traffic", () => {
         expect(error).toContain('firewall: { acceptIn: ["inet hostfw forward"] }');
         expect(error).toContain('nft insert rule inet hostfw forward iifname "brfw" accept');
         expect(error).toContain("br_netfilter is on here");
-        expect(netnsList()).toEqual(namespacesBefore);
+        expect(netnsList().filter((name) => name.startsWith(sb.prefix))).toEqual(namespacesBefore);
         expect(await snapshot(sb.hostNs)).toEqual(before);
     });
 
@@ -69,7 +69,7 @@ describeKernel("a host firewall that drops forwarded traffic", () => {
         });
         const before = await snapshot(sb.hostNs);
         const hostfwBefore = await nft(sb.hostNs, "list", "table", "inet", "hostfw");
-        const namespacesBefore = netnsList();
+        const namespacesBefore = netnsList().filter((name) => name.startsWith(sb.prefix));
 
         const up = await upWithPreview({ acceptIn: "inet hostfw forward" });
         expect(up.errors).toEqual([]);
@@ -96,7 +96,7 @@ describeKernel("a host firewall that drops forwarded traffic", () => {
         expect(await ping(sb.ns("a"), "10.60.0.3")).toBe(true);
 
         await engine("destroy");
-        expect(netnsList()).toEqual(namespacesBefore);
+        expect(netnsList().filter((name) => name.startsWith(sb.prefix))).toEqual(namespacesBefore);
         expect(await nft(sb.hostNs, "list", "table", "inet", "hostfw")).toBe(hostfwBefore);
         expect(await snapshot(sb.hostNs)).toEqual(before);
     });

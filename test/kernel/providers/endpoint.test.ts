@@ -199,10 +199,10 @@ describeKernel("Endpoint on the kernel", () => {
                 console.log(JSON.stringify({ ip: made.outs.ip, drift: read.props.drift }));
                 await provider.delete(made.id, made.outs);
             })().catch((err) => { console.error(err); process.exit(1); });`;
-        const before = netnsList();
+        const before = netnsList().filter((name) => name.startsWith(sb.prefix));
         const out = execFileSync("ip", ["netns", "exec", sb.hostNs, process.execPath, "-e", script], { encoding: "utf8" });
         expect(JSON.parse(out)).toEqual({ ip: "10.0.0.2", drift: [] });
-        expect(netnsList()).toEqual(before);
+        expect(netnsList().filter((name) => name.startsWith(sb.prefix))).toEqual(before);
     });
 
     it("refuses bad input in check, naming the property", async () => {
