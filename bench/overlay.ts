@@ -2,8 +2,9 @@
  * Benchmark: up plus destroy of an N-container tutorial overlay through the test engine, against
  * the same topology built and torn down by the tutorial's own commands (bench/tutorial-*.sh, one
  * `ip` process per step), in the same run, inside sandbox namespaces. Prints seconds and ratios.
- * Each N is measured twice: with every container declared as four resources (namespace, veth,
- * address, route) and as one Endpoint. Not a test: CI does not run it.
+ * Each N is measured three times: with every container declared as four resources (namespace, veth,
+ * address, route), as one Endpoint, and as one resource of a do-nothing dynamic provider (Pulumi's
+ * floor: what the engine and the SDK cost with no provider work at all). Not a test: CI does not run it.
  *
  *   sudo node -r ts-node/register/transpile-only bench/overlay.ts [N ...] [--repeat K]
  *
@@ -40,8 +41,8 @@ function countLines(file: string): number {
         : 0;
 }
 
-/** How the program declares each container (bench/program/index.js). */
-type Shape = "resources" | "endpoints";
+/** How the program declares each container (bench/program/index.js); `noop`: Pulumi's floor, a do-nothing provider. */
+type Shape = "resources" | "endpoints" | "noop";
 
 /** The baseline: the tutorial's commands, one `ip` process per step. */
 async function measureShell(n: number) {
@@ -122,15 +123,15 @@ async function main(): Promise<void> {
         for (const n of sizes.length ? sizes : [10, 100, 1000]) {
             // Each repetition measures the shell script and both shapes again, in turn, so that
             // a slow spell of the machine weighs on all three alike.
-            const runs: Record<string, Awaited<ReturnType<typeof measure>>[]> = { resources: [], endpoints: [] };
+            const runs: Record<string, Awaited<ReturnType<typeof measure>>[]> = { resources: [], endpoints: [], noop: [] };
             for (let i = 0; i < repeat; i++) {
                 const shell = await measureShell(n);
-                for (const shape of ["resources", "endpoints"] as const) {
+                for (const shape of ["resources", "endpoints", "noop"] as const) {
                     runs[shape].push(await measure(n, shape, project, shell));
                     console.error(`N=${n} ${shape} run ${i + 1}/${repeat} done`);
                 }
             }
-            rows.push(median(runs.resources), median(runs.endpoints));
+            rows.push(median(runs.resources), median(runs.endpoints), median(runs.noop));
         }
     } finally {
         removeProject(project);
