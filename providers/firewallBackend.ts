@@ -4,9 +4,8 @@
  * "nftables"`; `auto` reads the namespace and chooses, the same way for every rule there.
  * @module
  */
-import { isHostError, runRead, SharedReads, toolCommand } from "./host";
-import { listNft } from "./nftables/table";
-import { type Listing, OUR_TABLE } from "./nftables/rules";
+import { isHostError, parseIpJson, runRead, SharedReads, toolCommand } from "./host";
+import { OUR_TABLE, parseListing } from "./nftables/rules";
 import { type CheckFailure, checkOneOf } from "./validate";
 
 /** A backend in use. */
@@ -65,6 +64,25 @@ async function installed(netns: string | undefined, program: string): Promise<bo
 }
 
 const factReads = new SharedReads<BackendFacts>(2000);
+const rulesetReads = new SharedReads<{ nft: boolean; ruleset?: unknown }>(2000);
+
+/**
+ * A namespace's whole nftables ruleset as `nft -j` prints it, shared by the readers of one moment
+ * (the backend's choice and the probe's look for other owners' drops read it once); `nft: false`
+ * when nft is not installed, no `ruleset` when the namespace is not there.
+ * Equivalent to: `nft -j list ruleset`.
+ */
+export function hostRuleset(netns: string | undefined): Promise<{ nft: boolean; ruleset?: unknown }> {
+    return rulesetReads.get(netns ?? "", async () => {
+        try {
+            const output = await runRead(toolCommand(netns, "nft", ["-j", "list", "ruleset"]));
+            return { nft: true, ruleset: output ? parseIpJson<unknown>(output.stdout || "{}") : undefined };
+        } catch (err) {
+            if (isHostError(err, "missingBinary")) return { nft: false };
+            throw err;
+        }
+    });
+}
 
 /**
  * The facts of a namespace, shared by the rules asking within a moment of each other.
@@ -72,17 +90,8 @@ const factReads = new SharedReads<BackendFacts>(2000);
  */
 export function backendFacts(netns: string | undefined): Promise<BackendFacts> {
     return factReads.get(netns ?? "", async () => {
-        const [iptables, ruleset] = await Promise.all([
-            installed(netns, "iptables"),
-            listNft(netns, ["tables"]).then(
-                (listing: Listing | undefined) => ({ nft: true, listing }),
-                (err: unknown) => {
-                    if (isHostError(err, "missingBinary")) return { nft: false, listing: undefined };
-                    throw err;
-                },
-            ),
-        ]);
-        return { iptables, nft: ruleset.nft, tables: ruleset.listing?.tables ?? [] };
+        const [iptables, read] = await Promise.all([installed(netns, "iptables"), hostRuleset(netns)]);
+        return { iptables, nft: read.nft, tables: parseListing(read.ruleset).tables };
     });
 }
 

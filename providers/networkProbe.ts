@@ -11,9 +11,9 @@
  * @module
  */
 import { pick, type Props } from "./common";
-import { type BackendChoice, checkBackend, resolveBackend } from "./firewallBackend";
+import { type BackendChoice, checkBackend, hostRuleset, resolveBackend } from "./firewallBackend";
 import { chainName, dropDiagnosis, forwardDrops } from "./forwardDrops";
-import { isHostError, parseIpJson, runCommand, runRead, toolCommand } from "./host";
+import { isHostError, runCommand, runRead, toolCommand } from "./host";
 import { type MarkedInputs, defineProvider, markOf } from "./provider";
 import { type CheckFailure, checkAddress, checkInterfaceName, checkNamespaceName, isUnknown } from "./validate";
 
@@ -104,10 +104,11 @@ async function prove(probe: NetworkProbeInputs): Promise<string[]> {
  * not there yet or its ruleset cannot be read. Equivalent to: `nft -j list ruleset`.
  */
 async function hostDrops(probe: Pick<NetworkProbeInputs, "netns" | "bridge" | "subnet" | "backend">) {
-    const ruleset = await runRead(toolCommand(probe.netns, "nft", ["-j", "list", "ruleset"]));
-    if (!ruleset) return undefined;
+    // One read of the ruleset serves both this look and `auto`'s choice of backend.
+    const { ruleset } = await hostRuleset(probe.netns);
+    if (ruleset === undefined) return undefined;
     const backend = await resolveBackend(probe.netns, probe.backend);
-    return forwardDrops(parseIpJson<unknown>(ruleset.stdout || "{}"), { backend, bridge: probe.bridge, subnets: probe.subnet ? [probe.subnet] : [] });
+    return forwardDrops(ruleset, { backend, bridge: probe.bridge, subnets: probe.subnet ? [probe.subnet] : [] });
 }
 
 /**
