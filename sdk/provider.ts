@@ -1,51 +1,62 @@
 /**
- * The thin provider objects the SDK hands to Pulumi. Pulumi serializes each dynamic provider into
- * the stack's state by reading its functions, and loads it again for every operation; these shims
- * hold nothing but a module name and load the implementation from the installed package at call
- * time. The state stays small, and the installed version of pulumi-overlay serves existing stacks.
+ * The provider objects the SDK hands to Pulumi, and resource identities. Pulumi serializes each
+ * dynamic provider into the stack's state and loads it again for every operation; the SDK's are
+ * the exports of `providers/shims/<module>`, which Pulumi stores as a `require` of that module, and
+ * which load the implementation from the installed package at call time. The state stays small,
+ * and the installed version of pulumi-overlay serves existing stacks.
  *
- * Compatibility contract: a shim loads `require("pulumi-overlay/dist/providers/<module>").provider`,
- * where `<module>` is one of the modules of `PROVIDER_KINDS` (providers/kinds.ts). These paths
- * and the export name `provider` must stay stable across releases.
+ * Compatibility contract: `pulumi-overlay/dist/providers/shims/<module>.js` exports a provider, and
+ * `pulumi-overlay/dist/providers/<module>` exports `provider`, for each module of `PROVIDER_KINDS`
+ * (providers/kinds.ts). These paths must stay stable across releases.
  * @module
  */
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { ProviderKind, ProviderModule } from "../providers/kinds";
+import namespace from "../providers/shims/namespace";
+import bridge from "../providers/shims/bridge";
+import veth from "../providers/shims/veth";
+import address from "../providers/shims/address";
+import route from "../providers/shims/route";
+import natRule from "../providers/shims/natRule";
+import sysctl from "../providers/shims/sysctl";
+import ipLease from "../providers/shims/ipLease";
+import firewallChain from "../providers/shims/firewallChain";
+import endpoint from "../providers/shims/endpoint";
+import trafficControl from "../providers/shims/trafficControl";
+import hostsFile from "../providers/shims/hostsFile";
+import networkProbe from "../providers/shims/networkProbe";
+import acceptIn from "../providers/shims/acceptIn";
+import vxlan from "../providers/shims/vxlan";
 
 export type { ProviderModule } from "../providers/kinds";
 
-const shims = new Map<ProviderModule, pulumi.dynamic.ResourceProvider>();
-
 /**
- * The shim of a module, one object per module: Pulumi caches a provider's serialized text by
- * object, and serializing a closure is costly (tens of milliseconds), so every resource of a
- * kind shares one shim.
+ * The provider of each module's resources: what `providers/shims/<module>` exports. Pulumi
+ * serializes it into the state as that module's `require` (see providers/shims/lazy.ts), once per
+ * object: every resource of a kind shares it.
  */
-export function providerShim(module: ProviderModule): pulumi.dynamic.ResourceProvider {
-    let shim = shims.get(module);
-    if (!shim) {
-        shim = makeShim(module);
-        shims.set(module, shim);
-    }
-    return shim;
-}
+const SHIMS: Record<ProviderModule, pulumi.dynamic.ResourceProvider> = {
+    namespace,
+    bridge,
+    veth,
+    address,
+    route,
+    natRule,
+    sysctl,
+    ipLease,
+    firewallChain,
+    endpoint,
+    trafficControl,
+    hostsFile,
+    networkProbe,
+    acceptIn,
+    vxlan,
+};
 
-/** A dynamic provider that forwards every call to `pulumi-overlay/dist/providers/<module>`. */
-function makeShim(module: ProviderModule): pulumi.dynamic.ResourceProvider {
-    const load = (): pulumi.dynamic.ResourceProvider => require(`pulumi-overlay/dist/providers/${module}`).provider;
-    return {
-        check: (olds, news) => load().check!(olds, news),
-        diff: (id, olds, news) => load().diff!(id, olds, news),
-        create: (inputs) => load().create(inputs),
-        read: (id, props) => load().read!(id, props),
-        // Providers without in-place updates never report update-only diffs; echo the inputs if asked.
-        update: async (id, olds, news) => {
-            const impl = load();
-            return impl.update ? impl.update(id, olds, news) : { outs: { ...olds, ...news } };
-        },
-        delete: (id, props) => load().delete!(id, props),
-    };
+/** The provider of a module's resources (see {@link SHIMS}). */
+export function providerShim(module: ProviderModule): pulumi.dynamic.ResourceProvider {
+    return SHIMS[module];
 }
 
 /** Type tokens read `pulumi-nodejs:dynamic/overlay:<Kind>`. */

@@ -1,6 +1,6 @@
 /**
  * The one list of kinds (providers/kinds.ts) against what must follow it: each provider module
- * exports `provider`, the SDK exports the class, the compatibility doc names the module, the kind
+ * exports `provider`, its shim module (what the state stores) exports the SDK's provider object, the SDK exports the class, the compatibility doc names the module, the kind
  * has its page under docs/resources/ and its row in the resources table.
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -8,16 +8,21 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROVIDER_KINDS } from "../../providers/kinds";
 import * as sdk from "../../sdk";
+import * as sdkProvider from "../../sdk/provider";
 
 const ROOT = path.resolve(__dirname, "../..");
 const read = (file: string) => readFileSync(path.join(ROOT, file), "utf8");
 
 describe("the list of kinds", () => {
     it.each(PROVIDER_KINDS.map((k) => [k.kind, k]))(
-        "%s: provider module, SDK class, compatibility row, page, table row",
+        "%s: provider module, shim module, SDK class, compatibility row, page, table row",
         async (_kind, { kind, module, page }) => {
             const implementation = await import(path.join(ROOT, "providers", `${module}.ts`));
             expect(typeof implementation.provider?.create, `providers/${module}.ts exports provider`).toBe("function");
+            // The module the state stores: its export is the provider the SDK hands to Pulumi.
+            const shim = await import(path.join(ROOT, "providers/shims", `${module}.ts`));
+            expect(sdkProvider.providerShim(module)).toBe(shim.default);
+            expect(typeof shim.default.create, `providers/shims/${module}.ts exports a provider`).toBe("function");
             expect(typeof (sdk as Record<string, unknown>)[kind], `sdk exports ${kind}`).toBe("function");
             expect(read("docs/compatibility.md")).toMatch(new RegExp(`\\| ${kind}[^|]*\\| \`${module}\` \\|`));
             expect(existsSync(path.join(ROOT, "docs/resources", page)), `docs/resources/${page}`).toBe(true);
