@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { TYPE_MODULE, providerShim, resourceIdentity } from "./provider";
 
 /** Arguments of an {@link AcceptIn}. */
@@ -52,8 +52,7 @@ export class AcceptIn extends pulumi.dynamic.Resource {
             {
                 logicalName: name,
                 identity: resourceIdentity("AcceptIn", name, opts),
-                ...args,
-                connection: connectionInput(args.connection),
+                ...inputsOf(args),
                 comment: undefined,
             },
             connectionOptions(args, opts),

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of an {@link Address}. */
@@ -43,8 +43,7 @@ export class Address extends pulumi.dynamic.Resource {
         const props = {
             logicalName: name,
             identity: resourceIdentity("Address", name, opts),
-            ...args,
-            connection: connectionInput(args.connection),
+            ...inputsOf(args),
             family: undefined,
             ip: undefined,
             prefixLength: undefined,

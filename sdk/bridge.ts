@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { onHostKey, programChecks } from "./programChecks";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
@@ -62,8 +62,7 @@ export class Bridge extends pulumi.dynamic.Resource {
         const props = {
             logicalName: name,
             identity: resourceIdentity("Bridge", name, opts),
-            ...args,
-            connection: connectionInput(args.connection),
+            ...inputsOf(args),
             mac: args.mac, // an input too: the address asked for, else the one the kernel gives
             ifindex: undefined,
             alias: undefined,

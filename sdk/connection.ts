@@ -29,9 +29,15 @@ export interface ConnectionArgs {
     hostKey?: pulumi.Input<string>;
 }
 
-/** The connection as the provider gets it: a secret, since it may carry the private key. */
-export function connectionInput(connection: pulumi.Input<ConnectionArgs> | undefined): pulumi.Input<ConnectionArgs> | undefined {
-    return connection === undefined ? undefined : pulumi.secret(connection);
+/**
+ * A resource's arguments as its inputs, the connection made secret. Without a connection there is
+ * no `connection` property at all: each property, even an undefined one, costs the program an
+ * output and its promises (docs/performance.md). Other undefined arguments stay: some are outputs
+ * too (an automatic name).
+ */
+export function inputsOf<T extends { connection?: pulumi.Input<ConnectionArgs> }>(args: T): T {
+    const { connection, ...rest } = args;
+    return (connection === undefined ? rest : { ...rest, connection: pulumi.secret(connection) }) as T;
 }
 
 /** The resource options with the connection output kept secret too. */

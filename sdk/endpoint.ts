@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { onHostKey, programChecks } from "./programChecks";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 import type { LinkShapeArgs } from "./trafficControl";
@@ -96,8 +96,7 @@ export class Endpoint extends pulumi.dynamic.Resource {
         const props = {
             logicalName: name,
             identity: resourceIdentity("Endpoint", name, opts),
-            ...args,
-            connection: connectionInput(args.connection),
+            ...inputsOf(args),
             ip: undefined,
             cidr: undefined,
             family: undefined,

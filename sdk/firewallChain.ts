@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import type { FirewallRuleSpec } from "../providers/firewallChain";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
@@ -86,8 +86,7 @@ export class FirewallChain extends pulumi.dynamic.Resource {
         const props = {
             logicalName: name,
             identity: resourceIdentity("FirewallChain", name, opts),
-            ...args,
-            connection: connectionInput(args.connection),
+            ...inputsOf(args),
             comment: undefined,
             inSync: undefined,
             activeBackend: undefined,

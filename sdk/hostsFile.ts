@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { TYPE_MODULE, providerShim, resourceIdentity } from "./provider";
 
 /** One line of a {@link HostsFile}: an address and the names it answers to. */
@@ -44,7 +44,7 @@ export class HostsFile extends pulumi.dynamic.Resource {
         super(
             providerShim("hostsFile"),
             name,
-            { logicalName: name, identity: resourceIdentity("HostsFile", name, opts), ...args, connection: connectionInput(args.connection), drift: undefined },
+            { logicalName: name, identity: resourceIdentity("HostsFile", name, opts), ...inputsOf(args), drift: undefined },
             connectionOptions(args, opts),
             TYPE_MODULE,
             "HostsFile",

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of an {@link IpLease}. */
@@ -49,8 +49,7 @@ export class IpLease extends pulumi.dynamic.Resource {
     constructor(name: string, args: IpLeaseArgs, opts?: pulumi.CustomResourceOptions) {
         const props = {
             logicalName: name,
-            ...args,
-            connection: connectionInput(args.connection),
+            ...inputsOf(args),
             ip: undefined,
             cidr: undefined,
             family: undefined,

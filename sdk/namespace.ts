@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { onHostKey, programChecks } from "./programChecks";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
@@ -40,8 +40,7 @@ export class NetworkNamespace extends pulumi.dynamic.Resource {
             {
                 logicalName: name,
                 identity: resourceIdentity("NetworkNamespace", name, opts),
-                name: args.name,
-                connection: connectionInput(args.connection),
+                ...inputsOf({ name: args.name, connection: args.connection }),
                 alias: undefined,
             },
             connectionOptions(args, opts),

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of a {@link NatRule}. Every change replaces the rule. */
@@ -92,8 +92,7 @@ export class NatRule extends pulumi.dynamic.Resource {
         const props = {
             logicalName: name,
             identity: resourceIdentity("NatRule", name, opts),
-            ...args,
-            connection: connectionInput(args.connection),
+            ...inputsOf(args),
             family: undefined,
             table: undefined,
             comment: undefined,

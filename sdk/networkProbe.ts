@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { TYPE_MODULE, providerShim, resourceIdentity } from "./provider";
 
 /** An attachment a {@link NetworkProbe} pings from. */
@@ -64,8 +64,7 @@ export class NetworkProbe extends pulumi.dynamic.Resource {
             {
                 logicalName: name,
                 identity: resourceIdentity("NetworkProbe", name, opts),
-                ...args,
-                connection: connectionInput(args.connection),
+                ...inputsOf(args),
                 proved: undefined,
             },
             connectionOptions(args, opts),

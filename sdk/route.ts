@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** Arguments of a {@link Route}. Every change replaces the route. */
@@ -52,7 +52,7 @@ export class Route extends pulumi.dynamic.Resource {
         super(
             providerShim("route"),
             name,
-            { logicalName: name, identity: resourceIdentity("Route", name, opts), ...args, connection: connectionInput(args.connection), family: undefined },
+            { logicalName: name, identity: resourceIdentity("Route", name, opts), ...inputsOf(args), family: undefined },
             connectionOptions(args, opts),
             TYPE_MODULE,
             "Route",

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { onHostKey, programChecks } from "./programChecks";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
@@ -44,8 +44,7 @@ export class Sysctl extends pulumi.dynamic.Resource {
             {
                 logicalName: name,
                 identity: resourceIdentity("Sysctl", name, opts),
-                ...args,
-                connection: connectionInput(args.connection),
+                ...inputsOf(args),
                 previousValue: undefined,
             },
             connectionOptions(args, opts),

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
 
 /** The far end of a {@link VethPair}. */
@@ -81,8 +81,7 @@ export class VethPair extends pulumi.dynamic.Resource {
         const props = {
             logicalName: name,
             identity: resourceIdentity("VethPair", name, opts),
-            ...args,
-            connection: connectionInput(args.connection),
+            ...inputsOf(args),
             peerName: undefined,
             peerNetns: undefined,
             mac: undefined,

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, connectionInput, connectionOptions } from "./connection";
+import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { TYPE_MODULE, providerShim, resourceIdentity } from "./provider";
 
 /** Arguments of a {@link Vxlan}. */
@@ -71,8 +71,7 @@ export class Vxlan extends pulumi.dynamic.Resource {
         const props = {
             logicalName: name,
             identity: resourceIdentity("Vxlan", name, opts),
-            ...args,
-            connection: connectionInput(args.connection),
+            ...inputsOf(args),
             mac: undefined,
             ifindex: undefined,
             up: undefined,
