@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { HostCommandError, isHostError } from "./errors";
 import { currentConnection, hostKey, runRemote } from "./remote";
+import { helperEnabled, spawnThroughHelper } from "./spawner";
 
 /** A program to run, already built as an argument vector. */
 export interface HostCommand {
@@ -185,7 +186,25 @@ export class SharedReads<T> {
     }
 }
 
-function runHere(cmd: HostCommand): Promise<CommandOutput> {
+/** Runs a program on this machine: through the helper process (./spawner.ts), or spawned here. */
+async function runHere(cmd: HostCommand): Promise<CommandOutput> {
+    if (!helperEnabled()) return spawnHere(cmd);
+    const reply = await spawnThroughHelper(cmd.argv, cmd.input, { ...process.env, LC_ALL: "C", LANG: "C" });
+    if (reply.code === 0) return { stdout: reply.stdout.replace(/\n$/, ""), stderr: reply.stderr };
+    const cause = reply.error
+        ? Object.assign(new Error(reply.error.message), { code: reply.error.code })
+        : new Error(`${cmd.argv[0]} exited with ${reply.code ?? reply.signal}`);
+    throw new HostCommandError({
+        command: cmd.argv,
+        netns: cmd.netns,
+        exitCode: reply.code ?? undefined,
+        stderr: reply.stderr.trim(),
+        cause,
+        subject: cmd.subject,
+    });
+}
+
+function spawnHere(cmd: HostCommand): Promise<CommandOutput> {
     const [file, ...args] = cmd.argv;
     return new Promise<CommandOutput>((resolve, reject) => {
         // No shell: the program gets exactly these arguments.
