@@ -1,27 +1,55 @@
 /**
- * Benchmark: up plus destroy of an N-container tutorial overlay through the test engine, against
- * the same topology built and torn down by the tutorial's own commands (bench/tutorial-*.sh, one
- * `ip` process per step), in the same run, inside sandbox namespaces. Prints seconds and ratios.
- * Each N is measured three times: with every container declared as four resources (namespace, veth,
- * address, route), as one Endpoint, and as one resource of a do-nothing dynamic provider (Pulumi's
- * floor: what the engine and the SDK cost with no provider work at all). Not a test: CI does not run it.
+ * Benchmark (`npm run bench`): N containers on one bridge with egress (a gateway address,
+ * forwarding, MASQUERADE; each container a namespace with a veth into the bridge, an address and a
+ * default route), made and removed by five tools in the same run, each inside its own sandbox:
  *
- *   sudo node -r ts-node/register/transpile-only bench/overlay.ts [N ...] [--repeat K]
+ * - shell:   the tutorial's commands, one `ip` process per step (bench/tutorial-*.sh);
+ * - batch:   one `ip -batch` process per namespace, the kernel's floor (bench/batch-*.sh);
+ * - mininet: Mininet's Python API, N hosts on a LinuxBridge switch with a NAT node (bench/mininet_lab.py);
+ * - noop:    what our program registers, through a dynamic provider that does nothing: Pulumi's floor;
+ * - ours:    the N containers as attachments of one BridgeNetwork.
  *
- * N defaults to 10 100 1000; with --repeat K every number is the median of K runs (the ratio is
- * the median of the runs' ratios).
+ * The two Pulumi stacks go through the test engine as the CLI runs them: `up` is a preview and then
+ * the update (`pulumi up --yes`), `refresh` previews first, then `destroy`. Each repetition measures
+ * all five again, in a rotated order, so that a slow spell of the machine weighs on all alike;
+ * printed numbers are medians. Not a test: CI does not run it.
+ *
+ *   sudo npm run bench -- [N ...] [--repeat K] [--svg FILE] [--json FILE] [--also endpoints,resources,no-helper]
+ *
+ * N defaults to 10 100 1000; `--only shell,ours` measures only the tools named. `--also` adds the program's other shapes (bench/program/index.js), and
+ * `no-helper`: ours with every host program spawned from the provider's own process
+ * (`PULUMI_OVERLAY_SPAWN_HELPER=0`), to measure what the helper process saves.
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpus, totalmem } from "node:os";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, release, totalmem } from "node:os";
 import * as path from "node:path";
-import { run, type Operation } from "../test/engine/engine";
 import { netnsList } from "../providers/host";
+import { type Operation, run } from "../test/engine/engine";
 import { REPO_ROOT, makeProject, packPackage, removeProject } from "../test/support/project";
-import { createSandbox, removeNamespaces } from "../test/support/sandbox";
+import { createSandbox, removeNamespaces, type Sandbox } from "../test/support/sandbox";
+import { type Series, plotSvg } from "./plot";
 
 process.env.OVERLAY_TEST_RUN_ID ??= `pob${randomBytes(2).toString("hex")}`;
+
+/** One tool's numbers for one N (seconds, MB, bytes). */
+interface Row {
+    tool: string;
+    n: number;
+    up: number;
+    down: number;
+    /** Of `up`, the preview's share (Pulumi stacks only). */
+    preview?: number;
+    refresh?: number;
+    programMb?: number;
+    providerMb?: number;
+    stateBytesPerResource?: number;
+    resources?: number;
+    hostCommands?: number;
+}
+
+const PYTHON = "/usr/bin/python3"; // Debian's, which has the mininet package
 
 function seconds(start: bigint): number {
     return Number(process.hrtime.bigint() - start) / 1e9;
@@ -33,6 +61,74 @@ async function timed<T>(work: () => Promise<T> | T): Promise<[number, T]> {
     return [seconds(start), value];
 }
 
+/** Throws unless the first container reaches the gateway: every tool's result is checked, untimed. */
+function checkPing(namespace: string, gateway: string, tool: string): void {
+    try {
+        execFileSync("ip", ["netns", "exec", namespace, "ping", "-c", "3", "-i", "0.2", "-W", "1", gateway], { stdio: "pipe" });
+    } catch {
+        throw new Error(`${tool}: ${namespace} cannot reach ${gateway}: the measured network does not work`);
+    }
+}
+
+/** shell or batch: a pair of scripts, one to make the network and one to remove it. */
+async function measureScripts(tool: "shell" | "batch", n: number): Promise<Row> {
+    const box = await createSandbox();
+    const prefix = `${box.prefix}-`;
+    const args = [String(n), box.hostNs, prefix, box.uplink];
+    const script = (verb: string) => path.join(__dirname, `${tool === "shell" ? "tutorial" : "batch"}-${verb}.sh`);
+    try {
+        const [up] = await timed(() => execFileSync("bash", [script("up"), ...args]));
+        checkPing(`${prefix}c1`, "10.0.0.1", tool);
+        const [down] = await timed(() => execFileSync("bash", [script("down"), ...args]));
+        return { tool, n, up, down, hostCommands: tool === "shell" ? 5 + 8 * n : 5 + n };
+    } finally {
+        await box.destroy();
+    }
+}
+
+/** Why Mininet cannot be measured here, or undefined when it can. */
+function mininetMissing(): string | undefined {
+    try {
+        execFileSync(PYTHON, ["-c", "import mininet.net"], { stdio: "pipe" });
+        execFileSync("sh", ["-c", "command -v brctl && command -v ifconfig && command -v mnexec"], { stdio: "pipe" });
+        return undefined;
+    } catch {
+        return "Mininet is not installed (apt-get install mininet bridge-utils net-tools): its row is left out";
+    }
+}
+
+/** Mininet inside the sandbox's host namespace and a private mount namespace (see bench/mininet_lab.py). */
+async function measureMininet(n: number): Promise<Row> {
+    const box = await createSandbox();
+    try {
+        const script = path.join(__dirname, "mininet_lab.py");
+        const out = execFileSync(
+            "ip",
+            [
+                "netns",
+                "exec",
+                box.hostNs,
+                "unshare",
+                "-m",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                'mount -t tmpfs none /etc/network && exec "$0" "$@"',
+                PYTHON,
+                script,
+                String(n),
+            ],
+            { encoding: "utf8", maxBuffer: 1 << 24 },
+        );
+        const result = JSON.parse(out.trim().split("\n").at(-1)!) as { up: number; down: number; ping: boolean };
+        if (!result.ping) throw new Error("mininet: the first host cannot reach the NAT node: the measured network does not work");
+        return { tool: "mininet", n, up: result.up, down: result.down };
+    } finally {
+        await box.destroy();
+    }
+}
+
 function countLines(file: string): number {
     return existsSync(file)
         ? readFileSync(file, "utf8")
@@ -41,115 +137,186 @@ function countLines(file: string): number {
         : 0;
 }
 
-/** How the program declares each container (bench/program/index.js); `noop`: Pulumi's floor, a do-nothing provider. */
-type Shape = "resources" | "endpoints" | "noop";
-
-/** The baseline: the tutorial's commands, one `ip` process per step. */
-async function measureShell(n: number) {
-    const shellBox = await createSandbox();
-    const shellPrefix = `${shellBox.prefix}-`;
-    const args = [String(n), shellBox.hostNs, shellPrefix, shellBox.uplink];
-    try {
-        const [shellUp] = await timed(() => execFileSync("bash", [path.join(__dirname, "tutorial-up.sh"), ...args]));
-        const [shellDown] = await timed(() => execFileSync("bash", [path.join(__dirname, "tutorial-down.sh"), ...args]));
-        return { shellUp, shellDown };
-    } finally {
-        await shellBox.destroy();
-    }
-}
-
-/** Ours, through the test engine. */
-async function measure(n: number, shape: Shape, project: string, shell: { shellUp: number; shellDown: number }) {
-    const { shellUp, shellDown } = shell;
-    const box = await createSandbox();
+/** A Pulumi stack of the given shape through the test engine, the CLI's way. */
+async function measureStack(tool: string, shape: string, n: number, project: string, env: Record<string, string> = {}): Promise<Row> {
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    const box: Sandbox = await createSandbox();
     const state = path.join(project, `state-${n}-${shape}.json`);
     const log = path.join(project, `commands-${n}-${shape}.log`);
-    rmSync(log, { force: true }); // counted per run
+    rmSync(log, { force: true });
+    rmSync(state, { force: true });
     process.env.PULUMI_OVERLAY_COMMAND_LOG = log;
     const config = { containers: String(n), hostNamespace: box.hostNs, prefix: `${box.prefix}-`, uplink: box.uplink, shape };
-    const engine = async (operation: Operation) => {
-        const result = await run({ operation, programDir: project, stack: `n${n}${shape[0]}`, stateFile: state, config, print: () => {}, skipPreview: true });
-        if (!result.ok) throw new Error(`${operation} failed: ${result.errors.join("\n")}`);
+    const engine = async (operation: Operation, skipPreview = true) => {
+        const result = await run({
+            operation,
+            programDir: project,
+            stack: `n${n}${shape.replace(/\W/g, "")}`,
+            stateFile: state,
+            config,
+            print: () => {},
+            skipPreview,
+        });
+        if (!result.ok) throw new Error(`${tool} ${operation} failed: ${result.errors.join("\n")}`);
         return result;
     };
     try {
-        const [up, upResult] = await timed(() => engine("up"));
-        const upCommands = countLines(log);
-        const [preview] = await timed(() => engine("preview"));
-        const previewCommands = countLines(log) - upCommands;
-        const [refresh] = await timed(() => engine("refresh"));
-        const [destroy, destroyResult] = await timed(() => engine("destroy"));
+        // `pulumi up --yes`: the preview, then the update (the engine's `up` without skipPreview
+        // does exactly these two runs; they are timed apart to show the preview's share).
+        const [preview, previewResult] = await timed(() => engine("preview"));
+        const [apply, upResult] = await timed(() => engine("up"));
+        const hostCommands = countLines(log);
+        const resources = upResult.summary.create;
+        const stateBytesPerResource = statSync(state).size / resources;
+        if (shape !== "noop-network") checkPing(`${box.prefix}-c1`, "10.0.0.1", tool);
+        const [refresh, refreshResult] = await timed(() => engine("refresh", false));
+        const [down, destroyResult] = await timed(() => engine("destroy"));
+        const kb = (values: (number | undefined)[]) => Math.max(...values.map((v) => v ?? 0)) / 1024;
         return {
+            tool,
             n,
-            shape,
-            shellUp,
-            shellDown,
-            up,
-            destroy,
-            ratio: (up + destroy) / (shellUp + shellDown),
+            up: preview + apply,
+            down,
             preview,
-            previewCommands,
             refresh,
-            upCommands,
-            shellCommands: 5 + 8 * n,
-            peakMb: Math.max(upResult.providerPeakRssKb ?? 0, destroyResult.providerPeakRssKb ?? 0) / 1024,
-            resources: upResult.summary.create,
+            programMb: kb([previewResult.programPeakRssKb, upResult.programPeakRssKb]),
+            providerMb: kb([previewResult.providerPeakRssKb, upResult.providerPeakRssKb, refreshResult.providerPeakRssKb, destroyResult.providerPeakRssKb]),
+            stateBytesPerResource,
+            resources,
+            hostCommands,
         };
     } finally {
         delete process.env.PULUMI_OVERLAY_COMMAND_LOG;
+        for (const [k, v] of Object.entries(saved)) {
+            if (v === undefined) delete process.env[k];
+            else process.env[k] = v;
+        }
         await removeNamespaces(box.prefix);
         await box.destroy();
     }
 }
 
 /** The median of each numeric field over repeated measurements of one row. */
-function median<T extends Record<string, unknown>>(runs: T[]): T {
+function median(runs: Row[]): Row {
     const mid = (values: number[]) => {
         const sorted = [...values].sort((a, b) => a - b);
         return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
     };
-    return Object.fromEntries(Object.keys(runs[0]).map((k) => [k, typeof runs[0][k] === "number" ? mid(runs.map((r) => r[k] as number)) : runs[0][k]])) as T;
+    const keys = Object.keys(runs[0]) as (keyof Row)[];
+    return Object.fromEntries(keys.map((k) => [k, typeof runs[0][k] === "number" ? mid(runs.map((r) => r[k] as number)) : runs[0][k]])) as unknown as Row;
+}
+
+function option(args: string[], name: string): string | undefined {
+    const at = args.indexOf(name);
+    return at >= 0 ? args.splice(at, 2)[1] : undefined;
+}
+
+const f2 = (x: number | undefined) => (x === undefined ? "-" : x.toFixed(2));
+const f0 = (x: number | undefined) => (x === undefined ? "-" : x.toFixed(0));
+
+function printTables(rows: Row[]): void {
+    console.log(
+        "| N | tool | up s | destroy s | up+destroy s | vs shell | vs mininet | preview s | refresh s | host cmds | program MB | provider MB | state B/resource |",
+    );
+    console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (const r of rows) {
+        const same = (tool: string) => rows.find((x) => x.n === r.n && x.tool === tool);
+        const total = r.up + r.down;
+        const shell = same("shell");
+        const mininet = same("mininet");
+        const vs = (base: Row | undefined) => (base ? (total / (base.up + base.down)).toFixed(2) : "-");
+        console.log(
+            `| ${r.n} | ${r.tool} | ${f2(r.up)} | ${f2(r.down)} | ${f2(total)} | ${vs(shell)} | ${vs(mininet)} | ${f2(r.preview)} | ${f2(r.refresh)} | ${f0(r.hostCommands)} | ${f0(r.programMb)} | ${f0(r.providerMb)} | ${f0(r.stateBytesPerResource)} |`,
+        );
+    }
+    // The issue's targets, each against its baseline from the same run.
+    console.log("\n| N | target | value | met |");
+    console.log("| --- | --- | --- | --- |");
+    for (const n of [...new Set(rows.map((r) => r.n))]) {
+        const get = (tool: string) => rows.find((x) => x.n === n && x.tool === tool);
+        const [ours, shell, noop, mininet] = [get("ours"), get("shell"), get("noop"), get("mininet")];
+        if (!ours) continue;
+        const total = (r: Row) => r.up + r.down;
+        const line = (target: string, value: string, met: boolean) => console.log(`| ${n} | ${target} | ${value} | ${met ? "yes" : "**no**"} |`);
+        if (shell) {
+            const ratio = total(ours) / total(shell);
+            line(`up+destroy <= ${n >= 1000 ? "1.0" : "2.0"} x shell`, ratio.toFixed(2), ratio <= (n >= 1000 ? 1.0 : 2.0));
+        }
+        if (mininet) line("faster than Mininet", `${f2(total(ours))} s vs ${f2(total(mininet))} s`, total(ours) < total(mininet));
+        if (noop) {
+            const above = total(ours) / total(noop) - 1;
+            line("at most 10% above the do-nothing provider", `${(100 * above).toFixed(0)}%`, above <= 0.1);
+            const memory = (ours.providerMb ?? 0) / (noop.providerMb ?? 1);
+            line("provider peak memory <= 1.15 x the do-nothing provider's", memory.toFixed(2), memory <= 1.15);
+            if (shell) {
+                const budget = 1.5 * (shell.down + noop.down);
+                line("destroy <= 1.5 x (shell teardown + Pulumi's floor)", `${f2(ours.down)} s vs ${f2(budget)} s`, ours.down <= budget);
+            }
+        }
+    }
 }
 
 async function main(): Promise<void> {
     const args = process.argv.slice(2);
-    const repeatAt = args.indexOf("--repeat");
-    const repeat = repeatAt >= 0 ? Math.max(1, Number(args.splice(repeatAt, 2)[1]) || 1) : 1;
+    const repeat = Math.max(1, Number(option(args, "--repeat") ?? 1) || 1);
+    const svg = option(args, "--svg");
+    const json = option(args, "--json");
+    const also = (option(args, "--also") ?? "").split(",").filter(Boolean);
+    const only = (option(args, "--only") ?? "").split(",").filter(Boolean);
     const sizes = args.map(Number).filter((n) => n > 0);
+    const missing = only.length > 0 && !only.includes("mininet") ? undefined : mininetMissing();
+    if (missing) console.error(missing);
     process.env.OVERLAY_TEST_TARBALL = packPackage();
     const project = makeProject({ copyFrom: path.join(REPO_ROOT, "bench/program") });
-    const rows = [];
+    type Measure = { tool: string; measure: (n: number) => Promise<Row> };
+    const allTools: Measure[] = [
+        { tool: "shell", measure: (n) => measureScripts("shell", n) },
+        { tool: "batch", measure: (n) => measureScripts("batch", n) },
+        ...(missing ? [] : [{ tool: "mininet", measure: measureMininet }]),
+        { tool: "noop", measure: (n) => measureStack("noop", "noop-network", n, project) },
+        { tool: "ours", measure: (n) => measureStack("ours", "network", n, project) },
+        ...also.map((shape) => ({
+            tool: shape,
+            measure: (n: number) =>
+                shape === "no-helper"
+                    ? measureStack(shape, "network", n, project, { PULUMI_OVERLAY_SPAWN_HELPER: "0" })
+                    : measureStack(shape, shape, n, project),
+        })),
+    ];
+    const tools = only.length > 0 ? allTools.filter((t) => only.includes(t.tool)) : allTools;
+    const rows: Row[] = [];
     try {
         for (const n of sizes.length ? sizes : [10, 100, 1000]) {
-            // Each repetition measures the shell script and both shapes again, in turn, so that
-            // a slow spell of the machine weighs on all three alike.
-            const runs: Record<string, Awaited<ReturnType<typeof measure>>[]> = { resources: [], endpoints: [], noop: [] };
+            const runs = new Map<string, Row[]>(tools.map((t) => [t.tool, []]));
             for (let i = 0; i < repeat; i++) {
-                const shell = await measureShell(n);
-                for (const shape of ["resources", "endpoints", "noop"] as const) {
-                    runs[shape].push(await measure(n, shape, project, shell));
-                    console.error(`N=${n} ${shape} run ${i + 1}/${repeat} done`);
+                // Rotated each repetition: no tool always runs first (a cold cache) or last.
+                const order = tools.map((_, k) => tools[(k + i) % tools.length]);
+                for (const t of order) {
+                    runs.get(t.tool)!.push(await t.measure(n));
+                    console.error(`N=${n} ${t.tool} run ${i + 1}/${repeat} done`);
                 }
             }
-            rows.push(median(runs.resources), median(runs.endpoints), median(runs.noop));
+            for (const t of tools) rows.push(median(runs.get(t.tool)!));
         }
     } finally {
         removeProject(project);
         rmSync(process.env.OVERLAY_TEST_TARBALL, { force: true });
         await removeNamespaces(process.env.OVERLAY_TEST_RUN_ID!);
     }
-    console.log(
-        `machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${new Date().toISOString()}${repeat > 1 ? `; medians of ${repeat} runs` : ""}`,
-    );
-    console.log(
-        "| N | declared as | resources | shell up s | shell down s | ours up s | ours destroy s | ratio (up+destroy) | preview s (% of up) | host cmds in preview | refresh s (% of up) | host cmds in up (shell) | provider peak MB |",
-    );
-    console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    for (const r of rows) {
-        const pct = (x: number) => `${((100 * x) / r.up).toFixed(0)}%`;
-        console.log(
-            `| ${r.n} | ${r.shape} | ${r.resources} | ${r.shellUp.toFixed(2)} | ${r.shellDown.toFixed(2)} | ${r.up.toFixed(2)} | ${r.destroy.toFixed(2)} | ${r.ratio.toFixed(2)} | ${r.preview.toFixed(2)} (${pct(r.preview)}) | ${r.previewCommands} | ${r.refresh.toFixed(2)} (${pct(r.refresh)}) | ${r.upCommands} (${r.shellCommands}) | ${r.peakMb.toFixed(0)} |`,
-        );
+    const machine = `${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, Node ${process.versions.node}`;
+    const when = new Date().toISOString();
+    console.log(`machine: ${machine}; ${when}${repeat > 1 ? `; medians of ${repeat} runs` : ""}\n`);
+    printTables(rows);
+    if (json) writeFileSync(json, `${JSON.stringify({ machine, when, repeat, rows }, null, 2)}\n`);
+    if (svg) {
+        const series: Series[] = tools.map((t) => ({
+            name: t.tool,
+            points: rows.filter((r) => r.tool === t.tool).map((r) => [r.n, r.up + r.down] as [number, number]),
+        }));
+        const title = "up + destroy of N containers on a bridge with egress (Pulumi stacks: up with its preview)";
+        writeFileSync(svg, plotSvg(series, title, `${machine}; ${when.slice(0, 10)}${repeat > 1 ? `; medians of ${repeat} runs` : ""}`));
+        console.error(`plot written to ${svg}`);
     }
     if (netnsList().some((name) => name.startsWith(process.env.OVERLAY_TEST_RUN_ID!))) throw new Error("the benchmark left namespaces behind");
 }

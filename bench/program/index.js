@@ -1,7 +1,7 @@
 // The benchmark's overlay: the tutorial's topology with N containers, inside the host namespace
 // the benchmark gives. JavaScript, so that no TypeScript compile is timed.
 const pulumi = require("@pulumi/pulumi");
-const { Address, Bridge, Endpoint, NatRule, NetworkNamespace, Route, Sysctl, VethPair } = require("pulumi-overlay");
+const { Address, Bridge, BridgeNetwork, Endpoint, NatRule, NetworkNamespace, Route, Sysctl, VethPair } = require("pulumi-overlay");
 
 const config = new pulumi.Config();
 const n = config.requireNumber("containers");
@@ -16,6 +16,38 @@ const vethPrefix = config.get("vethPrefix") ?? "veth";
 // tutorial types them; "endpoints": each container as one Endpoint (the same kernel objects).
 const shape = config.get("shape") ?? "resources";
 const gatewayIp = `10.${subnet}.0.1`;
+
+// "network": the N containers as attachments of one BridgeNetwork with egress, as users declare
+// them (names and probe off: the other measured tools neither write hosts files nor ping).
+if (shape === "network") {
+    const net = new BridgeNetwork("lab", {
+        subnet: `10.${subnet}.0.0/16`,
+        bridge: { name: bridge },
+        netns,
+        namespacePrefix: prefix,
+        egress: { outInterface: config.require("uplink") },
+        names: false,
+        probe: false,
+    });
+    for (let i = 1; i <= n; i++) net.attach(`c${i}`);
+    return;
+}
+
+// "noop-network": what "network" registers (a component, its bridge, gateway address, two
+// chains, forwarding, masquerade and N attachments), through a dynamic provider that does nothing.
+if (shape === "noop-network") {
+    const nothing = {
+        create: async () => ({ id: "x", outs: {} }),
+        delete: async () => {},
+    };
+    const lab = new pulumi.ComponentResource("bench:index:Lab", "lab");
+    const parent = { parent: lab };
+    const root = new pulumi.dynamic.Resource(nothing, "lab-bridge", {}, parent);
+    const gateway = new pulumi.dynamic.Resource(nothing, "lab-gateway", {}, { ...parent, dependsOn: [root] });
+    for (const name of ["lab-in", "lab-out", "lab-forwarding", "lab-masquerade"]) new pulumi.dynamic.Resource(nothing, name, {}, { ...parent, dependsOn: [root] });
+    for (let i = 1; i <= n; i++) new pulumi.dynamic.Resource(nothing, `lab-c${i}`, { n: i }, { ...parent, dependsOn: [gateway] });
+    return;
+}
 
 // "noop": as many resources as "endpoints" declares (N + 4), through a dynamic provider that does
 // nothing: what Pulumi's engine and SDK cost on their own, the floor of any provider.

@@ -53,6 +53,8 @@ export interface Result {
     warnings: string[];
     /** The dynamic-provider server's peak memory (VmHWM), in KiB, where /proc tells it. */
     providerPeakRssKb?: number;
+    /** The program's peak memory (its process's maxRSS at exit), in KiB; not for destroy and refresh, which run no program. */
+    programPeakRssKb?: number;
 }
 
 /** Options of one run. */
@@ -201,6 +203,7 @@ async function runOnce(options: EngineOptions): Promise<Result> {
     hostReady.catch(() => {}); // awaited where it is needed; this keeps an early failure from going unhandled
     let host: ProviderHost | undefined;
     let providerPeakRssKb: number | undefined;
+    let programPeakRssKb: number | undefined;
     try {
         // The program starts while the provider server does (its first step waits for it); other
         // operations need the server first.
@@ -238,7 +241,7 @@ async function runOnce(options: EngineOptions): Promise<Result> {
         } else if (options.operation === "refresh") {
             await refreshAll({ old, state, schedule, host: await hostReady, record, fail, summary });
         } else {
-            await updateAll({ options, project, preview, old, state, schedule, hostReady, record, fail, errors, deleteAll, deleteResource });
+            programPeakRssKb = await updateAll({ options, project, preview, old, state, schedule, hostReady, record, fail, errors, deleteAll, deleteResource });
         }
     } finally {
         // The provider server is never stopped while a step is in flight.
@@ -254,7 +257,7 @@ async function runOnce(options: EngineOptions): Promise<Result> {
         for (const [k, v] of Object.entries(outputs)) print(`    ${k}: ${JSON.stringify(v)}`);
     }
     print(JSON.stringify(summary));
-    return { ok: errors.length === 0, summary, steps, outputs, errors, warnings, providerPeakRssKb };
+    return { ok: errors.length === 0, summary, steps, outputs, errors, warnings, providerPeakRssKb, programPeakRssKb };
 }
 
 /** A module as the program's folder resolves it (the CLI's way), else as the engine does. */
@@ -334,9 +337,9 @@ async function updateAll(
         deleteAll(resources: ResourceState[], remove?: (r: ResourceState) => Promise<void>): Promise<void>;
         deleteResource(r: ResourceState): Promise<void>;
     },
-): Promise<void> {
+): Promise<number | undefined> {
     const { options, project, preview, old, state, schedule, hostReady, record, fail, errors, deleteAll, deleteResource } = parts;
-    const { registered, replaced } = await runProgram({ options, project, preview, host: hostReady, old, state, record, fail, schedule });
+    const { registered, replaced, programPeakRssKb } = await runProgram({ options, project, preview, host: hostReady, old, state, record, fail, schedule });
     if (errors.length === 0) {
         // Resources the program no longer declares, and the old halves of replacements.
         // Old halves an earlier operation left (it stopped before deleting them) go too.
@@ -354,6 +357,7 @@ async function updateAll(
             await deleteResource(r);
         }).catch((err) => fail(providerErrorText(err)));
     }
+    return programPeakRssKb;
 }
 
 /** A process's peak resident memory from /proc, in KiB. */
@@ -395,8 +399,9 @@ interface Schedule {
  * Runs the program and takes a step for each registration as it arrives. Returns the URNs the
  * program declared and the old halves of create-before-delete replacements, to delete after.
  */
-async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; replaced: ResourceState[] }> {
+async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; replaced: ResourceState[]; programPeakRssKb?: number }> {
     const { options, project, preview, old, state, record, fail } = ctx;
+    let programPeakRssKb: number | undefined;
     const stack = options.stack;
     const byUrn = new Map(old.resources.map((r) => [r.urn, r]));
     const registered = new Set<string>();
@@ -558,6 +563,9 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
         const config = Object.fromEntries(Object.entries(options.config ?? {}).map(([k, v]) => [k.includes(":") ? k : `${project}:${k}`, v]));
         const args = [
             // As the CLI's language host: the program's own @pulumi/pulumi, else the engine's.
+            // Reports the program's peak memory on fd 3 as it exits (benchmarks read it).
+            "--require",
+            path.join(__dirname, "peakRss.js"),
             resolveFromProgram("@pulumi/pulumi/cmd/run", options.programDir),
             `--monitor=${address}`,
             `--engine=${address}`,
@@ -570,7 +578,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             // `node` from PATH, as the CLI's language host starts it.
             const child = spawn("node", args, {
                 cwd: path.resolve(options.programDir),
-                stdio: ["ignore", "pipe", "pipe"],
+                stdio: ["ignore", "pipe", "pipe", "pipe"],
                 env: {
                     ...process.env,
                     PULUMI_CONFIG: JSON.stringify(config),
@@ -586,13 +594,20 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             };
             child.stdout!.on("data", relay);
             child.stderr!.on("data", relay);
-            child.on("exit", (code) => resolve(code ?? 1));
+            let peak = "";
+            (child.stdio[3] as NodeJS.ReadableStream).on("data", (chunk: Buffer) => {
+                peak += chunk.toString();
+            });
+            child.on("close", (code) => {
+                if (/^\d+$/.test(peak)) programPeakRssKb = Number(peak);
+                resolve(code ?? 1);
+            });
         });
         if (exitCode !== 0) fail(`the program exited with code ${exitCode}`);
     } finally {
         await monitor.stop();
     }
-    return { registered, replaced };
+    return { registered, replaced, programPeakRssKb };
 }
 
 export { UNKNOWN };
