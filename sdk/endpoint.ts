@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { onHostKey, programChecks } from "./programChecks";
-import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
 import type { LinkShapeArgs } from "./trafficControl";
 
 /** Arguments of an {@link Endpoint}. */
@@ -65,7 +65,7 @@ export interface EndpointArgs {
  * export const c1Address = c1.ip; // 10.0.0.2
  * ```
  */
-export class Endpoint extends pulumi.dynamic.Resource {
+export class Endpoint extends OverlayResource {
     /** The namespace's name: `ip netns exec <namespace> ...`. */
     declare readonly namespace: pulumi.Output<string>;
     /** The bridge the host end is a port of. */
@@ -82,10 +82,18 @@ export class Endpoint extends pulumi.dynamic.Resource {
     declare readonly gateway: pulumi.Output<string>;
     /** The address, e.g. `10.0.0.2`. */
     declare readonly ip: pulumi.Output<string>;
-    /** The address with the subnet's prefix length, e.g. `10.0.0.2/24`. */
-    declare readonly cidr: pulumi.Output<string>;
-    /** 4 or 6. */
-    declare readonly family: pulumi.Output<number>;
+    /**
+     * The address with the subnet's prefix length, e.g. `10.0.0.2/24` (`ip -n <namespace> addr
+     * show`). Derived in the program from `ip` and `subnet` rather than registered: each registered
+     * property costs the program an output and its promises (docs/performance.md).
+     */
+    get cidr(): pulumi.Output<string> {
+        return pulumi.all([this.ip, this.subnet]).apply(([ip, subnet]) => `${ip}/${subnet.split("/")[1]}`);
+    }
+    /** 4 or 6: the subnet's address family (derived in the program, as `cidr`). */
+    get family(): pulumi.Output<number> {
+        return this.subnet.apply((subnet) => (subnet.includes(":") ? 6 : 4));
+    }
     /** The inside end's MAC address. */
     declare readonly mac: pulumi.Output<string>;
     /** What refresh found changed out of band, in words; empty when the endpoint is as made. */
@@ -98,8 +106,6 @@ export class Endpoint extends pulumi.dynamic.Resource {
             identity: resourceIdentity("Endpoint", name, opts),
             ...inputsOf(args),
             ip: undefined,
-            cidr: undefined,
-            family: undefined,
             mac: undefined,
             drift: undefined,
         };
