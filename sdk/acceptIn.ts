@@ -1,6 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, providerShim, resourceIdentity } from "./provider";
+import { TYPE_MODULE, OverlayResource, providerShim, resourceIdentity } from "./provider";
 
 /** Arguments of an {@link AcceptIn}. */
 export interface AcceptInArgs {
@@ -35,7 +35,7 @@ export interface AcceptInArgs {
  * new AcceptIn("lab-hostfw", { chain: "inet hostfw forward", interface: "br0", subnets: ["10.0.0.0/24"] });
  * ```
  */
-export class AcceptIn extends pulumi.dynamic.Resource {
+export class AcceptIn extends OverlayResource {
     /** The chain, as given. */
     declare readonly chain: pulumi.Output<string>;
     /** The bridge. */

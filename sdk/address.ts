@@ -1,6 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
 
 /** Arguments of an {@link Address}. */
 export interface AddressArgs {
@@ -25,7 +25,7 @@ export interface AddressArgs {
  * new Address("gw", { device: br0.name, address: "10.0.0.1/24" });
  * ```
  */
-export class Address extends pulumi.dynamic.Resource {
+export class Address extends OverlayResource {
     /** The device. */
     declare readonly device: pulumi.Output<string>;
     /** The address with its prefix length, as the kernel prints it. */

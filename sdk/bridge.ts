@@ -1,7 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { onHostKey, programChecks } from "./programChecks";
-import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
 
 /** Arguments of a {@link Bridge}. */
 export interface BridgeArgs {
@@ -39,7 +39,7 @@ export interface BridgeArgs {
  * const br0 = new Bridge("br0", { name: "br0" });
  * ```
  */
-export class Bridge extends pulumi.dynamic.Resource {
+export class Bridge extends OverlayResource {
     /** The interface name. */
     declare readonly name: pulumi.Output<string>;
     /** The namespace it lives in; undefined for the root namespace. */

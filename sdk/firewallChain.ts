@@ -1,7 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import type { FirewallRuleSpec } from "../providers/firewallChain";
-import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
 
 /** One rule of a {@link FirewallChain}: what it matches and what it does. */
 export type FirewallRuleArgs = FirewallRuleSpec;
@@ -64,7 +64,7 @@ export interface FirewallChainArgs {
  * });
  * ```
  */
-export class FirewallChain extends pulumi.dynamic.Resource {
+export class FirewallChain extends OverlayResource {
     /** The chain's name. */
     declare readonly name: pulumi.Output<string>;
     /** 4 or 6. */

@@ -1,6 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, providerShim, resourceIdentity } from "./provider";
+import { TYPE_MODULE, OverlayResource, providerShim, resourceIdentity } from "./provider";
 
 /** One line of a {@link HostsFile}: an address and the names it answers to. */
 export interface HostsEntryArgs {
@@ -34,7 +34,7 @@ export interface HostsFileArgs {
  * new HostsFile("names", { namespaces: ["c1", "c2"], entries: [{ address: "10.0.0.2", names: ["c1"] }, { address: "10.0.0.3", names: ["c2"] }] });
  * ```
  */
-export class HostsFile extends pulumi.dynamic.Resource {
+export class HostsFile extends OverlayResource {
     /** The namespaces. */
     declare readonly namespaces: pulumi.Output<string[]>;
     /** What refresh found changed out of band, in words. */

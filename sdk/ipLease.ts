@@ -1,6 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
 
 /** Arguments of an {@link IpLease}. */
 export interface IpLeaseArgs {
@@ -32,7 +32,7 @@ export interface IpLeaseArgs {
  * new Address("c1-address", { device: "eth0", address: lease.cidr, netns: "c1" });
  * ```
  */
-export class IpLease extends pulumi.dynamic.Resource {
+export class IpLease extends OverlayResource {
     /** The subnet. */
     declare readonly subnet: pulumi.Output<string>;
     /** The gateway that is never leased. */

@@ -1,7 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { onHostKey, programChecks } from "./programChecks";
-import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
 
 /** Arguments of a {@link NetworkNamespace}. */
 export interface NetworkNamespaceArgs {
@@ -26,7 +26,7 @@ export interface NetworkNamespaceArgs {
  * const c1 = new NetworkNamespace("c1", { name: "c1" });
  * ```
  */
-export class NetworkNamespace extends pulumi.dynamic.Resource {
+export class NetworkNamespace extends OverlayResource {
     /** The namespace name; pass it as another resource's `netns` to place that resource inside. */
     declare readonly name: pulumi.Output<string>;
     /** The ownership mark, set as the alias of the namespace's loopback. */

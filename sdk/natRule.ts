@@ -1,6 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
 
 /** Arguments of a {@link NatRule}. Every change replaces the rule. */
 export interface NatRuleArgs {
@@ -56,7 +56,7 @@ export interface NatRuleArgs {
  * new NatRule("egress", { type: "masquerade", source: "10.0.0.0/24", outInterface: "eth0" });
  * ```
  */
-export class NatRule extends pulumi.dynamic.Resource {
+export class NatRule extends OverlayResource {
     /** The rule's type. */
     declare readonly type: pulumi.Output<"masquerade" | "snat" | "dnat">;
     /** The matched source network, if declared. */

@@ -1,6 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, providerShim, resourceIdentity } from "./provider";
+import { TYPE_MODULE, OverlayResource, providerShim, resourceIdentity } from "./provider";
 
 /** An attachment a {@link NetworkProbe} pings from. */
 export interface ProbeMemberArgs {
@@ -53,7 +53,7 @@ export interface NetworkProbeArgs {
  * new NetworkProbe("lab-probe", { bridge: "br0", gateway: "10.0.0.1", members: [{ name: "c1", namespace: "c1", address: "10.0.0.2" }] });
  * ```
  */
-export class NetworkProbe extends pulumi.dynamic.Resource {
+export class NetworkProbe extends OverlayResource {
     /** The pings that were answered, `c1 (10.0.0.2) -> gateway 10.0.0.1`. */
     declare readonly proved: pulumi.Output<string[]>;
 

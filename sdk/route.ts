@@ -1,6 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
 
 /** Arguments of a {@link Route}. Every change replaces the route. */
 export interface RouteArgs {
@@ -32,7 +32,7 @@ export interface RouteArgs {
  * new Route("c1-default", { netns: c1.name, destination: "default", gateway: "10.0.0.1" }, { dependsOn: [c1Addr] });
  * ```
  */
-export class Route extends pulumi.dynamic.Resource {
+export class Route extends OverlayResource {
     /** The destination as declared. */
     declare readonly destination: pulumi.Output<string>;
     /** The gateway, if declared. */

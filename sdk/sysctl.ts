@@ -1,7 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
 import { onHostKey, programChecks } from "./programChecks";
-import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
 
 /** Arguments of a {@link Sysctl}. */
 export interface SysctlArgs {
@@ -26,7 +26,7 @@ export interface SysctlArgs {
  * new Sysctl("forwarding", { key: "net.ipv4.ip_forward", value: 1 });
  * ```
  */
-export class Sysctl extends pulumi.dynamic.Resource {
+export class Sysctl extends OverlayResource {
     /** The key. */
     declare readonly key: pulumi.Output<string>;
     /** The value as the kernel prints it. */

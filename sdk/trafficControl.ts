@@ -1,6 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, providerShim, resourceIdentity } from "./provider";
+import { TYPE_MODULE, OverlayResource, providerShim, resourceIdentity } from "./provider";
 
 /**
  * A link's shaping and impairment, values with units: a token bucket (`rate`, `burst`,
@@ -49,7 +49,7 @@ export interface TrafficControlArgs extends LinkShapeArgs {
  * new TrafficControl("slow", { device: "veth-c1", rate: "10mbit" });
  * ```
  */
-export class TrafficControl extends pulumi.dynamic.Resource {
+export class TrafficControl extends OverlayResource {
     /** The shaped link. */
     declare readonly device: pulumi.Output<string>;
     /** The rate, as given. */

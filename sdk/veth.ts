@@ -1,6 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, resourceIdentity, providerShim } from "./provider";
+import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
 
 /** The far end of a {@link VethPair}. */
 export interface VethPeerArgs {
@@ -49,7 +49,7 @@ export interface VethPairArgs {
  * const veth = new VethPair("c1-veth", { name: "veth-c1", master: br0.name, peer: { name: "eth0", netns: c1.name } });
  * ```
  */
-export class VethPair extends pulumi.dynamic.Resource {
+export class VethPair extends OverlayResource {
     /** Name of the first end. */
     declare readonly name: pulumi.Output<string>;
     /** Namespace of the first end; undefined for the root namespace. */

@@ -1,6 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, providerShim, resourceIdentity } from "./provider";
+import { TYPE_MODULE, OverlayResource, providerShim, resourceIdentity } from "./provider";
 
 /** Arguments of a {@link Vxlan}. */
 export interface VxlanArgs {
@@ -45,7 +45,7 @@ export interface VxlanArgs {
  * new Vxlan("to-b", { name: "vx42", vni: 42, localAddress: "192.0.2.11", remotes: ["192.0.2.12"], master: "br0", mtu: 1450 });
  * ```
  */
-export class Vxlan extends pulumi.dynamic.Resource {
+export class Vxlan extends OverlayResource {
     /** The interface name. */
     declare readonly name: pulumi.Output<string>;
     /** The VXLAN network identifier. */

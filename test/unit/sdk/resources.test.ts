@@ -24,11 +24,51 @@ beforeAll(async () => {
     );
 });
 
+/** How many stack traces with at least one frame are formatted while `make` runs. */
+function tracesWithFrames(make: () => void): number {
+    const original = Error.prepareStackTrace;
+    let count = 0;
+    Error.prepareStackTrace = (err, frames) => {
+        if (frames.length > 0) count += 1;
+        return original ? original(err, frames) : `${err}`;
+    };
+    try {
+        make();
+    } finally {
+        Error.prepareStackTrace = original;
+    }
+    return count;
+}
+
 function output<T>(o: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => o.apply(resolve));
 }
 
 describe("SDK resources", () => {
+    it("register without stack traces for their properties' promises, and put the program's limit back", async () => {
+        const saved = Error.stackTraceLimit;
+        try {
+            Error.stackTraceLimit = 17;
+            const ns = new sdk.NetworkNamespace("traces", { name: "traces" });
+            expect(Error.stackTraceLimit).toBe(17);
+            // Even when Pulumi's constructor throws (here: no name for the URN).
+            expect(() => new sdk.Bridge("", { name: "br9" })).toThrow(/name/);
+            expect(Error.stackTraceLimit).toBe(17);
+            // Pulumi's own source positions take their trace with no limit: the resource still has one.
+            expect(await output(ns.name)).toBe("traces");
+            // Stack traces taken while a resource registers: Pulumi's own source position (it lifts the
+            // limit for that one), and none of the promises' traces, which a plain dynamic resource takes.
+            const nothing = { create: async () => ({ id: "x", outs: {} }) };
+            class Plain extends pulumi.dynamic.Resource {}
+            const plain = tracesWithFrames(() => new Plain(nothing, "plain", { name: "plain", alias: undefined }));
+            const ours = tracesWithFrames(() => new sdk.NetworkNamespace("ours", { name: "ours" }));
+            expect(plain).toBeGreaterThan(4);
+            expect(ours).toBeLessThanOrEqual(1);
+        } finally {
+            Error.stackTraceLimit = saved;
+        }
+    });
+
     it("register with readable type tokens and pass their inputs along", async () => {
         const ns = new sdk.NetworkNamespace("c1", { name: "c1" });
         const br = new sdk.Bridge("br0", { name: "br0", mtu: 1400 });
