@@ -164,6 +164,7 @@ export function claimAddress(pool: RecordDir, request: LeaseRequest, mark: strin
                 `address ${request.address} in ${request.subnet} is already leased (by ${pool.read(request.address)}); choose another, or leave address out to get a free one`,
             );
         }
+        noteRecord(pool, request.address, mark);
         return leased(request.address);
     }
     let tried = 0;
@@ -174,7 +175,10 @@ export function claimAddress(pool: RecordDir, request: LeaseRequest, mark: strin
     for (const candidate of hostAddresses(subnet, request.gateway)) {
         tried += 1;
         if (reserved.has(candidate) || inUse.has(candidate) || taken.has(safeName(candidate))) continue;
-        if (pool.claim(candidate, mark)) return leased(candidate);
+        if (pool.claim(candidate, mark)) {
+            noteRecord(pool, candidate, mark);
+            return leased(candidate);
+        }
     }
     throw new Error(
         `subnet ${request.subnet} has no free address: all ${tried} host addresses (the gateway ${request.gateway} aside) are leased; use a larger subnet or remove an attachment`,
@@ -185,8 +189,67 @@ export function claimAddress(pool: RecordDir, request: LeaseRequest, mark: strin
 export function leasedByMark(pool: RecordDir, subnetText: string, mark: string): Leased | undefined {
     const subnet = parseSubnet(subnetText);
     if (typeof subnet === "string") return undefined;
-    const ip = [...pool.readAll()].find(([, text]) => text === mark)?.[0];
+    const ip = recordWithMark(pool, mark);
     return ip === undefined ? undefined : { ip, cidr: `${ip}/${subnet.prefixLength}`, family: subnet.family };
+}
+
+/** Per pool, the records this process has read: name -> text, and text -> name. */
+interface PoolIndex {
+    texts: Map<string, string>;
+    names: Map<string, string>;
+}
+
+const poolIndexes = new Map<string, PoolIndex>();
+
+/** Tells the index of a pool (when this process has one) about a record this process just made. */
+function noteRecord(pool: RecordDir, name: string, text: string): void {
+    const index = poolIndexes.get(`${hostKey()} ${pool.dir}`);
+    if (!index) return;
+    const before = index.texts.get(name);
+    if (before !== undefined) index.names.delete(before);
+    index.texts.set(name, text);
+    index.names.set(text, name);
+}
+
+/**
+ * The record that holds `text`. Each record is read once per process: at the first look the
+ * folder's records, after that only those not seen before (a name the listing shows that the
+ * index does not know), and a hit is read again to confirm it. Reading every record at every
+ * create made a create of the 1000th endpoint read 999 files (O(N^2) for a large up). Lease
+ * records are only made new (claim) and removed (release), never rewritten; a name released and
+ * claimed again by another process between two looks keeps its old text here, which matters only
+ * for a mark of that other process (this process's own claims are noted as they are made).
+ */
+function recordWithMark(pool: RecordDir, text: string): string | undefined {
+    const key = `${hostKey()} ${pool.dir}`;
+    let index = poolIndexes.get(key);
+    if (!index) {
+        index = { texts: new Map(), names: new Map() };
+        for (const [name, content] of pool.readAll()) {
+            index.texts.set(name, content);
+            index.names.set(content, name);
+        }
+        poolIndexes.set(key, index);
+    } else {
+        const listed = new Set(pool.list());
+        for (const name of [...index.texts.keys()]) {
+            if (listed.has(name)) continue;
+            index.names.delete(index.texts.get(name)!);
+            index.texts.delete(name);
+        }
+        for (const name of listed) {
+            if (index.texts.has(name)) continue;
+            const content = pool.read(name);
+            if (content === undefined) continue;
+            index.texts.set(name, content);
+            index.names.set(content, name);
+        }
+    }
+    const name = index.names.get(text);
+    if (name === undefined || pool.read(name) === text) return name;
+    index.names.delete(text);
+    index.texts.delete(name);
+    return undefined;
 }
 
 const inUseOnBridge = new Map<string, Promise<Set<string>>>();

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { type Subnet, defaultGateway, explicitAddressProblem, hostAddresses, parseSubnet } from "../../../providers/ipam";
+import { RecordDir } from "../../../providers/host";
+import { type Subnet, claimAddress, defaultGateway, explicitAddressProblem, hostAddresses, leasedByMark, parseSubnet } from "../../../providers/ipam";
 
 const subnet = (text: string) => parseSubnet(text) as Subnet;
 
@@ -30,5 +34,37 @@ describe("IPAM", () => {
         expect([...hostAddresses(subnet("10.0.0.0/30"), "10.0.0.2")]).toEqual(["10.0.0.1"]);
         const v6 = hostAddresses(subnet("fd00:1::/64"), "fd00:1::1");
         expect([v6.next().value, v6.next().value]).toEqual(["fd00:1::2", "fd00:1::3"]);
+    });
+});
+
+describe("finding a lease by its mark", () => {
+    // A pool in a folder of its own, as the providers keep them under the state directory.
+    const withPool = (work: (pool: RecordDir, dir: string) => void) => {
+        const dir = mkdtempSync(path.join(tmpdir(), "ipam-"));
+        try {
+            work(RecordDir.at(dir), dir);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    };
+    const request = { subnet: "10.9.0.0/24", gateway: "10.9.0.1" };
+
+    it("finds records made before the first look, by others since, and by this process; not released ones", () => {
+        withPool((pool, dir) => {
+            writeFileSync(path.join(dir, "10.9.0.7"), "mark-a");
+            expect(leasedByMark(pool, "10.9.0.0/24", "mark-a")?.cidr).toBe("10.9.0.7/24");
+            expect(leasedByMark(pool, "10.9.0.0/24", "mark-b")).toBeUndefined();
+            // Another process claims an address after this one looked.
+            writeFileSync(path.join(dir, "10.9.0.9"), "mark-b");
+            expect(leasedByMark(pool, "10.9.0.0/24", "mark-b")?.ip).toBe("10.9.0.9");
+            // This process claims one.
+            const claimed = claimAddress(pool, request, "mark-c");
+            expect(leasedByMark(pool, "10.9.0.0/24", "mark-c")).toEqual(claimed);
+            // Released (by anyone): no longer found.
+            rmSync(path.join(dir, "10.9.0.7"));
+            expect(leasedByMark(pool, "10.9.0.0/24", "mark-a")).toBeUndefined();
+            pool.release(claimed.ip);
+            expect(leasedByMark(pool, "10.9.0.0/24", "mark-c")).toBeUndefined();
+        });
     });
 });
