@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, OverlayResource, providerShim, resourceIdentity } from "./provider";
+import type { ConnectionArgs } from "./connection";
+import { OverlayResource } from "./provider";
 
 /** Arguments of an {@link AcceptIn}. */
 export interface AcceptInArgs {
@@ -46,18 +46,6 @@ export class AcceptIn extends OverlayResource {
     declare readonly comment: pulumi.Output<string>;
 
     constructor(name: string, args: AcceptInArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            providerShim("acceptIn"),
-            name,
-            {
-                logicalName: name,
-                identity: resourceIdentity("AcceptIn", name, opts),
-                ...inputsOf(args),
-                comment: undefined,
-            },
-            connectionOptions(args, opts),
-            TYPE_MODULE,
-            "AcceptIn",
-        );
+        super("AcceptIn", name, args, { comment: undefined }, opts);
     }
 }

@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
+import type { ConnectionArgs } from "./connection";
+import { OverlayResource } from "./provider";
 
 /** Arguments of an {@link Address}. */
 export interface AddressArgs {
@@ -40,14 +40,6 @@ export class Address extends OverlayResource {
     declare readonly prefixLength: pulumi.Output<number>;
 
     constructor(name: string, args: AddressArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            logicalName: name,
-            identity: resourceIdentity("Address", name, opts),
-            ...inputsOf(args),
-            family: undefined,
-            ip: undefined,
-            prefixLength: undefined,
-        };
-        super(providerShim("address"), name, props, connectionOptions(args, opts), TYPE_MODULE, "Address");
+        super("Address", name, args, { family: undefined, ip: undefined, prefixLength: undefined }, opts);
     }
 }

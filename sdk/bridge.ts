@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
+import type { ConnectionArgs } from "./connection";
 import { onHostKey, programChecks } from "./programChecks";
-import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
+import { OverlayResource } from "./provider";
 
 /** Arguments of a {@link Bridge}. */
 export interface BridgeArgs {
@@ -59,14 +59,7 @@ export class Bridge extends OverlayResource {
 
     constructor(name: string, args: BridgeArgs = {}, opts?: pulumi.CustomResourceOptions) {
         programChecks().bridge(`Bridge "${name}"`, onHostKey(args.connection, args.netns), args.name);
-        const props = {
-            logicalName: name,
-            identity: resourceIdentity("Bridge", name, opts),
-            ...inputsOf(args),
-            mac: args.mac, // an input too: the address asked for, else the one the kernel gives
-            ifindex: undefined,
-            alias: undefined,
-        };
-        super(providerShim("bridge"), name, props, connectionOptions(args, opts), TYPE_MODULE, "Bridge");
+        // mac is an input too: the address asked for, else the one the kernel gives.
+        super("Bridge", name, args, { mac: args.mac, ifindex: undefined, alias: undefined }, opts);
     }
 }

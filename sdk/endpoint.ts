@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
+import type { ConnectionArgs } from "./connection";
 import { onHostKey, programChecks } from "./programChecks";
-import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
+import { OverlayResource } from "./provider";
 import type { LinkShapeArgs } from "./trafficControl";
 
 /** Arguments of an {@link Endpoint}. */
@@ -101,14 +101,6 @@ export class Endpoint extends OverlayResource {
 
     constructor(name: string, args: EndpointArgs, opts?: pulumi.CustomResourceOptions) {
         programChecks().namespace(`Endpoint "${name}"`, args.namespace === undefined ? undefined : onHostKey(args.connection, args.namespace));
-        const props = {
-            logicalName: name,
-            identity: resourceIdentity("Endpoint", name, opts),
-            ...inputsOf(args),
-            ip: undefined,
-            mac: undefined,
-            drift: undefined,
-        };
-        super(providerShim("endpoint"), name, props, connectionOptions(args, opts), TYPE_MODULE, "Endpoint");
+        super("Endpoint", name, args, { ip: undefined, mac: undefined, drift: undefined }, opts);
     }
 }

@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
+import type { ConnectionArgs } from "./connection";
 import type { FirewallRuleSpec } from "../providers/firewallChain";
-import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
+import { OverlayResource } from "./provider";
 
 /** One rule of a {@link FirewallChain}: what it matches and what it does. */
 export type FirewallRuleArgs = FirewallRuleSpec;
@@ -83,14 +83,6 @@ export class FirewallChain extends OverlayResource {
     declare readonly activeBackend: pulumi.Output<"iptables" | "nftables">;
 
     constructor(name: string, args: FirewallChainArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            logicalName: name,
-            identity: resourceIdentity("FirewallChain", name, opts),
-            ...inputsOf(args),
-            comment: undefined,
-            inSync: undefined,
-            activeBackend: undefined,
-        };
-        super(providerShim("firewallChain"), name, props, connectionOptions(args, opts), TYPE_MODULE, "FirewallChain");
+        super("FirewallChain", name, args, { comment: undefined, inSync: undefined, activeBackend: undefined }, opts);
     }
 }

@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, OverlayResource, providerShim, resourceIdentity } from "./provider";
+import type { ConnectionArgs } from "./connection";
+import { OverlayResource } from "./provider";
 
 /** One line of a {@link HostsFile}: an address and the names it answers to. */
 export interface HostsEntryArgs {
@@ -41,13 +41,6 @@ export class HostsFile extends OverlayResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: HostsFileArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            providerShim("hostsFile"),
-            name,
-            { logicalName: name, identity: resourceIdentity("HostsFile", name, opts), ...inputsOf(args), drift: undefined },
-            connectionOptions(args, opts),
-            TYPE_MODULE,
-            "HostsFile",
-        );
+        super("HostsFile", name, args, { drift: undefined }, opts);
     }
 }

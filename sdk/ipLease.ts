@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
+import type { ConnectionArgs } from "./connection";
+import { OverlayResource } from "./provider";
 
 /** Arguments of an {@link IpLease}. */
 export interface IpLeaseArgs {
@@ -47,16 +47,6 @@ export class IpLease extends OverlayResource {
     declare readonly family: pulumi.Output<number>;
 
     constructor(name: string, args: IpLeaseArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            logicalName: name,
-            ...inputsOf(args),
-            ip: undefined,
-            cidr: undefined,
-            family: undefined,
-            scope: undefined,
-            mark: undefined,
-            identity: resourceIdentity("IpLease", name, opts),
-        };
-        super(providerShim("ipLease"), name, props, connectionOptions(args, opts), TYPE_MODULE, "IpLease");
+        super("IpLease", name, args, { ip: undefined, cidr: undefined, family: undefined, scope: undefined, mark: undefined }, opts);
     }
 }

@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
+import type { ConnectionArgs } from "./connection";
 import { onHostKey, programChecks } from "./programChecks";
-import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
+import { OverlayResource } from "./provider";
 
 /** Arguments of a {@link NetworkNamespace}. */
 export interface NetworkNamespaceArgs {
@@ -34,18 +34,8 @@ export class NetworkNamespace extends OverlayResource {
 
     constructor(name: string, args: NetworkNamespaceArgs = {}, opts?: pulumi.CustomResourceOptions) {
         programChecks().namespace(`NetworkNamespace "${name}"`, args.name === undefined ? undefined : onHostKey(args.connection, args.name));
-        super(
-            providerShim("namespace"),
-            name,
-            {
-                logicalName: name,
-                identity: resourceIdentity("NetworkNamespace", name, opts),
-                ...inputsOf({ name: args.name, connection: args.connection }),
-                alias: undefined,
-            },
-            connectionOptions(args, opts),
-            TYPE_MODULE,
-            "NetworkNamespace",
-        );
+        // name stays a property when undefined: it is an output too (the automatic name).
+        const inputs = { name: args.name, connection: args.connection };
+        super("NetworkNamespace", name, inputs, { alias: undefined }, opts);
     }
 }

@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
+import type { ConnectionArgs } from "./connection";
+import { OverlayResource } from "./provider";
 
 /** Arguments of a {@link NatRule}. Every change replaces the rule. */
 export interface NatRuleArgs {
@@ -89,15 +89,6 @@ export class NatRule extends OverlayResource {
     declare readonly activeBackend: pulumi.Output<"iptables" | "nftables">;
 
     constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            logicalName: name,
-            identity: resourceIdentity("NatRule", name, opts),
-            ...inputsOf(args),
-            family: undefined,
-            table: undefined,
-            comment: undefined,
-            activeBackend: undefined,
-        };
-        super(providerShim("natRule"), name, props, connectionOptions(args, opts), TYPE_MODULE, "NatRule");
+        super("NatRule", name, args, { family: undefined, table: undefined, comment: undefined, activeBackend: undefined }, opts);
     }
 }

@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, OverlayResource, providerShim, resourceIdentity } from "./provider";
+import type { ConnectionArgs } from "./connection";
+import { OverlayResource } from "./provider";
 
 /** An attachment a {@link NetworkProbe} pings from. */
 export interface ProbeMemberArgs {
@@ -58,18 +58,6 @@ export class NetworkProbe extends OverlayResource {
     declare readonly proved: pulumi.Output<string[]>;
 
     constructor(name: string, args: NetworkProbeArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            providerShim("networkProbe"),
-            name,
-            {
-                logicalName: name,
-                identity: resourceIdentity("NetworkProbe", name, opts),
-                ...inputsOf(args),
-                proved: undefined,
-            },
-            connectionOptions(args, opts),
-            TYPE_MODULE,
-            "NetworkProbe",
-        );
+        super("NetworkProbe", name, args, { proved: undefined }, opts);
     }
 }

@@ -12,7 +12,8 @@
  */
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import type { ProviderKind, ProviderModule } from "../providers/kinds";
+import { PROVIDER_KINDS, type ProviderKind, type ProviderModule } from "../providers/kinds";
+import { type ConnectionArgs, connectionOptions, inputsOf } from "./connection";
 import namespace from "../providers/shims/namespace";
 import bridge from "../providers/shims/bridge";
 import veth from "../providers/shims/veth";
@@ -80,26 +81,30 @@ export function resourceIdentity(kind: ProviderKind, name: string, opts?: pulumi
 }
 
 /**
- * The base of the SDK's resource classes: a dynamic resource whose registration takes no stack
- * traces. @pulumi/pulumi takes `new Error().stack` for every promise it makes for a resource's
+ * The base of the SDK's resource classes: a dynamic resource of one kind, whose inputs are its
+ * arguments plus the hidden `logicalName` and `identity` (the connection made secret), and whose
+ * outputs are the inputs plus the kind's output-only properties. Its registration takes no stack
+ * traces: @pulumi/pulumi takes `new Error().stack` for every promise it makes for a resource's
  * properties (only to report leaked promises), and the `source-map-support` that its runtime
  * installs maps every frame of each: for 1000 attachments, 3 s of a 7.3 s preview. While an SDK
  * resource registers, `Error.stackTraceLimit` is 0; it is put back before the constructor returns,
- * so the program's own errors, and everything after, keep their stack traces.
+ * so the program's own errors, and everything after, keep their stack traces (Pulumi lifts the
+ * limit itself for the trace that gives a resource its source position).
  */
 export abstract class OverlayResource extends pulumi.dynamic.Resource {
     constructor(
-        provider: pulumi.dynamic.ResourceProvider,
+        kind: ProviderKind,
         name: string,
-        props: pulumi.Inputs,
+        args: { connection?: pulumi.Input<ConnectionArgs> },
+        outputs: pulumi.Inputs,
         opts: pulumi.CustomResourceOptions | undefined,
-        module: string,
-        type: string,
     ) {
+        const props = { logicalName: name, identity: resourceIdentity(kind, name, opts), ...inputsOf(args), ...outputs };
+        const module = PROVIDER_KINDS.find((k) => k.kind === kind)!.module;
         const limit = Error.stackTraceLimit;
         Error.stackTraceLimit = 0;
         try {
-            super(provider, name, props, opts, module, type);
+            super(providerShim(module), name, props, connectionOptions(args, opts), TYPE_MODULE, kind);
         } finally {
             Error.stackTraceLimit = limit;
         }

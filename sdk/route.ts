@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
+import type { ConnectionArgs } from "./connection";
+import { OverlayResource } from "./provider";
 
 /** Arguments of a {@link Route}. Every change replaces the route. */
 export interface RouteArgs {
@@ -49,13 +49,6 @@ export class Route extends OverlayResource {
     declare readonly family: pulumi.Output<number>;
 
     constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            providerShim("route"),
-            name,
-            { logicalName: name, identity: resourceIdentity("Route", name, opts), ...inputsOf(args), family: undefined },
-            connectionOptions(args, opts),
-            TYPE_MODULE,
-            "Route",
-        );
+        super("Route", name, args, { family: undefined }, opts);
     }
 }

@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
+import type { ConnectionArgs } from "./connection";
 import { onHostKey, programChecks } from "./programChecks";
-import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
+import { OverlayResource } from "./provider";
 
 /** Arguments of a {@link Sysctl}. */
 export interface SysctlArgs {
@@ -38,18 +38,6 @@ export class Sysctl extends OverlayResource {
 
     constructor(name: string, args: SysctlArgs, opts?: pulumi.CustomResourceOptions) {
         programChecks().sysctl(`Sysctl "${name}"`, onHostKey(args.connection, args.netns), args.key, args.value);
-        super(
-            providerShim("sysctl"),
-            name,
-            {
-                logicalName: name,
-                identity: resourceIdentity("Sysctl", name, opts),
-                ...inputsOf(args),
-                previousValue: undefined,
-            },
-            connectionOptions(args, opts),
-            TYPE_MODULE,
-            "Sysctl",
-        );
+        super("Sysctl", name, args, { previousValue: undefined }, opts);
     }
 }

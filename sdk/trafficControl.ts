@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, OverlayResource, providerShim, resourceIdentity } from "./provider";
+import type { ConnectionArgs } from "./connection";
+import { OverlayResource } from "./provider";
 
 /**
  * A link's shaping and impairment, values with units: a token bucket (`rate`, `burst`,
@@ -58,18 +58,6 @@ export class TrafficControl extends OverlayResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: TrafficControlArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            providerShim("trafficControl"),
-            name,
-            {
-                logicalName: name,
-                identity: resourceIdentity("TrafficControl", name, opts),
-                ...inputsOf(args),
-                drift: undefined,
-            },
-            connectionOptions(args, opts),
-            TYPE_MODULE,
-            "TrafficControl",
-        );
+        super("TrafficControl", name, args, { drift: undefined }, opts);
     }
 }

@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, resourceIdentity, OverlayResource, providerShim } from "./provider";
+import type { ConnectionArgs } from "./connection";
+import { OverlayResource } from "./provider";
 
 /** The far end of a {@link VethPair}. */
 export interface VethPeerArgs {
@@ -78,18 +78,12 @@ export class VethPair extends OverlayResource {
     declare readonly alias: pulumi.Output<string>;
 
     constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            logicalName: name,
-            identity: resourceIdentity("VethPair", name, opts),
-            ...inputsOf(args),
-            peerName: undefined,
-            peerNetns: undefined,
-            mac: undefined,
-            ifindex: undefined,
-            peerMac: undefined,
-            peerIfindex: undefined,
-            alias: undefined,
-        };
-        super(providerShim("veth"), name, props, connectionOptions(args, opts), TYPE_MODULE, "VethPair");
+        super(
+            "VethPair",
+            name,
+            args,
+            { peerName: undefined, peerNetns: undefined, mac: undefined, ifindex: undefined, peerMac: undefined, peerIfindex: undefined, alias: undefined },
+            opts,
+        );
     }
 }

@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { type ConnectionArgs, inputsOf, connectionOptions } from "./connection";
-import { TYPE_MODULE, OverlayResource, providerShim, resourceIdentity } from "./provider";
+import type { ConnectionArgs } from "./connection";
+import { OverlayResource } from "./provider";
 
 /** Arguments of a {@link Vxlan}. */
 export interface VxlanArgs {
@@ -68,16 +68,6 @@ export class Vxlan extends OverlayResource {
     declare readonly drift: pulumi.Output<string[] | undefined>;
 
     constructor(name: string, args: VxlanArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            logicalName: name,
-            identity: resourceIdentity("Vxlan", name, opts),
-            ...inputsOf(args),
-            mac: undefined,
-            ifindex: undefined,
-            up: undefined,
-            alias: undefined,
-            drift: undefined,
-        };
-        super(providerShim("vxlan"), name, props, connectionOptions(args, opts), TYPE_MODULE, "Vxlan");
+        super("Vxlan", name, args, { mac: undefined, ifindex: undefined, up: undefined, alias: undefined, drift: undefined }, opts);
     }
 }
