@@ -195,7 +195,9 @@ function session(connection: Connection): Session {
                     resolve();
                 }
             }, 10);
-            master.once("exit", () => {
+            // "close", not "exit": ssh's message may still be on its way through the pipe when it
+            // exits (seen under load: "ssh failed: no message" where it had said "Connection refused").
+            master.once("close", () => {
                 clearInterval(poll);
                 reject(new Error(explainSshFailure(connection.host, stderr)));
             });
