@@ -66,7 +66,12 @@ export async function kernelLink(netns: string, name: string): Promise<LinkInfo 
 
 /** `iptables-save -t nat` of a namespace. */
 export async function natRules(netns: string): Promise<string> {
-    return (await runCommand(toolCommand(netns, "iptables-save", ["-t", "nat"]))).stdout;
+    // Without iptables-save's "# Generated ... on <time>" lines: two reads a second apart differed.
+    const { stdout } = await runCommand(toolCommand(netns, "iptables-save", ["-t", "nat"]));
+    return stdout
+        .split("\n")
+        .filter((line) => !line.startsWith("#"))
+        .join("\n");
 }
 
 /** A sysctl value in a namespace. */
