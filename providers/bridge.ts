@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { chooseName, inNetns, leftBehind, pick, type Props } from "./common";
-import { linkBatchShow, linkDeleteIfMarked, linkFindMarked, linkGet, type LinkInfo, linkIsUp } from "./host";
+import { linkBatchShow, linkDeleteIfMarked, linkFindMarked, linkGet, type LinkInfo, linkIsUp, untilLinksGone } from "./host";
 import { type MarkedInputs, defineProvider, markOf, markOfResource } from "./provider";
 import { checkBoolean, checkMac, checkMtu, checkNamespaceName, checkNewInterfaceName } from "./validate";
 
@@ -159,6 +159,9 @@ export const provider = defineProvider<BridgeInputs, BridgeOutputs>({
     /** Equivalent to: `ip -n $netns link delete dev $name`, only when its alias is our mark. */
     async delete(_id, props) {
         const mark = markOfResource(props);
+        // Ports whose other ends' namespaces were just deleted (endpoints) are gone first: a destroy
+        // leaves no veth behind.
+        await untilLinksGone(props.netns);
         if (mark !== undefined && (await linkDeleteIfMarked(props.netns, props.name, mark)) === "notOurs") {
             leftBehind(subject(props.name), `it does not carry this resource's mark ${inNetns(props.netns)}`);
         }

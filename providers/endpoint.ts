@@ -21,6 +21,8 @@ import {
     type LinkInfo,
     linkDeleteIfMarked,
     linkGet,
+    noteLinkGoing,
+    untilLinksGone,
     namespaceJournal,
     namespaceState,
     netnsDelete,
@@ -152,18 +154,21 @@ async function linkDrift(endpoint: EndpointInputs): Promise<string[]> {
     return drift;
 }
 
-/** Deletes what the endpoint made: the veth pair (deleting the inside end deletes both, at once) and the namespace. */
-async function remove(endpoint: EndpointInputs, withPair: boolean): Promise<void> {
-    const steps = [
-        ...(withPair ? [inOtherNetns(endpoint.namespace, ["link", "delete", "dev", endpoint.interfaceName])] : []),
-        ["netns", "delete", endpoint.namespace],
-    ];
-    try {
-        await runCommand(ipBatchCommand(undefined, steps, `network namespace "${endpoint.namespace}"`));
-    } catch (err) {
-        if (isHostError(err, "noDevice", "noNamespace")) return netnsDelete(endpoint.namespace);
-        throw err;
-    }
+/**
+ * Deletes what the endpoint made: the namespace, and with it the veth pair, which the kernel
+ * removes in the background when it cleans the namespace up, many namespaces at once (deleting
+ * each pair first waits for the kernel's grace periods, pair by pair: twice the time of a
+ * destroy). The host end is noted going ({@link noteLinkGoing}): a create or update of the same
+ * host end, and the delete of the bridge, wait for it; one still there after a while (a process
+ * keeps the namespace alive) is deleted when it carries the mark. With `wait` (the undo of a
+ * failed create, which leaves the host as it found it), and on a remote host, the delete itself
+ * waits.
+ */
+async function remove(endpoint: EndpointInputs, mark: string, withPair: boolean, wait = false): Promise<void> {
+    await netnsDelete(endpoint.namespace);
+    if (!withPair) return;
+    noteLinkGoing(endpoint.netns, endpoint.hostInterface, mark);
+    if (wait || currentConnection()) await untilLinksGone(endpoint.netns, [endpoint.hostInterface]);
 }
 
 /**
@@ -175,7 +180,7 @@ async function undoCreate(endpoint: EndpointInputs, mark: string, lease: Leased,
     // The outer batch's first line is `netns add` when the namespace was not there already.
     const addFailed = !hadNamespace && isHostError(err) && (err.batchLine === undefined || err.batchLine <= 1);
     const ours = !addFailed || (netnsExists(endpoint.namespace) && (await observe(endpoint, mark, lease.family).catch(() => NOTHING)).marked === true);
-    if (ours && netnsExists(endpoint.namespace)) await remove(endpoint, true).catch(() => netnsDelete(endpoint.namespace));
+    if (ours && netnsExists(endpoint.namespace)) await remove(endpoint, mark, true, true);
     namespaceJournal.end(endpoint.namespace);
     releaseIfOurs(pool, lease.ip, mark);
 }
@@ -209,6 +214,8 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
      */
     async create(endpoint) {
         const mark = markOf(endpoint);
+        // The host end of an endpoint just deleted (a replacement's old half) may still be going.
+        await untilLinksGone(endpoint.netns, [endpoint.hostInterface]);
         const pool = leasePool(endpoint.netns, endpoint.pool);
         // A lease with this mark is this endpoint's from a create whose result was lost.
         const inUse = endpoint.address === undefined ? await addressesInUse(endpoint.netns, endpoint.bridge, pool, endpoint.subnet) : undefined;
@@ -272,7 +279,10 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
         }
         // A host end without its inside end (its namespace just went, and the kernel removes the
         // pair in the background) is in the way of the new pair.
-        if (!seen.inside) await linkDeleteIfMarked(endpoint.netns, endpoint.hostInterface, mark);
+        if (!seen.inside) {
+            await untilLinksGone(endpoint.netns, [endpoint.hostInterface]);
+            await linkDeleteIfMarked(endpoint.netns, endpoint.hostInterface, mark);
+        }
         const { inside } = await run(endpoint, planSteps(endpoint, mark, lease, seen, old.defaultRoute && !endpoint.defaultRoute, await rootNamespacePid()));
         await shapeLink(endpoint, old.link);
         return { outs: outputsOf(endpoint, lease, old.leaseScope, inside.address ?? "", []) };
@@ -281,7 +291,7 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
     /** Equivalent to: `ip -n $namespace link delete $interfaceName; ip netns delete $namespace`, when they carry the mark; then the lease is released. */
     async delete(_id, old) {
         const seen = await observe(old, old.mark!, old.family, true);
-        if (seen.namespace) await remove(old, seen.inside !== undefined);
+        if (seen.namespace) await remove(old, old.mark!, seen.inside !== undefined);
         else if (netnsExists(old.namespace)) leftBehind(`network namespace "${old.namespace}"`, "its loopback does not carry this endpoint's mark");
         namespaceJournal.end(old.namespace);
         if (old.leaseScope && old.ip) releaseIfOurs(RecordDir.at(old.leaseScope), old.ip, old.mark!);

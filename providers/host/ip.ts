@@ -8,6 +8,7 @@ import { hostFiles } from "./files";
 import { ipBatchCommand } from "./batch";
 import { SharedReads, ipCommand, parseIpJson, parseJsonLines, runCommand, runDelete, runRead } from "./command";
 import { inNetnsWords } from "./errors";
+import { hostKey } from "./remote";
 
 /** Where `ip netns add` keeps the named namespaces. */
 export const NETNS_RUN_DIR = "/run/netns";
@@ -231,6 +232,108 @@ export async function linkDeleteIfMarked(netns: string | undefined, name: string
         return "deleted";
     }
     return (await linkGet(netns, name)) ? "notOurs" : "gone";
+}
+
+/** A link the kernel is removing in the background, and when to stop waiting for it. */
+interface Going {
+    mark: string;
+    deadline: number;
+    gone: Promise<void>;
+    settle: () => void;
+}
+
+/** The links going from one namespace of one host, and the one loop that watches them. */
+interface Watch {
+    links: Map<string, Going>;
+    /** Callers awaiting some of the links: the loop reads often while there are any. */
+    waiting: number;
+    polling: boolean;
+    wake?: () => void;
+}
+
+const watches = new Map<string, Watch>();
+
+/** How long the kernel gets to remove a link of a deleted namespace before it is deleted by hand. */
+export const LINK_GOING_MS = 3000;
+
+/**
+ * Notes a link the kernel is removing in the background: the host end of a veth pair whose other
+ * end's namespace was deleted goes when the kernel cleans that namespace up, tens of milliseconds
+ * later, many namespaces at once (far cheaper than deleting each pair, which waits for the
+ * kernel's grace periods pair by pair). One loop per namespace watches the noted links (one read
+ * every 100 ms, every 10 ms while someone awaits them, see {@link untilLinksGone}); a link still
+ * there after {@link LINK_GOING_MS} (a process keeps the other namespace alive) is deleted, with
+ * its pair, when it carries `mark`.
+ * Equivalent to: `while ip -n $netns link show dev $name; do sleep 0.1; done`, then
+ * `ip -n $netns link delete dev $name` if its alias is `$mark`.
+ */
+export function noteLinkGoing(netns: string | undefined, name: string, mark: string): void {
+    const key = `${hostKey()}|${netns ?? ""}`;
+    const watch = watches.get(key) ?? { links: new Map<string, Going>(), waiting: 0, polling: false };
+    watches.set(key, watch);
+    if (!watch.links.has(name)) {
+        let settle!: () => void;
+        const gone = new Promise<void>((resolve) => {
+            settle = resolve;
+        });
+        watch.links.set(name, { mark, deadline: Date.now() + LINK_GOING_MS, gone, settle });
+    }
+    if (!watch.polling) void watchLinks(netns, key, watch);
+}
+
+/**
+ * Resolves once the links noted going from a namespace ({@link noteLinkGoing}) are gone: the
+ * named ones, or all. Costs nothing when none is noted.
+ */
+export async function untilLinksGone(netns: string | undefined, names?: readonly string[]): Promise<void> {
+    const watch = watches.get(`${hostKey()}|${netns ?? ""}`);
+    if (!watch) return;
+    const waits = [...watch.links].filter(([name]) => names === undefined || names.includes(name)).map(([, going]) => going.gone);
+    if (waits.length === 0) return;
+    watch.waiting += 1;
+    watch.wake?.();
+    try {
+        await Promise.all(waits);
+    } finally {
+        watch.waiting -= 1;
+    }
+}
+
+async function watchLinks(netns: string | undefined, key: string, watch: Watch): Promise<void> {
+    watch.polling = true;
+    const settle = (name: string) => {
+        watch.links.get(name)?.settle();
+        watch.links.delete(name);
+    };
+    try {
+        while (watch.links.size > 0) {
+            await new Promise<void>((resolve) => {
+                const timer = setTimeout(resolve, watch.waiting > 0 ? 10 : 100);
+                // The watch alone keeps no process alive; a caller awaiting it does.
+                if (watch.waiting === 0) timer.unref();
+                watch.wake = () => {
+                    clearTimeout(timer);
+                    resolve();
+                };
+            });
+            watch.wake = undefined;
+            const output = await runRead(ipCommand(netns, ["-j", "-br", "link", "show"]));
+            const present = new Set(output ? parseIpJson<{ ifname: string }[]>(output.stdout).map((link) => link.ifname) : []);
+            for (const [name, going] of [...watch.links]) {
+                if (!present.has(name)) settle(name);
+                else if (Date.now() >= going.deadline) {
+                    await linkDeleteIfMarked(netns, name, going.mark).catch(() => undefined);
+                    settle(name);
+                }
+            }
+        }
+    } catch {
+        // The namespace cannot be read (a remote session that ended): nothing more can be done here.
+        for (const name of [...watch.links.keys()]) settle(name);
+    } finally {
+        watch.polling = false;
+        if (watch.links.size === 0) watches.delete(key);
+    }
 }
 
 /** A link to show at the end of a batch: by name in the batch's namespace, or in another named one. */

@@ -10,7 +10,18 @@
  */
 import fc from "fast-check";
 import { expect, it } from "vitest";
-import { BatchQuoteError, ipBatchCommand, ipCommand, linkGet, netnsExists, netnsList, parseJsonLines, runCommand, runJson } from "../../providers/host";
+import {
+    BatchQuoteError,
+    ipBatchCommand,
+    ipCommand,
+    linkGet,
+    netnsExists,
+    netnsList,
+    parseJsonLines,
+    runCommand,
+    runJson,
+    untilLinksGone,
+} from "../../providers/host";
 import { inOtherNetns, type LinkInfo } from "../../providers/host/ip";
 import { writeBatchFile } from "../../providers/host";
 import { checkNamespaceName } from "../../providers/validate";
@@ -187,6 +198,8 @@ describeKernel("property: names that check accepts are made exactly; the rest ar
                     expect((await linkGet(sb.hostNs, hostInterface))?.master).toBe("br0");
                     await endpoint.delete!(id, outs);
                     expect(netnsExists(ns)).toBe(false);
+                    // The kernel takes the pair with the namespace; the wait reads the names back.
+                    await untilLinksGone(sb.hostNs, [hostInterface]);
                     expect(await linkGet(sb.hostNs, hostInterface)).toBeUndefined();
                 }),
                 { numRuns: RUNS },

@@ -1,8 +1,20 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { beforeEach, expect, it } from "vitest";
-import { netnsAdd, netnsExists, netnsList, runCommand, runJson, ipCommand, tcCommand, type RouteInfo, type LinkAddrs } from "../../../providers/host";
+import {
+    LINK_GOING_MS,
+    netnsAdd,
+    netnsExists,
+    netnsList,
+    runCommand,
+    runJson,
+    ipCommand,
+    tcCommand,
+    type RouteInfo,
+    type LinkAddrs,
+    untilLinksGone,
+} from "../../../providers/host";
 import { provider } from "../../../providers/endpoint";
 import { checked, created, expectGone, ipOutOfBand, kernelLink, updated } from "../../support/lifecycle";
 import { describeKernel, useSandbox } from "../../support/kernel";
@@ -16,6 +28,13 @@ async function addressesOf(netns: string, dev: string): Promise<string[]> {
 
 async function defaultRoute(netns: string, family: 4 | 6 = 4): Promise<RouteInfo | undefined> {
     return (await runJson<RouteInfo[]>(ipCommand(netns, [`-${family}`, "-j", "route", "show", "default"])))[0];
+}
+
+/** Resolves once `ready` holds (checked every 20 ms), or fails after 5 s. */
+async function waitFor(ready: () => boolean): Promise<void> {
+    for (const until = Date.now() + 5000; !ready(); await new Promise((resolve) => setTimeout(resolve, 20))) {
+        if (Date.now() > until) throw new Error("timed out");
+    }
 }
 
 /** Batch files this process left under the state directory (none, once every batch has run). */
@@ -101,6 +120,8 @@ describeKernel("Endpoint on the kernel", () => {
 
         await provider.delete!(c1.id, moved);
         expect(netnsExists(ns1)).toBe(false);
+        // The kernel takes the pair with the namespace, in the background; the wait is for it.
+        await untilLinksGone(sb.hostNs, ["h-c1"]);
         expect(await kernelLink(sb.hostNs, "h-c1")).toBeUndefined();
         await expectGone(provider, c1.id, moved);
         await provider.delete!(c1.id, moved);
@@ -167,6 +188,43 @@ describeKernel("Endpoint on the kernel", () => {
         // None of the failed creates kept an address, or left a batch file.
         expect((await created(provider, args("c5"))).outs.ip).toBe("10.0.0.2");
         expect(leftBatchFiles()).toEqual([]);
+    });
+
+    it("leaves its veth pair to the kernel, is made again at once, and deletes the pair itself when a process keeps the namespace", async () => {
+        // Made again right after its delete, under the same host end: the create waits for the old one.
+        const c1 = await created(provider, args("c1"));
+        await provider.delete!(c1.id, c1.outs);
+        const again = await created(provider, args("c1"));
+        expect((await kernelLink(sb.hostNs, "h-c1"))?.master).toBe("br0");
+        expect(await ping(sb.ns("c1"), "10.0.0.1")).toBe(true);
+
+        // A process inside keeps the namespace (and so the pair) alive after `ip netns delete`.
+        const holder = spawn("ip", ["netns", "exec", sb.ns("c1"), "sleep", "60"], { stdio: "ignore" });
+        try {
+            await waitFor(() => execFileSync("ip", ["netns", "pids", sb.ns("c1")], { encoding: "utf8" }).trim() !== "");
+            const started = Date.now();
+            await provider.delete!(again.id, again.outs);
+            expect(netnsExists(sb.ns("c1"))).toBe(false);
+            expect(await kernelLink(sb.hostNs, "h-c1")).toBeDefined();
+            await untilLinksGone(sb.hostNs, ["h-c1"]);
+            expect(Date.now() - started).toBeGreaterThanOrEqual(LINK_GOING_MS);
+            expect(await kernelLink(sb.hostNs, "h-c1")).toBeUndefined();
+        } finally {
+            holder.kill();
+        }
+
+        // A link of the same name that is not ours, there when the wait runs out, stays.
+        const c2 = await created(provider, args("c2"));
+        const keeper = spawn("ip", ["netns", "exec", sb.ns("c2"), "sleep", "60"], { stdio: "ignore" });
+        try {
+            await waitFor(() => execFileSync("ip", ["netns", "pids", sb.ns("c2")], { encoding: "utf8" }).trim() !== "");
+            await provider.delete!(c2.id, c2.outs);
+            await ipOutOfBand(sb.hostNs, "link", "set", "dev", "h-c2", "alias", "someone else's");
+            await untilLinksGone(sb.hostNs, ["h-c2"]);
+            expect((await kernelLink(sb.hostNs, "h-c2"))?.ifalias).toBe("someone else's");
+        } finally {
+            keeper.kill();
+        }
     });
 
     it("is found again by its mark after a create whose result was lost", async () => {
