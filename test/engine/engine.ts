@@ -211,7 +211,7 @@ async function runOnce(options: EngineOptions): Promise<Result> {
         // Creates a crash cut off stay pending, as the CLI keeps them (snapshot.go): never read (they
         // have no id), warned about on every operation, created again when the program declares
         // them, and forgotten only by `refresh --clear-pending-creates` (refresh.go).
-        if (options.operation === "refresh" && options.clearPendingCreates) state.clearPending();
+        if (options.operation === "refresh" && options.clearPendingCreates) await state.clearPending();
         const pending = state.pendingCreates;
         if (pending.length > 0) onDiagnostic(pendingWarning(pending.map((r) => r.urn)));
         const deleting = new Set<string>();
@@ -220,8 +220,18 @@ async function runOnce(options: EngineOptions): Promise<Result> {
             const provider = await hostReady;
             // A pending replacement's object was deleted already.
             const skip = keepsObject(r, deleting) || r.pendingReplacement === true;
-            if (r.custom && !preview && !skip) await schedule.steps.run(() => schedule.inFlight.track(provider.delete(r.urn, r.id ?? "", r.outputs)));
-            state.drop(r.urn);
+            // The checkpoint is written as the step begins and as it ends, within its slot (snapshot.go: doDelete).
+            if (r.custom && !preview && !skip) {
+                await schedule.steps.run(() =>
+                    schedule.inFlight.track(
+                        (async () => {
+                            await state.touch();
+                            await provider.delete(r.urn, r.id ?? "", r.outputs);
+                            await state.drop(r.urn);
+                        })(),
+                    ),
+                );
+            } else await state.drop(r.urn);
             if (r.type !== STACK_TYPE) record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
         };
         const deleteAll = (resources: ResourceState[], remove = deleteResource) => {
@@ -234,10 +244,10 @@ async function runOnce(options: EngineOptions): Promise<Result> {
             for (const half of old.condemned ?? []) {
                 const provider = await hostReady;
                 await provider.delete(half.urn, half.id ?? "", half.outputs).catch((err) => fail(providerErrorText(err)));
-                state.forgetCondemned(half);
+                await state.forgetCondemned(half);
             }
             await deleteAll(old.resources).catch((err) => fail(providerErrorText(err)));
-            if (errors.length === 0) state.setOutputs({});
+            if (errors.length === 0) await state.setOutputs({});
         } else if (options.operation === "refresh") {
             await refreshAll({ old, state, schedule, host: await hostReady, record, fail, summary });
         } else {
@@ -246,7 +256,7 @@ async function runOnce(options: EngineOptions): Promise<Result> {
     } finally {
         // The provider server is never stopped while a step is in flight.
         await schedule.inFlight.settled();
-        state.flush();
+        await state.flush();
         host ??= await hostReady.catch(() => undefined);
         providerPeakRssKb = peakRssKb(host?.pid);
         await host?.stop();
@@ -298,14 +308,18 @@ async function refreshAll({
             .filter((r) => r.custom && !r.pendingReplacement)
             .map(async (r) => {
                 try {
-                    const read = await schedule.steps.run(() => provider.read(r.urn, r.id ?? "", r.outputs, r.inputs));
+                    // Written as the step ends, within its slot (snapshot.go: refreshSnapshotMutation).
+                    const read = await schedule.steps.run(async () => {
+                        const found = await provider.read(r.urn, r.id ?? "", r.outputs, r.inputs);
+                        if (!found.id) await state.drop(r.urn);
+                        else await state.put({ ...r, id: found.id, outputs: found.outputs, inputs: found.inputs ?? r.inputs });
+                        return found;
+                    });
                     if (!read.id) {
-                        state.drop(r.urn);
                         record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
                         return;
                     }
                     const inputs = read.inputs ?? r.inputs;
-                    state.put({ ...r, id: read.id, outputs: read.outputs, inputs });
                     // A change is what the provider's Diff finds between what was read (as the
                     // old state) and the old inputs (as the program): the diff an `up` with no
                     // change to the program would see (step.go: RefreshStep.Apply). Outputs that
@@ -349,9 +363,16 @@ async function updateAll(
             if (oldHalves.includes(r)) {
                 if (!preview && !r.retainOnDelete) {
                     const provider = await hostReady;
-                    await schedule.steps.run(() => schedule.inFlight.track(provider.delete(r.urn, r.id ?? "", r.outputs)));
-                }
-                if (!preview) state.forgetCondemned(r);
+                    await schedule.steps.run(() =>
+                        schedule.inFlight.track(
+                            (async () => {
+                                await state.touch();
+                                await provider.delete(r.urn, r.id ?? "", r.outputs);
+                                await state.forgetCondemned(r);
+                            })(),
+                        ),
+                    );
+                } else if (!preview) await state.forgetCondemned(r);
                 return;
             }
             await deleteResource(r);
@@ -427,7 +448,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             await replaceDependents(dependent, host);
             if (!preview && !dependent.retainOnDelete)
                 await ctx.schedule.steps.run(() => ctx.schedule.inFlight.track(host.delete(dependent.urn, dependent.id ?? "", dependent.outputs)));
-            if (!preview) state.drop(dependent.urn);
+            if (!preview) await state.drop(dependent.urn);
             byUrn.delete(dependent.urn);
             replacedDependents.add(dependent.urn);
         }
@@ -457,7 +478,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             deletedWith: reg.deletedWith || undefined,
         };
         const prior = byUrn.get(urn) ?? (alias ? byUrn.get(alias) : undefined);
-        if (alias) state.drop(alias);
+        if (alias) await state.drop(alias);
         // A step that waited for a slot does not start if a step failed meanwhile.
         const apply = <T>(work: () => Promise<T>) =>
             ctx.schedule.steps.run(() => {
@@ -469,7 +490,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
         const host = await ctx.host;
         if (!reg.custom) {
             const outputs = prior && !prior.custom ? prior.outputs : {};
-            state.put({ ...base, inputs: {}, outputs });
+            await state.put({ ...base, inputs: {}, outputs });
             if (reg.type !== STACK_TYPE) record({ op: prior ? "same" : "create", urn, type: reg.type, name: reg.name });
             return { urn, id: "", outputs };
         }
@@ -480,11 +501,16 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
         }
         const inputs = checked.inputs;
         if (!prior) {
-            if (!preview) state.pending({ ...base, inputs, outputs: {} });
             record({ op: replacedDependents.has(urn) ? "replace" : "create", urn, type: reg.type, name: reg.name });
             if (preview) return { urn, id: "", outputs: inputs };
-            const made = await apply(() => host.create(urn, inputs));
-            state.put({ ...base, id: made.id, inputs, outputs: made.outputs });
+            // The checkpoint is written as the step begins (the create pending) and as it ends,
+            // within its slot (snapshot.go: doCreate).
+            const made = await apply(async () => {
+                await state.pending({ ...base, inputs, outputs: {} });
+                const result = await host.create(urn, inputs);
+                await state.put({ ...base, id: result.id, inputs, outputs: result.outputs });
+                return result;
+            });
             return { urn, id: made.id, outputs: made.outputs };
         }
         // A resource deleted to be replaced whose replacement was never made: replaced again.
@@ -492,7 +518,8 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             ? { op: "replace", replaces: ["(pending replacement)"], deleteFirst: true }
             : decide(prior.inputs, inputs, await serially(() => host.diff(urn, prior.id ?? "", prior.outputs, inputs, prior.inputs)), reg);
         if (decision.op === "same") {
-            state.put({ ...prior, ...base, id: prior.id, inputs, outputs: prior.outputs });
+            // Written only when something but the step changed (snapshot.go: sameSnapshotMutation.mustWrite).
+            await state.put({ ...prior, ...base, id: prior.id, inputs, outputs: prior.outputs }, { elideIfSame: true });
             record({ op: "same", urn, type: reg.type, name: reg.name });
             return { urn, id: prior.id ?? "", outputs: prior.outputs };
         }
@@ -502,8 +529,12 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             // inputs only, so outputs that are not inputs are unknown to the program
             // (provider_plugin.go: Update; sdk/nodejs runtime/resource.ts: resolveOutputs).
             if (preview) return { urn, id: prior.id ?? "", outputs: inputs };
-            const outputs = await apply(() => host.update(urn, prior.id ?? "", prior.outputs, inputs, prior.inputs));
-            state.put({ ...base, id: prior.id, inputs, outputs });
+            const outputs = await apply(async () => {
+                await state.touch();
+                const result = await host.update(urn, prior.id ?? "", prior.outputs, inputs, prior.inputs);
+                await state.put({ ...base, id: prior.id, inputs, outputs: result });
+                return result;
+            });
             return { urn, id: prior.id ?? "", outputs };
         }
         record({ op: "replace", urn, type: reg.type, name: reg.name, keys: decision.replaces });
@@ -524,17 +555,25 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
         if (deleteFirst) {
             // Kept as pending replacement until its replacement is made: if that create fails,
             // the next up replaces it again (step.go: DeleteStep.Apply).
-            if (!prior.retainOnDelete && !prior.pendingReplacement) await apply(() => host.delete(urn, prior.id ?? "", prior.outputs));
-            state.put({ ...prior, pendingReplacement: true });
+            if (!prior.retainOnDelete && !prior.pendingReplacement) {
+                await apply(async () => {
+                    await state.touch();
+                    await host.delete(urn, prior.id ?? "", prior.outputs);
+                    await state.put({ ...prior, pendingReplacement: true });
+                });
+            } else await state.put({ ...prior, pendingReplacement: true });
         } else {
             // Create-before-delete: the old one is deleted after the program ends, kept in the
             // state meanwhile (Delete: true) so that a crash in between leaves it to be deleted.
-            if (!preview) state.condemn(prior);
+            await state.condemn(prior);
             replaced.push(prior);
         }
-        state.pending({ ...base, inputs: replacement, outputs: {} });
-        const made = await apply(() => host.create(urn, replacement));
-        state.put({ ...base, id: made.id, inputs: replacement, outputs: made.outputs });
+        const made = await apply(async () => {
+            await state.pending({ ...base, inputs: replacement, outputs: {} });
+            const result = await host.create(urn, replacement);
+            await state.put({ ...base, id: result.id, inputs: replacement, outputs: result.outputs });
+            return result;
+        });
         return { urn, id: made.id, outputs: made.outputs };
     };
 
@@ -552,7 +591,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             }
         },
         registerOutputs: (urn, outputs) => {
-            if (urn.split("::")[2] === STACK_TYPE) state.setOutputs(outputs);
+            return urn.split("::")[2] === STACK_TYPE ? state.setOutputs(outputs) : Promise.resolve();
         },
         log: (severity, message) => {
             if (severity !== "debug") (options.print ?? ((l: string) => process.stdout.write(`${l}\n`)))(`${severity}: ${message.trimEnd()}`);

@@ -41,7 +41,7 @@ export interface Registered {
 /** What the monitor asks of the engine. */
 export interface MonitorHandlers {
     register(reg: Registration): Promise<Registered>;
-    registerOutputs(urn: string, outputs: Props): void;
+    registerOutputs(urn: string, outputs: Props): Promise<void>;
     log(severity: string, message: string, urn: string): void;
 }
 
@@ -102,8 +102,10 @@ export class Monitor {
                 );
             },
             registerResourceOutputs: (call: any, callback: grpc.sendUnaryData<unknown>) => {
-                this.handlers.registerOutputs(call.request.getUrn(), fromStruct(call.request.getOutputs()));
-                callback(null, new emptyproto.Empty());
+                this.handlers.registerOutputs(call.request.getUrn(), fromStruct(call.request.getOutputs())).then(
+                    () => callback(null, new emptyproto.Empty()),
+                    (err) => failWith(callback, err),
+                );
             },
             signalAndWaitForShutdown: (_call: any, callback: grpc.sendUnaryData<unknown>) => callback(null, new emptyproto.Empty()),
         });

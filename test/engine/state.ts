@@ -4,7 +4,10 @@
  * is rewritten when an operation ends. A crash leaves the file and the journal of the steps that
  * finished, and loading replays that journal, so no finished step is lost.
  */
-import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
 import type { Props } from "./rpc";
 
 /** One resource in the state. */
@@ -54,7 +57,36 @@ export interface StackState {
     condemned?: ResourceState[];
 }
 
-type JournalEntry = { put: ResourceState } | { drop: string } | { outputs: Props } | { pending: ResourceState } | { condemned: ResourceState[] };
+type JournalEntry =
+    | { put: ResourceState }
+    | { drop: string }
+    | { outputs: Props }
+    | { pending: ResourceState }
+    | { condemned: ResourceState[] }
+    | { touch: true };
+
+/** Two records with the same content (their keys in the same order, as the engine builds them). */
+function sameRecord(a: ResourceState, b: ResourceState): boolean {
+    return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The state's parts as a change is applied to them. */
+interface StateMaps {
+    byUrn: Map<string, ResourceState>;
+    pending: Map<string, ResourceState>;
+    condemned: ResourceState[];
+    outputs: Props;
+}
+
+/** What the checkpoint writer (a plain JavaScript file, for its worker thread) shares with this module. */
+interface CheckpointWriter {
+    applyEntry(maps: StateMaps, entry: JournalEntry): void;
+    stateFile(base: StackState, resources: ResourceState[], outputs: Props, pending: ResourceState[], condemned: ResourceState[]): StackState;
+    writeState(file: string, state: StackState): void;
+}
+
+const WRITER_FILE = path.join(__dirname, "checkpointWriter.js");
+const writer = createRequire(__filename)(WRITER_FILE) as CheckpointWriter;
 
 function journalOf(file: string): string {
     return `${file}.journal`;
@@ -65,8 +97,12 @@ export function loadState(file: string, project: string, stack: string): StackSt
     const state: StackState = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : { version: 1, project, stack, resources: [], outputs: {} };
     const journal = journalOf(file);
     if (!existsSync(journal)) return state;
-    const byUrn = new Map(state.resources.map((r) => [r.urn, r]));
-    const pending = new Map<string, ResourceState>((state.pending ?? []).map((r) => [r.urn, r]));
+    const maps: StateMaps = {
+        byUrn: new Map(state.resources.map((r) => [r.urn, r])),
+        pending: new Map((state.pending ?? []).map((r) => [r.urn, r])),
+        condemned: state.condemned ?? [],
+        outputs: state.outputs,
+    };
     for (const line of readFileSync(journal, "utf8").split("\n")) {
         let entry: JournalEntry;
         try {
@@ -74,19 +110,10 @@ export function loadState(file: string, project: string, stack: string): StackSt
         } catch {
             continue; // empty, or cut off by a crash
         }
-        if ("put" in entry) {
-            byUrn.set(entry.put.urn, entry.put);
-            pending.delete(entry.put.urn);
-        } else if ("drop" in entry) {
-            byUrn.delete(entry.drop);
-            pending.delete(entry.drop);
-        } else if ("pending" in entry) pending.set(entry.pending.urn, entry.pending);
-        else if ("condemned" in entry) state.condemned = entry.condemned;
-        else state.outputs = entry.outputs;
+        writer.applyEntry(maps, entry);
     }
-    state.resources = [...byUrn.values()];
-    state.pending = [...pending.values()];
-    return state;
+    const condemned = state.condemned !== undefined || maps.condemned.length > 0 ? { condemned: maps.condemned } : {};
+    return { ...state, resources: [...maps.byUrn.values()], pending: [...maps.pending.values()], ...condemned, outputs: maps.outputs };
 }
 
 /** The state of one operation, as it changes step by step. */
@@ -95,12 +122,18 @@ export class StateStore {
     private readonly pendingByUrn: Map<string, ResourceState>;
     private readonly condemnedList: ResourceState[];
     private outputsValue: Props;
+    /** `checkpoint` mode: the thread that writes the file, and the writes it has not answered. */
+    private worker?: Worker;
+    private readonly unanswered = new Map<number, { resolve(): void; reject(err: Error): void }>();
+    private sent = 0;
 
     /**
      * `persist: false` (preview) keeps everything in memory. `checkpoint` rewrites the whole file
      * at every change, as Pulumi's file backend rewrites the checkpoint at the start and end of
-     * every step (backend/snapshot.go); `journal` appends each change to the journal and rewrites
-     * the file once, at the end (faster, for large stacks in tests that do not publish timings).
+     * every step (backend/snapshot.go), from a worker thread as the CLI does from a goroutine:
+     * each change's promise resolves once its write is done, and the engine's thread is not held
+     * meanwhile. `journal` appends each change to the journal and rewrites the file once, at the
+     * end (faster, for large stacks in tests that do not publish timings).
      */
     constructor(
         private readonly file: string,
@@ -131,21 +164,35 @@ export class StateStore {
         return [...this.pendingByUrn.values()];
     }
 
-    put(resource: ResourceState): void {
+    /**
+     * Records a resource. With `elideIfSame`, a record equal to the one there is not written (a
+     * same step that changed nothing, as snapshot.go's `mustWrite` elides it).
+     */
+    put(resource: ResourceState, options: { elideIfSame?: boolean } = {}): Promise<void> {
+        const before = this.byUrn.get(resource.urn);
+        const same = options.elideIfSame === true && before !== undefined && !this.pendingByUrn.has(resource.urn) && sameRecord(before, resource);
         this.byUrn.set(resource.urn, resource);
         this.pendingByUrn.delete(resource.urn);
-        this.journal({ put: resource });
+        return same ? Promise.resolve() : this.journal({ put: resource });
     }
 
-    drop(urn: string): void {
+    /**
+     * Rewrites the checkpoint unchanged: the write the CLI makes as an update or delete begins
+     * (it records the operation under way there; this engine records only pending creates).
+     */
+    touch(): Promise<void> {
+        return this.mode === "checkpoint" ? this.journal({ touch: true }) : Promise.resolve();
+    }
+
+    drop(urn: string): Promise<void> {
         const pending = this.pendingByUrn.delete(urn);
-        if (this.byUrn.delete(urn) || pending) this.journal({ drop: urn });
+        return this.byUrn.delete(urn) || pending ? this.journal({ drop: urn }) : Promise.resolve();
     }
 
     /** Notes a create about to start: if the engine stops before `put`, it stays pending in the state. */
-    pending(resource: ResourceState): void {
+    pending(resource: ResourceState): Promise<void> {
         this.pendingByUrn.set(resource.urn, resource);
-        this.journal({ pending: resource });
+        return this.journal({ pending: resource });
     }
 
     /** Old halves of replacements waiting to be deleted. */
@@ -154,48 +201,80 @@ export class StateStore {
     }
 
     /** Keeps the old half of a create-before-delete replacement until `forgetCondemned`. */
-    condemn(resource: ResourceState): void {
+    condemn(resource: ResourceState): Promise<void> {
         this.condemnedList.push(resource);
-        this.journal({ condemned: this.condemnedList });
+        return this.journal({ condemned: [...this.condemnedList] });
     }
 
     /** The old half is deleted. */
-    forgetCondemned(resource: ResourceState): void {
+    forgetCondemned(resource: ResourceState): Promise<void> {
         const at = this.condemnedList.findIndex((r) => r.urn === resource.urn && r.id === resource.id);
         if (at >= 0) this.condemnedList.splice(at, 1);
-        this.journal({ condemned: this.condemnedList });
+        return this.journal({ condemned: [...this.condemnedList] });
     }
 
     /** Forgets the pending creates (`pulumi refresh --clear-pending-creates`). */
-    clearPending(): void {
-        for (const urn of [...this.pendingByUrn.keys()]) this.drop(urn);
+    async clearPending(): Promise<void> {
+        for (const urn of [...this.pendingByUrn.keys()]) await this.drop(urn);
     }
 
-    setOutputs(outputs: Props): void {
+    setOutputs(outputs: Props): Promise<void> {
         this.outputsValue = outputs;
-        this.journal({ outputs });
+        return this.journal({ outputs });
     }
 
-    /** Writes the whole state (to a temporary file, then renamed) and clears the journal. */
-    flush(): void {
+    /**
+     * Writes the whole state (to a temporary file, then renamed) and clears the journal, once
+     * every change's write is done; stops the writer thread.
+     */
+    async flush(): Promise<void> {
         if (!this.persist) return;
-        const { pending: _loaded, condemned: _loadedHalves, ...base } = this.base;
-        const pending = this.pendingCreates;
-        const state: StackState = {
-            ...base,
-            resources: this.resources,
-            outputs: this.outputsValue,
-            ...(pending.length > 0 ? { pending } : {}),
-            ...(this.condemnedList.length > 0 ? { condemned: this.condemnedList } : {}),
-        };
-        writeFileSync(`${this.file}.tmp`, JSON.stringify(state, null, 2));
-        renameSync(`${this.file}.tmp`, this.file);
-        rmSync(journalOf(this.file), { force: true });
+        await Promise.allSettled([...this.unanswered.keys()].map((seq) => this.answered(seq)));
+        await this.worker?.terminate();
+        this.worker = undefined;
+        writer.writeState(this.file, writer.stateFile(this.base, this.resources, this.outputsValue, this.pendingCreates, this.condemnedList));
     }
 
-    private journal(entry: JournalEntry): void {
-        if (!this.persist) return;
-        if (this.mode === "checkpoint") this.flush();
-        else appendFileSync(journalOf(this.file), `${JSON.stringify(entry)}\n`);
+    private journal(entry: JournalEntry): Promise<void> {
+        if (!this.persist) return Promise.resolve();
+        if (this.mode === "journal") {
+            appendFileSync(`${this.file}.journal`, `${JSON.stringify(entry)}\n`);
+            return Promise.resolve();
+        }
+        if (!this.worker) {
+            this.worker = new Worker(WRITER_FILE, { workerData: { checkpointWriter: true, file: this.file, base: this.base } });
+            this.worker.on("message", ({ seq, error }: { seq: number; error?: string }) => {
+                const waiter = this.unanswered.get(seq);
+                this.unanswered.delete(seq);
+                if (error) waiter?.reject(new Error(`the checkpoint could not be written: ${error}`));
+                else waiter?.resolve();
+            });
+            this.worker.on("error", (err) => {
+                for (const waiter of this.unanswered.values()) waiter.reject(err);
+                this.unanswered.clear();
+            });
+        }
+        const seq = ++this.sent;
+        const done = new Promise<void>((resolve, reject) => this.unanswered.set(seq, { resolve, reject }));
+        this.worker.postMessage({ seq, entry });
+        return done;
+    }
+
+    /** Resolves when the write numbered `seq` is answered (or failed). */
+    private answered(seq: number): Promise<void> {
+        const waiter = this.unanswered.get(seq);
+        if (!waiter) return Promise.resolve();
+        return new Promise<void>((resolve) => {
+            this.unanswered.set(seq, {
+                resolve: () => {
+                    waiter.resolve();
+                    resolve();
+                },
+                reject: (err) => {
+                    waiter.reject(err);
+                    resolve();
+                },
+            });
+        });
     }
 }
