@@ -55,7 +55,9 @@ export interface EndpointArgs {
  *
  * Equivalent to: `ip netns add NS; ip -n NS link set lo up; ip -n NS link add eth0 type veth
  * peer name HOST netns NETNS; ip -n NS link set eth0 up; ip -n NS addr add CIDR dev eth0;
- * ip -n NS route add default via GATEWAY; ip -n NETNS link set HOST master BRIDGE up`.
+ * ip -n NS route add default via GATEWAY; ip -n NETNS link set HOST master BRIDGE up`; on
+ * delete, `ip netns delete NS` (the kernel then removes the veth pair; the host end is watched
+ * until it is gone, see docs/resources/endpoint.md).
  *
  * @example
  * ```ts
