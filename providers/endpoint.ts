@@ -52,7 +52,7 @@ import {
     planSteps,
     subject,
 } from "./endpointPlan";
-import { type Leased, addressesInUse, claimAddress, leasePool, leasedByMark, parseSubnet } from "./ipam";
+import { type Leased, addressesInUse, claimAddress, leasePool, leasedByMark, parseSubnet, releaseLease } from "./ipam";
 import { defineProvider, markOf } from "./provider";
 
 export type { EndpointInputs, EndpointOutputs } from "./endpointPlan";
@@ -182,11 +182,7 @@ async function undoCreate(endpoint: EndpointInputs, mark: string, lease: Leased,
     const ours = !addFailed || (netnsExists(endpoint.namespace) && (await observe(endpoint, mark, lease.family).catch(() => NOTHING)).marked === true);
     if (ours && netnsExists(endpoint.namespace)) await remove(endpoint, mark, true, true);
     namespaceJournal.end(endpoint.namespace);
-    releaseIfOurs(pool, lease.ip, mark);
-}
-
-function releaseIfOurs(pool: RecordDir, ip: string, mark: string): void {
-    if (pool.read(ip) === mark) pool.release(ip);
+    releaseLease(pool, lease.ip, mark);
 }
 
 export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
@@ -294,6 +290,6 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
         if (seen.namespace) await remove(old, old.mark!, seen.inside !== undefined);
         else if (netnsExists(old.namespace)) leftBehind(`network namespace "${old.namespace}"`, "its loopback does not carry this endpoint's mark");
         namespaceJournal.end(old.namespace);
-        if (old.leaseScope && old.ip) releaseIfOurs(RecordDir.at(old.leaseScope), old.ip, old.mark!);
+        if (old.leaseScope && old.ip) releaseLease(RecordDir.at(old.leaseScope), old.ip, old.mark!);
     },
 });

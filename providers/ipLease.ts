@@ -7,7 +7,7 @@
  */
 import { pick, type Props } from "./common";
 import { RecordDir } from "./host";
-import { checkLeaseRequest, claimAddress, leasedByMark, leasePool } from "./ipam";
+import { checkLeaseRequest, claimAddress, leasedByMark, leasePool, releaseLease } from "./ipam";
 import { type MarkedInputs, type Read, defineProvider, markOf } from "./provider";
 import { checkNamespaceName, checkRecordName } from "./validate";
 
@@ -84,8 +84,7 @@ export const provider = defineProvider<IpLeaseInputs, IpLeaseOutputs>({
 
     /** Releases the record, if it is still this lease's. */
     async delete(_id, props) {
-        const pool = RecordDir.at(props.scope);
-        if (pool.read(props.ip) === props.mark) pool.release(props.ip);
+        releaseLease(RecordDir.at(props.scope), props.ip, props.mark);
     },
 });
 

@@ -85,11 +85,11 @@ export function explicitAddressProblem(subnet: Subnet, gateway: string, address:
 /** The most addresses a pool walks through looking for a free one (a /64 is not walked whole). */
 export const MAX_POOL_WALK = 65536n;
 
-/** The host addresses of a subnet in order, the gateway left out. */
-export function* hostAddresses(subnet: Subnet, gateway: string): Generator<string> {
+/** The host addresses of a subnet in order (from the offset `from`), the gateway left out. */
+export function* hostAddresses(subnet: Subnet, gateway: string, from = 1n): Generator<string> {
     const gatewayText = parseAddress(gateway)?.toString();
     const end = subnet.size < MAX_POOL_WALK ? subnet.size : MAX_POOL_WALK;
-    for (let offset = 1n; offset < end; offset++) {
+    for (let offset = from > 1n ? from : 1n; offset < end; offset++) {
         if (!isHost(subnet, offset)) continue;
         const address = addressAt(subnet, offset);
         if (address !== gatewayText) yield address;
@@ -169,20 +169,48 @@ export function claimAddress(pool: RecordDir, request: LeaseRequest, mark: strin
     }
     let tried = 0;
     const reserved = new Set(request.reserved ?? []);
-    // The pool's records, listed once: a search does not try every leased address in turn (on a
-    // remote host each try is a round trip). A record made since is found by the claim itself.
-    const taken = new Set(pool.list());
-    for (const candidate of hostAddresses(subnet, request.gateway)) {
+    // Where the last search of this process ended: every address below was taken then. The first
+    // search lists the pool's records once, so that it does not try each leased address in turn
+    // (on a remote host each try is a round trip); later ones start where the last one ended,
+    // which keeps a large up from walking 1, 2, ... N addresses for its Nth lease.
+    const floorKey = `${hostKey()} ${pool.dir} ${subnet.text}`;
+    const floor = searchFloors.get(floorKey);
+    const taken = floor === undefined ? new Set(pool.list()) : new Set<string>();
+    for (const candidate of hostAddresses(subnet, request.gateway, floor)) {
         tried += 1;
         if (reserved.has(candidate) || inUse.has(candidate) || taken.has(safeName(candidate))) continue;
         if (pool.claim(candidate, mark)) {
             noteRecord(pool, candidate, mark);
+            searchFloors.set(floorKey, offsetOf(subnet, candidate)! + 1n);
             return leased(candidate);
         }
+    }
+    // Addresses below the floor may have been released by another process meanwhile: look again from the start.
+    if (floor !== undefined) {
+        searchFloors.delete(floorKey);
+        return claimAddress(pool, request, mark, inUse);
     }
     throw new Error(
         `subnet ${request.subnet} has no free address: all ${tried} host addresses (the gateway ${request.gateway} aside) are leased; use a larger subnet or remove an attachment`,
     );
+}
+
+/**
+ * Per pool and subnet, the offset below which this process's last free-address search found
+ * every address taken (see {@link claimAddress}); forgotten when this process releases an
+ * address of the pool. An address another process releases meanwhile is found again by a new
+ * provider process, or when the search runs out of addresses above the floor.
+ */
+const searchFloors = new Map<string, bigint>();
+
+/**
+ * Releases a lease: removes the pool's record of the address when it still holds `mark`.
+ * Equivalent to: `rm $pool/$ip` if its content is `$mark`.
+ */
+export function releaseLease(pool: RecordDir, ip: string, mark: string): void {
+    if (pool.read(ip) !== mark) return;
+    pool.release(ip);
+    for (const key of [...searchFloors.keys()]) if (key.startsWith(`${hostKey()} ${pool.dir} `)) searchFloors.delete(key);
 }
 
 /** The address whose record holds this mark, for a create whose result was lost; undefined when none does. */

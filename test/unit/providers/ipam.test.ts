@@ -3,7 +3,16 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { RecordDir } from "../../../providers/host";
-import { type Subnet, claimAddress, defaultGateway, explicitAddressProblem, hostAddresses, leasedByMark, parseSubnet } from "../../../providers/ipam";
+import {
+    type Subnet,
+    claimAddress,
+    defaultGateway,
+    explicitAddressProblem,
+    hostAddresses,
+    leasedByMark,
+    parseSubnet,
+    releaseLease,
+} from "../../../providers/ipam";
 
 const subnet = (text: string) => parseSubnet(text) as Subnet;
 
@@ -34,6 +43,7 @@ describe("IPAM", () => {
         expect([...hostAddresses(subnet("10.0.0.0/30"), "10.0.0.2")]).toEqual(["10.0.0.1"]);
         const v6 = hostAddresses(subnet("fd00:1::/64"), "fd00:1::1");
         expect([v6.next().value, v6.next().value]).toEqual(["fd00:1::2", "fd00:1::3"]);
+        expect([...hostAddresses(subnet("10.0.0.0/29"), "10.0.0.1", 4n)]).toEqual(["10.0.0.4", "10.0.0.5", "10.0.0.6"]);
     });
 });
 
@@ -65,6 +75,26 @@ describe("finding a lease by its mark", () => {
             expect(leasedByMark(pool, "10.9.0.0/24", "mark-a")).toBeUndefined();
             pool.release(claimed.ip);
             expect(leasedByMark(pool, "10.9.0.0/24", "mark-c")).toBeUndefined();
+        });
+    });
+
+    it("searches on from where its last search ended, and from the start after a release or when it runs out", () => {
+        withPool((pool, dir) => {
+            const small = { subnet: "10.9.0.0/29", gateway: "10.9.0.1" }; // hosts .2 to .6
+            writeFileSync(path.join(dir, "10.9.0.2"), "someone else");
+            const ips = ["a", "b", "c"].map((mark) => claimAddress(pool, small, mark).ip);
+            expect(ips).toEqual(["10.9.0.3", "10.9.0.4", "10.9.0.5"]);
+            // Released here: the lowest free address again.
+            releaseLease(pool, "10.9.0.4", "b");
+            expect(claimAddress(pool, small, "d").ip).toBe("10.9.0.4");
+            // A release by another process below where the search stands is found once the rest is taken.
+            rmSync(path.join(dir, "10.9.0.2"));
+            expect(claimAddress(pool, small, "e").ip).toBe("10.9.0.6");
+            expect(claimAddress(pool, small, "f").ip).toBe("10.9.0.2");
+            expect(() => claimAddress(pool, small, "g")).toThrow(/no free address: all 5 host addresses/);
+            // A release with another lease's mark leaves the record.
+            releaseLease(pool, "10.9.0.4", "not d");
+            expect(pool.read("10.9.0.4")).toBe("d");
         });
     });
 });
