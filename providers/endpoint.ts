@@ -23,6 +23,7 @@ import {
     linkGet,
     noteLinkGoing,
     untilLinksGone,
+    namespaceInstance,
     namespaceJournal,
     namespaceState,
     netnsDelete,
@@ -223,7 +224,7 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
             const { inside } = await run(endpoint, planSteps(endpoint, mark, lease, seen, false, await rootNamespacePid()));
             await shapeLink(endpoint, undefined);
             namespaceJournal.end(endpoint.namespace);
-            return { id: endpoint.namespace, outs: outputsOf(endpoint, lease, pool.dir, inside.address ?? "", []) };
+            return { id: endpoint.namespace, outs: outputsOf(endpoint, lease, pool.dir, inside.address ?? "", [], namespaceInstance(endpoint.namespace)) };
         } catch (err) {
             await undoCreate(endpoint, mark, lease, pool, seen.namespace, err);
             throw err;
@@ -245,7 +246,9 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
         if (!lease || (!seen.namespace && !leaseHeld)) return {};
         const drift = driftOf(old, lease, seen, leaseHeld);
         if (drift.length === 0) drift.push(...(await linkDrift(old)));
-        const outs = outputsOf(old, lease, pool.dir, seen.inside?.address ?? old.mac ?? "", drift);
+        // A namespace that is gone keeps its old instance here: it no longer matches, so a delete reads first.
+        const instance = seen.marked ? namespaceInstance(old.namespace) : old.namespaceInstance;
+        const outs = outputsOf(old, lease, pool.dir, seen.inside?.address ?? old.mac ?? "", drift, instance);
         // The lease's address goes back among the inputs, where check keeps it (see LEASE_KEYS).
         return { id: id || old.namespace, props: outs, inputs: pick(outs, [...INPUT_KEYS, ...LEASE_KEYS]) };
     },
@@ -281,14 +284,22 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
         }
         const { inside } = await run(endpoint, planSteps(endpoint, mark, lease, seen, old.defaultRoute && !endpoint.defaultRoute, await rootNamespacePid()));
         await shapeLink(endpoint, old.link);
-        return { outs: outputsOf(endpoint, lease, old.leaseScope, inside.address ?? "", []) };
+        return { outs: outputsOf(endpoint, lease, old.leaseScope, inside.address ?? "", [], namespaceInstance(endpoint.namespace)) };
     },
 
-    /** Equivalent to: `ip -n $namespace link delete $interfaceName; ip netns delete $namespace`, when they carry the mark; then the lease is released. */
+    /**
+     * Equivalent to: `ip netns delete $namespace` when it carries the mark (or is the very
+     * namespace this endpoint made: `namespaceInstance`, a stat instead of a read), the kernel
+     * then taking the veth pair; then the lease is released.
+     */
     async delete(_id, old) {
-        const seen = await observe(old, old.mark!, old.family, true);
-        if (seen.namespace) await remove(old, old.mark!, seen.inside !== undefined);
-        else if (netnsExists(old.namespace)) leftBehind(`network namespace "${old.namespace}"`, "its loopback does not carry this endpoint's mark");
+        if (old.namespaceInstance !== undefined && namespaceInstance(old.namespace) === old.namespaceInstance) {
+            await remove(old, old.mark!, true);
+        } else {
+            const seen = await observe(old, old.mark!, old.family, true);
+            if (seen.namespace) await remove(old, old.mark!, seen.inside !== undefined);
+            else if (netnsExists(old.namespace)) leftBehind(`network namespace "${old.namespace}"`, "its loopback does not carry this endpoint's mark");
+        }
         namespaceJournal.end(old.namespace);
         if (old.leaseScope && old.ip) releaseLease(RecordDir.at(old.leaseScope), old.ip, old.mark!);
     },

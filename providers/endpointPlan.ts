@@ -61,6 +61,12 @@ export interface EndpointOutputs extends EndpointInputs, Leased {
     leaseScope: string;
     /** What refresh found changed out of band, in words; empty when the endpoint is as made. */
     drift: string[];
+    /**
+     * The namespace this endpoint made, as `inode@mtime` of its `/run/netns` entry (see
+     * `namespaceInstance` in providers/host): a delete that finds the same one there deletes it
+     * without reading it first. Absent in states from before it was kept.
+     */
+    namespaceInstance?: string;
 }
 
 export const INPUT_KEYS = [
@@ -306,6 +312,13 @@ export function driftOf(endpoint: EndpointInputs, lease: Leased, seen: Observed,
 }
 
 /** The outputs: the inputs, the lease, and what the kernel reports. */
-export function outputsOf(endpoint: EndpointInputs, lease: Leased, leaseScope: string, mac: string, drift: string[]): EndpointOutputs {
-    return { ...(pick(endpoint, INPUT_KEYS) as EndpointInputs), ...lease, mac, leaseScope, drift };
+export function outputsOf(endpoint: EndpointInputs, lease: Leased, leaseScope: string, mac: string, drift: string[], instance?: string): EndpointOutputs {
+    return {
+        ...(pick(endpoint, INPUT_KEYS) as EndpointInputs),
+        ...lease,
+        mac,
+        leaseScope,
+        drift,
+        ...(instance !== undefined ? { namespaceInstance: instance } : {}),
+    };
 }

@@ -201,6 +201,18 @@ export async function netnsDelete(name: string): Promise<void> {
 }
 
 /**
+ * Which namespace a name stands for now: the inode of its `/run/netns` entry and the time that
+ * inode was made (`inode@mtime`), or undefined when there is none. Inode numbers come back once
+ * a namespace is gone; with the time, a namespace made again under the same name, by anyone,
+ * is another instance. A stat, no process (one round trip on a remote host).
+ * Equivalent to: `stat -L -c %i@%.3Y /run/netns/$name`.
+ */
+export function namespaceInstance(name: string): string | undefined {
+    const info = hostFiles().stat(`${NETNS_RUN_DIR}/${name}`);
+    return info ? `${info.ino}@${info.mtimeMs}` : undefined;
+}
+
+/**
  * Deletes a link; a link or namespace already gone is success.
  * Equivalent to: `ip -n $netns link delete dev $name`.
  */

@@ -1,9 +1,11 @@
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { beforeEach, expect, it } from "vitest";
 import {
     LINK_GOING_MS,
+    namespaceInstance,
     netnsAdd,
     netnsExists,
     netnsList,
@@ -224,6 +226,39 @@ describeKernel("Endpoint on the kernel", () => {
             expect((await kernelLink(sb.hostNs, "h-c2"))?.ifalias).toBe("someone else's");
         } finally {
             keeper.kill();
+        }
+    });
+
+    it("deletes the namespace it made by its instance, with one command and no read; leaves one made again under its name", async () => {
+        const log = path.join(mkdtempSync(path.join(tmpdir(), "po-log-")), "commands.jsonl");
+        const saved = process.env.PULUMI_OVERLAY_COMMAND_LOG;
+        try {
+            const c1 = await created(provider, args("c1"));
+            expect(c1.outs.namespaceInstance).toMatch(/^\d+@[\d.]+$/);
+            expect((await provider.read!(c1.id, c1.outs)).props?.namespaceInstance).toBe(c1.outs.namespaceInstance);
+            process.env.PULUMI_OVERLAY_COMMAND_LOG = log;
+            await provider.delete!(c1.id, c1.outs);
+            const commands = readFileSync(log, "utf8")
+                .trim()
+                .split("\n")
+                .map((line) => JSON.parse(line).argv);
+            expect(commands).toEqual([["ip", "netns", "delete", sb.ns("c1")]]);
+            expect(netnsExists(sb.ns("c1"))).toBe(false);
+            await untilLinksGone(sb.hostNs, ["h-c1"]);
+            expect(await kernelLink(sb.hostNs, "h-c1")).toBeUndefined();
+
+            // Deleted out of band and made again under the same name by someone else: another
+            // instance, and no mark on its loopback: left as it is.
+            const c2 = await created(provider, args("c2"));
+            execFileSync("ip", ["netns", "delete", sb.ns("c2")]);
+            await netnsAdd(sb.ns("c2"));
+            expect(namespaceInstance(sb.ns("c2"))).not.toBe(c2.outs.namespaceInstance);
+            await provider.delete!(c2.id, c2.outs);
+            expect(netnsExists(sb.ns("c2"))).toBe(true);
+        } finally {
+            if (saved === undefined) delete process.env.PULUMI_OVERLAY_COMMAND_LOG;
+            else process.env.PULUMI_OVERLAY_COMMAND_LOG = saved;
+            rmSync(path.dirname(log), { recursive: true, force: true });
         }
     });
 
