@@ -44,6 +44,8 @@ interface Row {
     refresh?: number;
     programMb?: number;
     providerMb?: number;
+    /** The provider server's peak in each operation (up: preview and update). */
+    providerByOperation?: { up: number; refresh: number; destroy: number };
     stateBytesPerResource?: number;
     resources?: number;
     hostCommands?: number;
@@ -182,6 +184,11 @@ async function measureStack(tool: string, shape: string, n: number, project: str
             refresh,
             programMb: kb([previewResult.programPeakRssKb, upResult.programPeakRssKb]),
             providerMb: kb([previewResult.providerPeakRssKb, upResult.providerPeakRssKb, refreshResult.providerPeakRssKb, destroyResult.providerPeakRssKb]),
+            providerByOperation: {
+                up: kb([previewResult.providerPeakRssKb, upResult.providerPeakRssKb]),
+                refresh: kb([refreshResult.providerPeakRssKb]),
+                destroy: kb([destroyResult.providerPeakRssKb]),
+            },
             stateBytesPerResource,
             resources,
             hostCommands,
@@ -204,7 +211,13 @@ function median(runs: Row[]): Row {
         return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
     };
     const keys = Object.keys(runs[0]) as (keyof Row)[];
-    return Object.fromEntries(keys.map((k) => [k, typeof runs[0][k] === "number" ? mid(runs.map((r) => r[k] as number)) : runs[0][k]])) as unknown as Row;
+    const row = Object.fromEntries(keys.map((k) => [k, typeof runs[0][k] === "number" ? mid(runs.map((r) => r[k] as number)) : runs[0][k]])) as unknown as Row;
+    const byOperation = runs.map((r) => r.providerByOperation).filter((m) => m !== undefined);
+    if (byOperation.length > 0) {
+        const of = (op: "up" | "refresh" | "destroy") => mid(byOperation.map((m) => m[op]));
+        row.providerByOperation = { up: of("up"), refresh: of("refresh"), destroy: of("destroy") };
+    }
+    return row;
 }
 
 function option(args: string[], name: string): string | undefined {
@@ -229,6 +242,16 @@ function printTables(rows: Row[]): void {
         console.log(
             `| ${r.n} | ${r.tool} | ${f2(r.up)} | ${f2(r.down)} | ${f2(total)} | ${vs(shell)} | ${vs(mininet)} | ${f2(r.preview)} | ${f2(r.refresh)} | ${f0(r.hostCommands)} | ${f0(r.programMb)} | ${f0(r.providerMb)} | ${f0(r.stateBytesPerResource)} |`,
         );
+    }
+    // The provider server's peak by operation: which one sets the peak above.
+    const stacks = rows.filter((r) => r.providerByOperation);
+    if (stacks.length > 0) {
+        console.log("\n| N | tool | provider MB in up | in refresh | in destroy |");
+        console.log("| --- | --- | --- | --- | --- |");
+        for (const r of stacks) {
+            const m = r.providerByOperation!;
+            console.log(`| ${r.n} | ${r.tool} | ${f0(m.up)} | ${f0(m.refresh)} | ${f0(m.destroy)} |`);
+        }
     }
     // The issue's targets, each against its baseline from the same run.
     console.log("\n| N | target | value | met |");
