@@ -14,19 +14,22 @@
  * all five again, in a rotated order, so that a slow spell of the machine weighs on all alike;
  * printed numbers are medians. Not a test: CI does not run it.
  *
- *   sudo npm run bench -- [N ...] [--repeat K] [--svg FILE] [--json FILE] [--also endpoints,resources,no-helper]
+ *   sudo npm run bench -- [N ...] [--repeat K] [--svg FILE] [--json FILE] [--also endpoints,resources,no-helper,host,noop-host]
  *
- * N defaults to 10 100 1000; `--only shell,ours` measures only the tools named. `--also` adds the program's other shapes (bench/program/index.js), and
+ * N defaults to 10 100 1000; `--only shell,ours` measures only the tools named. `--also` adds the program's other shapes (bench/program/index.js),
  * `no-helper`: ours with every host program spawned from the provider's own process
- * (`PULUMI_OVERLAY_SPAWN_HELPER=0`), to measure what the helper process saves.
+ * (`PULUMI_OVERLAY_SPAWN_HELPER=0`), to measure what the helper process saves, and `host` /
+ * `noop-host`: ours / the do-nothing stack with the engine running inside the sandbox's host
+ * namespace (bench/engineRun.ts), the host side being the provider's own namespace, as on a host
+ * whose bridge is in its root namespace (Mininet runs in that namespace too).
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import * as path from "node:path";
 import { netnsList } from "../providers/host";
-import { type Operation, run } from "../test/engine/engine";
+import { type EngineOptions, type Operation, type Result, run } from "../test/engine/engine";
 import { REPO_ROOT, makeProject, packPackage, removeProject } from "../test/support/project";
 import { createSandbox, removeNamespaces, type Sandbox } from "../test/support/sandbox";
 import { type Series, plotSvg } from "./plot";
@@ -139,8 +142,38 @@ function countLines(file: string): number {
         : 0;
 }
 
-/** A Pulumi stack of the given shape through the test engine, the CLI's way. */
-async function measureStack(tool: string, shape: string, n: number, project: string, env: Record<string, string> = {}): Promise<Row> {
+/**
+ * One engine operation inside the sandbox's host namespace, in a process of its own
+ * (bench/engineRun.ts): its seconds, and the engine's result.
+ */
+function runOnHost(hostNs: string, options: EngineOptions): Promise<[number, Result]> {
+    const argv = [
+        `--net=/run/netns/${hostNs}`,
+        "--",
+        process.execPath,
+        "-r",
+        "ts-node/register/transpile-only",
+        path.join(REPO_ROOT, "bench/engineRun.ts"),
+        hostNs,
+        JSON.stringify(options),
+    ];
+    return new Promise((resolve, reject) => {
+        execFile("nsenter", argv, { cwd: REPO_ROOT, encoding: "utf8", maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
+            if (err) return reject(new Error(`engine on the host: ${stderr.trim() || err.message}`));
+            const { seconds, result } = JSON.parse(stdout.trim().split("\n").at(-1)!) as { seconds: number; result: Result };
+            resolve([seconds, result]);
+        });
+    });
+}
+
+/**
+ * A Pulumi stack of the given shape through the test engine, the CLI's way. With `onHost`, the
+ * engine (and so the program and the provider server) runs inside the sandbox's host namespace
+ * and the stack's host side is the provider's own namespace, as on a host whose bridge is in its
+ * root namespace; otherwise the provider runs in the machine's namespace and reaches the
+ * sandbox's host namespace by name (`netns`).
+ */
+async function measureStack(tool: string, shape: string, n: number, project: string, env: Record<string, string> = {}, onHost = false): Promise<Row> {
     const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
     Object.assign(process.env, env);
     const box: Sandbox = await createSandbox();
@@ -149,31 +182,25 @@ async function measureStack(tool: string, shape: string, n: number, project: str
     rmSync(log, { force: true });
     rmSync(state, { force: true });
     process.env.PULUMI_OVERLAY_COMMAND_LOG = log;
-    const config = { containers: String(n), hostNamespace: box.hostNs, prefix: `${box.prefix}-`, uplink: box.uplink, shape };
-    const engine = async (operation: Operation, skipPreview = true) => {
-        const result = await run({
-            operation,
-            programDir: project,
-            stack: `n${n}${shape.replace(/\W/g, "")}`,
-            stateFile: state,
-            config,
-            print: () => {},
-            skipPreview,
-        });
+    const config: Record<string, string> = { containers: String(n), prefix: `${box.prefix}-`, uplink: box.uplink, shape };
+    if (!onHost) config.hostNamespace = box.hostNs;
+    const engine = async (operation: Operation, skipPreview = true): Promise<[number, Result]> => {
+        const options = { operation, programDir: project, stack: `n${n}${shape.replace(/\W/g, "")}`, stateFile: state, config, skipPreview };
+        const [seconds, result] = onHost ? await runOnHost(box.hostNs, options) : await timed(() => run({ ...options, print: () => {} }));
         if (!result.ok) throw new Error(`${tool} ${operation} failed: ${result.errors.join("\n")}`);
-        return result;
+        return [seconds, result];
     };
     try {
         // `pulumi up --yes`: the preview, then the update (the engine's `up` without skipPreview
         // does exactly these two runs; they are timed apart to show the preview's share).
-        const [preview, previewResult] = await timed(() => engine("preview"));
-        const [apply, upResult] = await timed(() => engine("up"));
+        const [preview, previewResult] = await engine("preview");
+        const [apply, upResult] = await engine("up");
         const hostCommands = countLines(log);
         const resources = upResult.summary.create;
         const stateBytesPerResource = statSync(state).size / resources;
         if (shape !== "noop-network") checkPing(`${box.prefix}-c1`, "10.0.0.1", tool);
-        const [refresh, refreshResult] = await timed(() => engine("refresh", false));
-        const [down, destroyResult] = await timed(() => engine("destroy"));
+        const [refresh, refreshResult] = await engine("refresh", false);
+        const [down, destroyResult] = await engine("destroy");
         const kb = (values: (number | undefined)[]) => Math.max(...values.map((v) => v ?? 0)) / 1024;
         return {
             tool,
@@ -304,7 +331,9 @@ async function main(): Promise<void> {
             measure: (n: number) =>
                 shape === "no-helper"
                     ? measureStack(shape, "network", n, project, { PULUMI_OVERLAY_SPAWN_HELPER: "0" })
-                    : measureStack(shape, shape, n, project),
+                    : shape === "host" || shape === "noop-host"
+                      ? measureStack(shape, shape === "host" ? "network" : "noop-network", n, project, {}, true)
+                      : measureStack(shape, shape, n, project),
         })),
     ];
     const tools = only.length > 0 ? allTools.filter((t) => only.includes(t.tool)) : allTools;
