@@ -220,18 +220,8 @@ async function runOnce(options: EngineOptions): Promise<Result> {
             const provider = await hostReady;
             // A pending replacement's object was deleted already.
             const skip = keepsObject(r, deleting) || r.pendingReplacement === true;
-            // The checkpoint is written as the step begins and as it ends, within its slot (snapshot.go: doDelete).
-            if (r.custom && !preview && !skip) {
-                await schedule.steps.run(() =>
-                    schedule.inFlight.track(
-                        (async () => {
-                            await state.touch();
-                            await provider.delete(r.urn, r.id ?? "", r.outputs);
-                            await state.drop(r.urn);
-                        })(),
-                    ),
-                );
-            } else await state.drop(r.urn);
+            if (r.custom && !preview && !skip) await deleteStep(schedule, state, provider, r, () => state.drop(r.urn));
+            else await state.drop(r.urn);
             if (r.type !== STACK_TYPE) record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
         };
         const deleteAll = (resources: ResourceState[], remove = deleteResource) => {
@@ -361,24 +351,30 @@ async function updateAll(
         const oldHalves = [...(old.condemned ?? []), ...replaced];
         await deleteAll([...dropped, ...oldHalves], async (r) => {
             if (oldHalves.includes(r)) {
-                if (!preview && !r.retainOnDelete) {
-                    const provider = await hostReady;
-                    await schedule.steps.run(() =>
-                        schedule.inFlight.track(
-                            (async () => {
-                                await state.touch();
-                                await provider.delete(r.urn, r.id ?? "", r.outputs);
-                                await state.forgetCondemned(r);
-                            })(),
-                        ),
-                    );
-                } else if (!preview) await state.forgetCondemned(r);
+                if (!preview && !r.retainOnDelete) await deleteStep(schedule, state, await hostReady, r, () => state.forgetCondemned(r));
+                else if (!preview) await state.forgetCondemned(r);
                 return;
             }
             await deleteResource(r);
         }).catch((err) => fail(providerErrorText(err)));
     }
     return programPeakRssKb;
+}
+
+/**
+ * A delete step as the CLI runs it (snapshot.go: doDelete): within one `--parallel` slot, the
+ * checkpoint written as it begins, the provider's Delete, then `recorded` (the write as it ends).
+ */
+function deleteStep(schedule: Schedule, state: StateStore, provider: ProviderHost, r: ResourceState, recorded: () => Promise<void>): Promise<void> {
+    return schedule.steps.run(() =>
+        schedule.inFlight.track(
+            (async () => {
+                await state.touch();
+                await provider.delete(r.urn, r.id ?? "", r.outputs);
+                await recorded();
+            })(),
+        ),
+    );
 }
 
 /** A process's peak resident memory from /proc, in KiB. */
@@ -446,9 +442,8 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             const diff = await ctx.schedule.checks.run(() => host.diff(dependent.urn, dependent.id ?? "", dependent.outputs, news, dependent.inputs));
             if (diff.replaces.length === 0) continue;
             await replaceDependents(dependent, host);
-            if (!preview && !dependent.retainOnDelete)
-                await ctx.schedule.steps.run(() => ctx.schedule.inFlight.track(host.delete(dependent.urn, dependent.id ?? "", dependent.outputs)));
-            if (!preview) await state.drop(dependent.urn);
+            if (!preview && !dependent.retainOnDelete) await deleteStep(ctx.schedule, state, host, dependent, () => state.drop(dependent.urn));
+            else if (!preview) await state.drop(dependent.urn);
             byUrn.delete(dependent.urn);
             replacedDependents.add(dependent.urn);
         }

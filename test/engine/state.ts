@@ -126,6 +126,8 @@ export class StateStore {
     private worker?: Worker;
     private readonly unanswered = new Map<number, { resolve(): void; reject(err: Error): void }>();
     private sent = 0;
+    /** The last write sent, settled (the writer answers in order): what `flush` waits for. */
+    private lastWrite: Promise<unknown> = Promise.resolve();
 
     /**
      * `persist: false` (preview) keeps everything in memory. `checkpoint` rewrites the whole file
@@ -229,7 +231,7 @@ export class StateStore {
      */
     async flush(): Promise<void> {
         if (!this.persist) return;
-        await Promise.allSettled([...this.unanswered.keys()].map((seq) => this.answered(seq)));
+        await this.lastWrite;
         await this.worker?.terminate();
         this.worker = undefined;
         writer.writeState(this.file, writer.stateFile(this.base, this.resources, this.outputsValue, this.pendingCreates, this.condemnedList));
@@ -257,24 +259,7 @@ export class StateStore {
         const seq = ++this.sent;
         const done = new Promise<void>((resolve, reject) => this.unanswered.set(seq, { resolve, reject }));
         this.worker.postMessage({ seq, entry });
+        this.lastWrite = done.catch(() => undefined);
         return done;
-    }
-
-    /** Resolves when the write numbered `seq` is answered (or failed). */
-    private answered(seq: number): Promise<void> {
-        const waiter = this.unanswered.get(seq);
-        if (!waiter) return Promise.resolve();
-        return new Promise<void>((resolve) => {
-            this.unanswered.set(seq, {
-                resolve: () => {
-                    waiter.resolve();
-                    resolve();
-                },
-                reject: (err) => {
-                    waiter.reject(err);
-                    resolve();
-                },
-            });
-        });
     }
 }
