@@ -146,15 +146,23 @@ async function startAgent(session: Session, key: string): Promise<string> {
     const socket = path.join(session.dir, "agent");
     session.agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: ["ignore", "ignore", "pipe"] });
     for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    const added = spawnSync("ssh-add", ["-q", "-"], {
-        input: key.endsWith("\n") ? key : `${key}\n`,
-        env: { ...process.env, SSH_AUTH_SOCK: socket },
-        encoding: "utf8",
-    });
-    if (added.status !== 0)
-        throw new Error(
-            `connection.privateKey was refused by ssh-add: it is not a private key in OpenSSH or PEM form (${(added.stderr ?? "").trim().split("\n")[0]})`,
-        );
+    const add = () =>
+        spawnSync("ssh-add", ["-q", "-"], {
+            input: key.endsWith("\n") ? key : `${key}\n`,
+            env: { ...process.env, SSH_AUTH_SOCK: socket },
+            encoding: "utf8",
+        });
+    // The agent makes its socket file (bind) a moment before it listens: a connection in between
+    // is refused. Such a refusal is retried for up to 2 s; it is never the key's fault.
+    const unreachable = (r: { status: number | null; stderr: string }) => r.status !== 0 && /Error connecting to agent/.test(r.stderr ?? "");
+    let added = add();
+    for (let i = 0; i < 200 && unreachable(added); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        added = add();
+    }
+    const first = (added.stderr ?? "").trim().split("\n")[0];
+    if (unreachable(added)) throw new Error(`the ssh-agent started for connection.privateKey could not be reached: ${first}`);
+    if (added.status !== 0) throw new Error(`connection.privateKey was refused by ssh-add: it is not a private key in OpenSSH or PEM form (${first})`);
     return socket;
 }
 
