@@ -1,9 +1,11 @@
 /**
- * The provider objects the SDK hands to Pulumi, and resource identities. Pulumi serializes each
- * dynamic provider into the stack's state and loads it again for every operation; the SDK's are
- * the exports of `providers/shims/<module>`, which Pulumi stores as a `require` of that module, and
- * which load the implementation from the installed package at call time. The state stays small,
- * and the installed version of pulumi-overlay serves existing stacks.
+ * What the SDK registers for Pulumi: the text of each kind's dynamic provider, and resource
+ * identities. Pulumi stores a dynamic resource's provider as text (`__provider`) in the inputs and
+ * the outputs of every resource, sends it with every call to the dynamic-provider server, and
+ * rewrites it with every checkpoint; the server loads it as a module and calls its `handler` for
+ * the provider object. The SDK's text is one line: a `require` of the kind's shim module
+ * (`providers/shims/<module>`), which loads the implementation from the installed package at call
+ * time, so the state stays small and the installed version of pulumi-overlay serves existing stacks.
  *
  * Compatibility contract: `pulumi-overlay/dist/providers/shims/<module>.js` exports a provider, and
  * `pulumi-overlay/dist/providers/<module>` exports `provider`, for each module of `PROVIDER_KINDS`
@@ -14,50 +16,19 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { PROVIDER_KINDS, type ProviderKind, type ProviderModule } from "../providers/kinds";
 import { type ConnectionArgs, connectionOptions, inputsOf } from "./connection";
-import namespace from "../providers/shims/namespace";
-import bridge from "../providers/shims/bridge";
-import veth from "../providers/shims/veth";
-import address from "../providers/shims/address";
-import route from "../providers/shims/route";
-import natRule from "../providers/shims/natRule";
-import sysctl from "../providers/shims/sysctl";
-import ipLease from "../providers/shims/ipLease";
-import firewallChain from "../providers/shims/firewallChain";
-import endpoint from "../providers/shims/endpoint";
-import trafficControl from "../providers/shims/trafficControl";
-import hostsFile from "../providers/shims/hostsFile";
-import networkProbe from "../providers/shims/networkProbe";
-import acceptIn from "../providers/shims/acceptIn";
-import vxlan from "../providers/shims/vxlan";
 
 export type { ProviderModule } from "../providers/kinds";
 
 /**
- * The provider of each module's resources: what `providers/shims/<module>` exports. Pulumi
- * serializes it into the state as that module's `require` (see providers/shims/lazy.ts), once per
- * object: every resource of a kind shares it.
+ * The `__provider` text of a module's resources: a module whose `handler` returns what
+ * `pulumi-overlay/dist/providers/shims/<module>.js` exports, as the dynamic-provider server loads
+ * it (require-from-string, then `handler()`): about 85 bytes, where @pulumi/pulumi's closure
+ * serializer (`pulumi.dynamic.Resource`) wraps the same `require` in about 330. Every byte is
+ * paid per resource in each checkpoint, which the CLI rewrites whole after every step (see
+ * docs/performance.md), and in each call to the provider.
  */
-const SHIMS: Record<ProviderModule, pulumi.dynamic.ResourceProvider> = {
-    namespace,
-    bridge,
-    veth,
-    address,
-    route,
-    natRule,
-    sysctl,
-    ipLease,
-    firewallChain,
-    endpoint,
-    trafficControl,
-    hostsFile,
-    networkProbe,
-    acceptIn,
-    vxlan,
-};
-
-/** The provider of a module's resources (see {@link SHIMS}). */
-export function providerShim(module: ProviderModule): pulumi.dynamic.ResourceProvider {
-    return SHIMS[module];
+export function providerText(module: ProviderModule): string {
+    return `exports.handler = () => require("pulumi-overlay/dist/providers/shims/${module}.js");\n`;
 }
 
 /** Type tokens read `pulumi-nodejs:dynamic/overlay:<Kind>`. */
@@ -81,8 +52,10 @@ export function resourceIdentity(kind: ProviderKind, name: string, opts?: pulumi
 }
 
 /**
- * The base of the SDK's resource classes: a dynamic resource of one kind, whose inputs are its
- * arguments plus the hidden `logicalName` and `identity` (the connection made secret), and whose
+ * The base of the SDK's resource classes: a dynamic resource of one kind (type
+ * `pulumi-nodejs:dynamic/overlay:<Kind>`, served by Pulumi's dynamic-provider server as a
+ * `pulumi.dynamic.Resource` is), whose inputs are its provider's text ({@link providerText}), its
+ * arguments, and the hidden `logicalName` and `identity` (the connection made secret), and whose
  * outputs are the inputs plus the kind's output-only properties. Its registration takes no stack
  * traces: @pulumi/pulumi takes `new Error().stack` for every promise it makes for a resource's
  * properties (only to report leaked promises), and the `source-map-support` that its runtime
@@ -91,7 +64,7 @@ export function resourceIdentity(kind: ProviderKind, name: string, opts?: pulumi
  * so the program's own errors, and everything after, keep their stack traces (Pulumi lifts the
  * limit itself for the trace that gives a resource its source position).
  */
-export abstract class OverlayResource extends pulumi.dynamic.Resource {
+export abstract class OverlayResource extends pulumi.CustomResource {
     constructor(
         kind: ProviderKind,
         name: string,
@@ -99,12 +72,12 @@ export abstract class OverlayResource extends pulumi.dynamic.Resource {
         outputs: pulumi.Inputs,
         opts: pulumi.CustomResourceOptions | undefined,
     ) {
-        const props = { logicalName: name, identity: resourceIdentity(kind, name, opts), ...inputsOf(args), ...outputs };
         const module = PROVIDER_KINDS.find((k) => k.kind === kind)!.module;
+        const props = { __provider: providerText(module), logicalName: name, identity: resourceIdentity(kind, name, opts), ...inputsOf(args), ...outputs };
         const limit = Error.stackTraceLimit;
         Error.stackTraceLimit = 0;
         try {
-            super(providerShim(module), name, props, connectionOptions(args, opts), TYPE_MODULE, kind);
+            super(`pulumi-nodejs:dynamic/${TYPE_MODULE}:${kind}`, name, props, connectionOptions(args, opts));
         } finally {
             Error.stackTraceLimit = limit;
         }

@@ -1,11 +1,10 @@
 /**
- * The provider objects Pulumi stores in the state. Pulumi serializes a dynamic provider into the
- * inputs and the outputs of every resource; when the object it is given is exactly what a module
- * in `node_modules` exports, the serialized text is only that module's `require` (about 300
- * bytes), instead of the text of every function (about 2 KB, twice per resource, rewritten with
- * every checkpoint). So each kind has a module here whose export is its provider: a forwarder that
- * loads the implementation from the installed package at call time, so that the program does not
- * load it and existing stacks are served by whatever version is installed.
+ * The provider objects the state refers to. Each resource's `__provider` text (written by the SDK,
+ * sdk/provider.ts: `providerText`) is a `require` of one module here, whose export is its kind's
+ * provider: a forwarder that loads the implementation from the installed package at call time, so
+ * that the program does not load it and existing stacks are served by whatever version is
+ * installed. States from earlier releases hold @pulumi/pulumi's serialized text of these same
+ * exports (a longer wrapper around the same `require`), which loads them the same way.
  *
  * Compatibility contract (docs/compatibility.md): `pulumi-overlay/dist/providers/shims/<module>.js`
  * exports a provider, and `pulumi-overlay/dist/providers/<module>` exports `provider`.

@@ -4,6 +4,7 @@
  * engine produces. Each test names the pulumi/pulumi function it follows. The host is read with
  * `kernelLink` (a fresh `ip -j` each time): the engine's provider process changes it, not this one.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
@@ -245,6 +246,47 @@ describeKernel("engine conformance: the real engine's rules, one program each", 
         expect(ops(await engine("preview", resources))).toEqual(["update e"]);
         expect(ops(await engine("up", resources, { skipPreview: true }))).toEqual(["update e"]);
         await engine("destroy", resources);
+    });
+
+    it("a state an earlier release wrote (the closure serializer's provider text) is served as it is: refresh and up change nothing, destroy removes it (compatibility.md)", async () => {
+        const resources: Declared[] = [
+            { kind: "Bridge", name: "b", args: { name: "br-h", netns: sb.hostNs } },
+            { kind: "Endpoint", name: "e", args: { namespace: sb.ns("e"), bridge: "@b.name", subnet: "10.8.0.0/24", netns: sb.hostNs } },
+        ];
+        await engine("up", resources, { skipPreview: true });
+        // What @pulumi/pulumi's serializer made of each shim's export, as earlier releases stored it.
+        const texts = JSON.parse(
+            execFileSync(
+                process.execPath,
+                [
+                    "-e",
+                    `const pulumi = require("@pulumi/pulumi");
+(async () => {
+    const out = {};
+    for (const m of ["bridge", "endpoint"]) {
+        const provider = require("pulumi-overlay/dist/providers/shims/" + m + ".js");
+        out[m] = (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
+    }
+    process.stdout.write(JSON.stringify(out));
+})();`,
+                ],
+                { cwd: dir, encoding: "utf8" },
+            ),
+        );
+        const state = JSON.parse(readFileSync(stateFile, "utf8"));
+        for (const r of state.resources.filter((r: { custom?: boolean }) => r.custom)) {
+            const text = r.type.endsWith(":Bridge") ? texts.bridge : texts.endpoint;
+            expect(r.inputs.__provider).not.toBe(text);
+            r.inputs.__provider = text;
+            r.outputs.__provider = text;
+        }
+        writeFileSync(stateFile, JSON.stringify(state));
+        expect(ops(await engine("refresh", resources))).toEqual([]);
+        expect(ops(await engine("up", resources))).toEqual([]);
+        const addrs = await runJson<LinkAddrs[]>(ipCommand(sb.ns("e"), ["-j", "addr", "show", "dev", "eth0"]));
+        expect(addrs[0]?.addr_info.map((a) => a.local)).toContain("10.8.0.2");
+        expect((await engine("destroy", resources)).ok).toBe(true);
+        expect(netnsExists(sb.ns("e"))).toBe(false);
     });
 
     it("a delete-before-replace whose create fails stays pending replacement and is replaced by the next up; old halves of replacements left by a crash are deleted (step.go: DeleteStep.Apply)", async () => {

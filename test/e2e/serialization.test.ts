@@ -1,7 +1,8 @@
 /**
- * Provider serialization from the packed package: each SDK shim is serialized the way
- * @pulumi/pulumi serializes a dynamic provider into the state, then loaded and called in a fresh
- * process whose cwd is the project folder, the way the dynamic-provider server loads it.
+ * The providers as the state stores them, from the packed package: each kind's provider text
+ * (what the SDK registers as `__provider`), loaded and called in a fresh process whose cwd is the
+ * project folder, the way the dynamic-provider server loads it; and the text @pulumi/pulumi's
+ * closure serializer made of the shims (what states from earlier releases hold), loaded the same way.
  */
 import { execFileSync } from "node:child_process";
 import { lstatSync, readFileSync, writeFileSync } from "node:fs";
@@ -60,27 +61,8 @@ describe("provider serialization from the packed package", () => {
         expect(JSON.parse(readFileSync(path.join(installed, "package.json"), "utf8")).name).toBe("pulumi-overlay");
     });
 
-    it("serializes every provider as a require of its shim module, which loads and runs in a fresh process", () => {
-        writeFileSync(
-            path.join(project, "serialize.js"),
-            `const pulumi = require("@pulumi/pulumi");
-const { providerShim } = require("pulumi-overlay/dist/sdk/provider");
-(async () => {
-    for (const m of ${JSON.stringify(MODULES)}) {
-        const provider = providerShim(m);
-        const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
-        require("fs").writeFileSync(m + ".provider.js", sf.text);
-    }
-})();`,
-        );
-        execFileSync(process.execPath, ["serialize.js"], { cwd: project });
-        for (const m of MODULES) {
-            const text = readFileSync(path.join(project, `${m}.provider.js`), "utf8");
-            // Stored twice per resource and rewritten with every checkpoint: a require, not the functions' text.
-            expect(text).toContain(`require("pulumi-overlay/dist/providers/shims/${m}.js")`);
-            expect(text.length).toBeLessThan(500);
-        }
-        // Load each as the dynamic-provider server does (require-from-string), in a new process.
+    /** Loads each module's text in a new process as the dynamic-provider server does (require-from-string), and calls check and diff. */
+    function loadAndCall(suffix: string): Record<string, unknown> {
         writeFileSync(
             path.join(project, "load.js"),
             `const requireFromString = require(require.resolve("require-from-string", { paths: [require.resolve("@pulumi/pulumi")] }));
@@ -88,7 +70,7 @@ const inputs = ${JSON.stringify(INPUTS)};
 (async () => {
     const results = {};
     for (const m of ${JSON.stringify(MODULES)}) {
-        const provider = requireFromString(require("fs").readFileSync(m + ".provider.js", "utf8")).handler();
+        const provider = requireFromString(require("fs").readFileSync(m + "${suffix}", "utf8")).handler();
         const good = await provider.check({}, { logicalName: "t", ...inputs[m].good });
         const bad = await provider.check({}, { logicalName: "t", ...inputs[m].bad });
         const diff = await provider.diff("id", good.inputs, good.inputs);
@@ -97,7 +79,46 @@ const inputs = ${JSON.stringify(INPUTS)};
     process.stdout.write(JSON.stringify(results));
 })();`,
         );
-        const results = JSON.parse(execFileSync(process.execPath, ["load.js"], { cwd: project, encoding: "utf8" }));
+        return JSON.parse(execFileSync(process.execPath, ["load.js"], { cwd: project, encoding: "utf8" }));
+    }
+
+    it("registers every provider as one line requiring its shim module, which loads and runs in a fresh process", () => {
+        writeFileSync(
+            path.join(project, "texts.js"),
+            `const { providerText } = require("pulumi-overlay/dist/sdk/provider");
+for (const m of ${JSON.stringify(MODULES)}) require("fs").writeFileSync(m + ".provider.js", providerText(m));`,
+        );
+        execFileSync(process.execPath, ["texts.js"], { cwd: project });
+        for (const m of MODULES) {
+            const text = readFileSync(path.join(project, `${m}.provider.js`), "utf8");
+            // Stored twice per resource and rewritten with every checkpoint: one require.
+            expect(text).toBe(`exports.handler = () => require("pulumi-overlay/dist/providers/shims/${m}.js");\n`);
+        }
+        const results = loadAndCall(".provider.js");
+        for (const m of MODULES) {
+            expect(results[m]).toEqual({ good: [], bad: expect.arrayContaining([INPUTS[m].property]), changes: false });
+        }
+    });
+
+    it("still loads the text earlier releases stored: the closure serializer's text of each shim's export", () => {
+        writeFileSync(
+            path.join(project, "serialize.js"),
+            `const pulumi = require("@pulumi/pulumi");
+(async () => {
+    for (const m of ${JSON.stringify(MODULES)}) {
+        const provider = require("pulumi-overlay/dist/providers/shims/" + m + ".js");
+        const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+        require("fs").writeFileSync(m + ".serialized.js", sf.text);
+    }
+})();`,
+        );
+        execFileSync(process.execPath, ["serialize.js"], { cwd: project });
+        for (const m of MODULES) {
+            const text = readFileSync(path.join(project, `${m}.serialized.js`), "utf8");
+            expect(text).toContain(`require("pulumi-overlay/dist/providers/shims/${m}.js")`);
+            expect(text.length).toBeLessThan(500);
+        }
+        const results = loadAndCall(".serialized.js");
         for (const m of MODULES) {
             expect(results[m]).toEqual({ good: [], bad: expect.arrayContaining([INPUTS[m].property]), changes: false });
         }
