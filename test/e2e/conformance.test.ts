@@ -289,6 +289,32 @@ describeKernel("engine conformance: the real engine's rules, one program each", 
         expect(netnsExists(sb.ns("e"))).toBe(false);
     });
 
+    it("each checkpoint holds what the CLI's holds for a resource, indented as the CLI's (deployment.go: SerializeResource; encoding.JSON)", async () => {
+        const bridge = (mtu: number): Declared[] => [{ kind: "Bridge", name: "b", args: { name: "br-s", netns: sb.hostNs, mtu } }];
+        const stored = () => JSON.parse(readFileSync(stateFile, "utf8")).resources.find((r: { name: string }) => r.name === "b");
+        await engine("up", bridge(1400), { skipPreview: true });
+        expect(readFileSync(stateFile, "utf8")).toMatch(/^ {4}"version": 1,$/m);
+        const made = stored();
+        expect(made.provider).toMatch(
+            /^urn:pulumi:rules::[^:]+::pulumi:providers:pulumi-nodejs::default::[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+        );
+        expect(made.sourcePosition).toMatch(/^project:\/\/\/node_modules\/pulumi-overlay\/.+#\d+,\d+$/);
+        // The program's own line is among the frames, relative to the project's folder.
+        expect(made.stackTrace.map((frame: { sourcePosition?: string }) => frame.sourcePosition)).toEqual(
+            expect.arrayContaining([expect.stringMatching(/^project:\/\/\/index\.js#\d+,\d+$/)]),
+        );
+        expect(made.created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+        expect(made.modified >= made.created).toBe(true);
+        // An update keeps when it was made and stamps when it changed; a same step keeps both.
+        await engine("up", bridge(1300), { skipPreview: true });
+        const updated = stored();
+        expect(updated.created).toBe(made.created);
+        expect(updated.modified > made.modified).toBe(true);
+        await engine("up", bridge(1300), { skipPreview: true });
+        expect(stored()).toMatchObject({ created: made.created, modified: updated.modified });
+        await engine("destroy", bridge(1300));
+    });
+
     it("a delete-before-replace whose create fails stays pending replacement and is replaced by the next up; old halves of replacements left by a crash are deleted (step.go: DeleteStep.Apply)", async () => {
         const bridge = (netns: string): Declared => ({ kind: "Bridge", name: "b", args: { name: "br0", netns } });
         await engine("up", [bridge(sb.hostNs)], { skipPreview: true });

@@ -20,9 +20,12 @@ function stateFile(base, resources, outputs, pending, condemned) {
     };
 }
 
-/** Writes the whole state (a temporary file, then renamed) and removes the journal it replaces. */
+/**
+ * Writes the whole state (a temporary file, then renamed) and removes the journal it replaces.
+ * Indented by four spaces, as the CLI writes its checkpoints (sdk/go/common/encoding: JSON).
+ */
 function writeState(file, state) {
-    writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2));
+    writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 4));
     renameSync(`${file}.tmp`, file);
     rmSync(`${file}.journal`, { force: true });
 }

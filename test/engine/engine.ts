@@ -6,9 +6,11 @@
  * follows the engine's documented rules where this project depends on them (see README.md here).
  */
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { Monitor, type Registration } from "./monitor";
+import { fileURLToPath } from "node:url";
+import { Monitor, type Registration, type SourcePosition } from "./monitor";
 import { ProviderHost, providerErrorText } from "./providerHost";
 import { InFlight, Slots, defaultParallel } from "./schedule";
 import { type Decision, changedKeys, decide, inputsFrom, keepsObject, pendingWarning, withIgnoredChanges } from "./decide";
@@ -113,6 +115,49 @@ export function urnOf(project: string, stack: string, type: string, name: string
         if (parentType !== STACK_TYPE) qualified = `${parentType}$${type}`;
     }
     return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
+}
+
+/**
+ * A source position as the CLI stores it: `project:///<file relative to the project's folder>#<line>,<column>`
+ * (source_eval.go: parseSourcePosition); "" for a frame it cannot place.
+ */
+export function projectPosition(root: string, pos: SourcePosition | undefined): string {
+    if (!pos?.uri.startsWith("file://")) return "";
+    const file = path.relative(root, fileURLToPath(pos.uri)).split(path.sep).join("/");
+    return `project:///${file}#${pos.line}${pos.column ? `,${pos.column}` : ""}`;
+}
+
+/** Now, as the CLI writes a time in its state (Go's RFC 3339 with nanoseconds). */
+function timestamp(): string {
+    const nanos = String(process.hrtime.bigint() % 1_000_000n).padStart(6, "0");
+    return new Date().toISOString().replace("Z", `${nanos}Z`);
+}
+
+/**
+ * What the CLI's state holds for a registration besides its properties (apitype.ResourceV3): the
+ * default provider's reference for a custom resource, its source position and its stack. Kept so
+ * that each checkpoint is as large as the CLI's, the CLI rewriting it whole after every step.
+ */
+function registrationRecord(programDir: string, project: string, stack: string, reg: Registration): Partial<ResourceState> {
+    const sourcePosition = projectPosition(programDir, reg.sourcePosition);
+    return {
+        provider: reg.custom ? defaultProviderReference(project, stack) : undefined,
+        sourcePosition: sourcePosition || undefined,
+        stackTrace:
+            reg.stackTrace.length > 0
+                ? reg.stackTrace.map((pos) => {
+                      const at = projectPosition(programDir, pos);
+                      return at ? { sourcePosition: at } : {};
+                  })
+                : undefined,
+    };
+}
+
+/** The default `pulumi-nodejs` provider's reference (its URN and id, a UUID the CLI draws once per stack). */
+function defaultProviderReference(project: string, stack: string): string {
+    const hex = createHash("sha256").update(`${project}\0${stack}`).digest("hex");
+    const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+    return `urn:pulumi:${stack}::${project}::pulumi:providers:pulumi-nodejs::default::${uuid}`;
 }
 
 /**
@@ -420,6 +465,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
     const { options, project, preview, old, state, record, fail } = ctx;
     let programPeakRssKb: number | undefined;
     const stack = options.stack;
+    const programDir = path.resolve(options.programDir);
     const byUrn = new Map(old.resources.map((r) => [r.urn, r]));
     const registered = new Set<string>();
     const replaced: ResourceState[] = [];
@@ -471,8 +517,12 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             protect: reg.protect || undefined,
             retainOnDelete: reg.retainOnDelete || undefined,
             deletedWith: reg.deletedWith || undefined,
+            ...registrationRecord(programDir, project, stack, reg),
         };
         const prior = byUrn.get(urn) ?? (alias ? byUrn.get(alias) : undefined);
+        // Made now (created and modified), or changed now (modified), as the CLI stamps them.
+        const madeNow = () => ({ created: timestamp(), modified: timestamp() });
+        const changedNow = () => ({ created: prior?.created, modified: timestamp() });
         if (alias) await state.drop(alias);
         // A step that waited for a slot does not start if a step failed meanwhile.
         const apply = <T>(work: () => Promise<T>) =>
@@ -485,7 +535,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
         const host = await ctx.host;
         if (!reg.custom) {
             const outputs = prior && !prior.custom ? prior.outputs : {};
-            await state.put({ ...base, inputs: {}, outputs });
+            await state.put({ ...base, ...(prior ? { created: prior.created, modified: prior.modified } : madeNow()), inputs: {}, outputs });
             if (reg.type !== STACK_TYPE) record({ op: prior ? "same" : "create", urn, type: reg.type, name: reg.name });
             return { urn, id: "", outputs };
         }
@@ -503,7 +553,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             const made = await apply(async () => {
                 await state.pending({ ...base, inputs, outputs: {} });
                 const result = await host.create(urn, inputs);
-                await state.put({ ...base, id: result.id, inputs, outputs: result.outputs });
+                await state.put({ ...base, ...madeNow(), id: result.id, inputs, outputs: result.outputs });
                 return result;
             });
             return { urn, id: made.id, outputs: made.outputs };
@@ -527,7 +577,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
             const outputs = await apply(async () => {
                 await state.touch();
                 const result = await host.update(urn, prior.id ?? "", prior.outputs, inputs, prior.inputs);
-                await state.put({ ...base, id: prior.id, inputs, outputs: result });
+                await state.put({ ...base, ...changedNow(), id: prior.id, inputs, outputs: result });
                 return result;
             });
             return { urn, id: prior.id ?? "", outputs };
@@ -566,7 +616,7 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
         const made = await apply(async () => {
             await state.pending({ ...base, inputs: replacement, outputs: {} });
             const result = await host.create(urn, replacement);
-            await state.put({ ...base, id: result.id, inputs: replacement, outputs: result.outputs });
+            await state.put({ ...base, ...madeNow(), id: result.id, inputs: replacement, outputs: result.outputs });
             return result;
         });
         return { urn, id: made.id, outputs: made.outputs };

@@ -26,6 +26,22 @@ export interface Registration {
     deletedWith: string;
     /** URNs this resource was known by before (`aliases`, as the SDK computes them). */
     aliases: string[];
+    /** Where the program registered it, as the SDK sends it: `file://` URI, line and column. */
+    sourcePosition?: SourcePosition;
+    /** The registration's stack, outermost last; undefined for frames the SDK could not place (Node.js's own). */
+    stackTrace: (SourcePosition | undefined)[];
+}
+
+/** A position in the program's source, as the SDK sends it. */
+export interface SourcePosition {
+    uri: string;
+    line: number;
+    column: number;
+}
+
+/** A SourcePosition message in plain values; undefined when absent. */
+function positionOf(pos: any): SourcePosition | undefined {
+    return pos ? { uri: pos.getUri(), line: pos.getLine(), column: pos.getColumn() } : undefined;
 }
 
 /** The features this engine implements, as SupportsFeature answers them. */
@@ -89,6 +105,8 @@ export class Monitor {
                     replaceOnChanges: req.getReplaceonchangesList(),
                     deletedWith: req.getDeletedwith(),
                     aliases: req.getAliasurnsList(),
+                    sourcePosition: positionOf(req.getSourceposition()),
+                    stackTrace: (req.getStacktrace()?.getFramesList() ?? []).map((frame: any) => positionOf(frame.getPc())),
                 };
                 this.handlers.register(reg).then(
                     (done) => {

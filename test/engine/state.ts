@@ -35,6 +35,17 @@ export interface ResourceState {
     retainOnDelete?: boolean;
     /** `deletedWith`: when that resource is deleted in the same operation, this one's delete is skipped. */
     deletedWith?: string;
+    /**
+     * What the CLI's state also holds for each resource (apitype.ResourceV3), kept so that a
+     * checkpoint is as large as the CLI's: the default provider's reference (custom resources),
+     * when it was made and last changed, and where the program registered it, with its stack
+     * (`project:///<file>#<line>,<column>`, relative to the project's folder).
+     */
+    provider?: string;
+    created?: string;
+    modified?: string;
+    sourcePosition?: string;
+    stackTrace?: { sourcePosition?: string }[];
 }
 
 /** The state file. */
