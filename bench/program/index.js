@@ -51,6 +51,42 @@ if (shape === "noop-network") {
     return;
 }
 
+// "noop-sized": "noop-network" whose N attachments carry an attachment's properties (what the SDK
+// registers; sizedProvider.js adds what our check, create and read add), its provider text one
+// require as ours is: what Pulumi's engine and SDK cost for our contract, with no host work.
+if (shape === "noop-sized") {
+    const nothing = {
+        create: async () => ({ id: "x", outs: {} }),
+        delete: async () => {},
+    };
+    const lab = new pulumi.ComponentResource("bench:index:Lab", "lab");
+    const parent = { parent: lab };
+    const root = new pulumi.dynamic.Resource(nothing, "lab-bridge", {}, parent);
+    const gateway = new pulumi.dynamic.Resource(nothing, "lab-gateway", {}, { ...parent, dependsOn: [root] });
+    for (const name of ["lab-in", "lab-out", "lab-forwarding", "lab-masquerade"]) new pulumi.dynamic.Resource(nothing, name, {}, { ...parent, dependsOn: [root] });
+    const sized = `exports.handler = () => require(${JSON.stringify(require("node:path").join(__dirname, "sizedProvider.js"))});\n`;
+    const bridgeName = root.id.apply(() => bridge);
+    for (let i = 1; i <= n; i++) {
+        const inputs = {
+            __provider: sized,
+            logicalName: `lab-c${i}`,
+            identity: require("node:crypto").createHash("sha256").update(`c${i}`).digest("hex").slice(0, 32),
+            namespace: `${prefix}c${i}`,
+            bridge: bridgeName,
+            netns,
+            subnet: `10.${subnet}.0.0/16`,
+            gateway: gatewayIp,
+            reserved: [],
+        };
+        // Without stack traces for its promises, as the SDK registers (sdk/provider.ts: OverlayResource).
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        new pulumi.CustomResource("pulumi-nodejs:dynamic/overlay:Endpoint", `lab-c${i}`, inputs, { ...parent, dependsOn: [gateway] });
+        Error.stackTraceLimit = limit;
+    }
+    return;
+}
+
 // "noop": as many resources as "endpoints" declares (N + 4), through a dynamic provider that does
 // nothing: what Pulumi's engine and SDK cost on their own, the floor of any provider.
 if (shape === "noop") {
