@@ -204,10 +204,11 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
     /**
      * Equivalent to: `ip netns add $namespace; ip -n $namespace link set lo alias $mark up;
      * ip -n $namespace link add name $interfaceName type veth peer name $hostInterface netns $netns;
-     * ip -n $namespace link set $interfaceName alias $mark up; ip -n $namespace addr add $cidr dev
-     * $interfaceName; ip -n $namespace route add default via $gateway; ip -n $netns link set
-     * $hostInterface alias $mark master $bridge up`, as one `ip -batch` process (the namespaces'
-     * steps as nested batches), after leasing the address.
+     * ip -n $namespace link set $interfaceName addrgenmode none alias $mark up; ip -n $namespace
+     * addr add $cidr dev $interfaceName; ip -n $namespace route add default via $gateway; ip -n
+     * $netns link set $hostInterface addrgenmode none alias $mark master $bridge up` (the inside
+     * end's `addrgenmode none` for an IPv4 subnet only), as one `ip -batch` process (the
+     * namespaces' steps as nested batches), after leasing the address.
      */
     async create(endpoint) {
         const mark = markOf(endpoint);

@@ -257,7 +257,15 @@ export function planSteps(endpoint: EndpointInputs, mark: string, lease: Leased,
         });
     }
     const insideEnd = { subject: `interface "${endpoint.interfaceName}"`, netns: endpoint.namespace };
-    inside.push({ argv: ["link", "set", "dev", endpoint.interfaceName, ...mtu, "alias", mark, "up"], ...insideEnd });
+    // No IPv6 link-local address where IPv6 is not the endpoint's (before the end is first up: an
+    // address made already stays), nor ever on the host end, a port of the bridge: neither talks
+    // IPv6 on the bridge (duplicate address detection, router solicitations, multicast reports,
+    // each flooded to every port), as in Docker's IPv4-only networks.
+    const noLinkLocal = ["addrgenmode", "none"];
+    inside.push({
+        argv: ["link", "set", "dev", endpoint.interfaceName, ...(lease.family === 4 ? noLinkLocal : []), ...mtu, "alias", mark, "up"],
+        ...insideEnd,
+    });
     const nodad = lease.family === 6 ? ["nodad"] : [];
     inside.push({
         argv: ["addr", "replace", lease.cidr, "dev", endpoint.interfaceName, ...nodad],
@@ -270,7 +278,7 @@ export function planSteps(endpoint: EndpointInputs, mark: string, lease: Leased,
     inside.push({ argv: ["link", "show", "dev", endpoint.interfaceName], ...insideEnd });
     const hostEnd = { subject: `interface "${endpoint.hostInterface}"`, netns: endpoint.netns };
     const host: Step[] = [
-        { argv: ["link", "set", "dev", endpoint.hostInterface, ...mtu, "alias", mark, "master", endpoint.bridge, "up"], ...hostEnd },
+        { argv: ["link", "set", "dev", endpoint.hostInterface, ...noLinkLocal, ...mtu, "alias", mark, "master", endpoint.bridge, "up"], ...hostEnd },
         { argv: ["link", "show", "dev", endpoint.hostInterface], ...hostEnd },
     ];
     return { add, inside, host };

@@ -54,8 +54,10 @@ export interface EndpointArgs {
  * `drift`, and the next up puts it back.
  *
  * Equivalent to: `ip netns add NS; ip -n NS link set lo up; ip -n NS link add eth0 type veth
- * peer name HOST netns NETNS; ip -n NS link set eth0 up; ip -n NS addr add CIDR dev eth0;
- * ip -n NS route add default via GATEWAY; ip -n NETNS link set HOST master BRIDGE up`; on
+ * peer name HOST netns NETNS; ip -n NS link set eth0 addrgenmode none up` (`addrgenmode none`
+ * for an IPv4 subnet: no IPv6 link-local address); `ip -n NS addr add CIDR dev eth0;
+ * ip -n NS route add default via GATEWAY; ip -n NETNS link set HOST addrgenmode none master
+ * BRIDGE up` (the host end never has an IPv6 address); on
  * delete, `ip netns delete NS` (the kernel then removes the veth pair; the host end is watched
  * until it is gone, see docs/resources/endpoint.md).
  *

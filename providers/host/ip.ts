@@ -28,6 +28,8 @@ export interface LinkInfo {
     master?: string;
     linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
     link_netnsid?: number;
+    /** How the kernel makes the link's IPv6 link-local address (`ip link set DEV addrgenmode`); `none`: it makes none. With `-d`. */
+    inet6_addr_gen_mode?: string;
 }
 
 /** One address of a link, as in `ip -j addr show`'s `addr_info`. */

@@ -78,6 +78,11 @@ describeKernel("Endpoint on the kernel", () => {
         const host = await kernelLink(sb.hostNs, "h-c1");
         expect(host).toMatchObject({ ifalias: mark, master: "br0" });
         expect(host?.linkinfo?.info_kind).toBe("veth");
+        // IPv4 only: neither end has an IPv6 address, so neither talks IPv6 on the bridge.
+        expect(inside?.inet6_addr_gen_mode).toBe("none");
+        expect(host?.inet6_addr_gen_mode).toBe("none");
+        expect(await runJson<unknown[]>(ipCommand(ns1, ["-j", "-6", "addr", "show", "dev", "eth0"]))).toEqual([]);
+        expect(await runJson<unknown[]>(ipCommand(sb.hostNs, ["-j", "-6", "addr", "show", "dev", "h-c1"]))).toEqual([]);
         expect(await addressesOf(ns1, "eth0")).toEqual(["10.0.0.2/24"]);
         expect(await defaultRoute(ns1)).toMatchObject({ gateway: "10.0.0.1", dev: "eth0" });
         expect(await ping(ns1, "10.0.0.1")).toBe(true);
@@ -276,6 +281,11 @@ describeKernel("Endpoint on the kernel", () => {
         expect(c1.outs).toMatchObject({ ip: "fd00:1::10", cidr: "fd00:1::10/64", family: 6, gateway: "fd00:1::1" });
         expect(await defaultRoute(sb.ns("c1"), 6)).toMatchObject({ gateway: "fd00:1::1", dev: "eth0" });
         expect(await ping(sb.ns("c1"), "fd00:1::1")).toBe(true);
+        // The inside end keeps its link-local address; the host end, a port of the bridge, has none.
+        const scopes = async (netns: string, dev: string) =>
+            (await runJson<LinkAddrs[]>(ipCommand(netns, ["-j", "-6", "addr", "show", "dev", dev])))[0]?.addr_info.map((a) => a.scope) ?? [];
+        expect(await scopes(sb.ns("c1"), "eth0")).toContain("link");
+        expect(await scopes(sb.hostNs, "h-c1")).toEqual([]);
         expect((await provider.read!(c1.id, c1.outs)).props).toEqual(c1.outs);
         await provider.delete!(c1.id, c1.outs);
         expect(netnsExists(sb.ns("c1"))).toBe(false);
