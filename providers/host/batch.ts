@@ -5,7 +5,7 @@
  * @module
  */
 import { hostFiles } from "./files";
-import { currentConnection } from "./remote";
+import { currentConnection, hostKey } from "./remote";
 import * as path from "node:path";
 import { type HostCommand, ipCommand } from "./command";
 import { inFolder, removeEmptyFolders, secureDir, stateDir, writeNewFile } from "./store";
@@ -88,6 +88,9 @@ export interface BatchFile {
     remove(): void;
 }
 
+/** This process's batch files not removed yet, by host and folder. */
+const outstanding = new Map<string, number>();
+
 /**
  * Writes `ip` steps to a file, for an `ip -batch FILE` that another batch starts in a second
  * namespace (`netns exec NS ip -batch FILE`, see the Endpoint provider): one process serves
@@ -111,12 +114,22 @@ export function writeBatchFile(steps: readonly (readonly string[])[]): BatchFile
     const file = path.join(dir, `${process.pid}-${batchFiles}.batch`);
     const text = batchText(steps);
     inFolder(dir, () => writeNewFile(file, text));
+    const key = `${hostKey()}|${dir}`;
+    outstanding.set(key, (outstanding.get(key) ?? 0) + 1);
     return {
         path: file,
         text,
         remove: () => {
             hostFiles().remove(file);
-            removeEmptyFolders(dir);
+            const left = (outstanding.get(key) ?? 1) - 1;
+            if (left > 0) outstanding.set(key, left);
+            else {
+                outstanding.delete(key);
+                // Only once this process's last file there is gone: before that the folder is not
+                // empty, and each try would fail (an exception per endpoint, at 1000 of them 0.36 s
+                // of the provider's thread).
+                removeEmptyFolders(dir);
+            }
         },
     };
 }
