@@ -6,9 +6,9 @@
 import { readFileSync } from "node:fs";
 import { hostFiles } from "./files";
 import { ipBatchCommand } from "./batch";
-import { SharedReads, ipCommand, parseIpJson, parseJsonLines, runCommand, runDelete, runRead } from "./command";
-import { inNetnsWords } from "./errors";
-import { hostKey } from "./remote";
+import { type HostCommand, SharedReads, ipCommand, parseIpJson, parseJsonLines, runCommand, runDelete, runRead } from "./command";
+import { inNetnsWords, isHostError } from "./errors";
+import { currentConnection, hostKey } from "./remote";
 
 /** Where `ip netns add` keeps the named namespaces. */
 export const NETNS_RUN_DIR = "/run/netns";
@@ -194,12 +194,93 @@ export async function netnsAdd(name: string): Promise<void> {
 }
 
 /**
- * Deletes a named network namespace; a namespace already gone is success.
- * Equivalent to: `ip netns delete $name`.
+ * Deletes a named network namespace; a namespace already gone is success. On this machine,
+ * deletes asked for while one is under way wait for it and then go together in one `ip -batch`
+ * (group commit): a delete is a few microseconds of the kernel's work and milliseconds of
+ * starting a process (from a shell, 100 deletes 8 at a time took 90 ms, in one batch 5 ms).
+ * Equivalent to: `ip netns delete $name`, or `ip -batch -` of `netns delete` lines.
  */
 export async function netnsDelete(name: string): Promise<void> {
     if (!netnsExists(name)) return;
-    await runCommand({ ...ipCommand(undefined, ["netns", "delete", name]), subject: `network namespace "${name}"` });
+    // On a remote host, one command each, in the caller's session.
+    if (currentConnection()) return deleteOneNamespace(name);
+    return new Promise<void>((resolve, reject) => {
+        namespaceDeletes.waiting.push({ name, resolve, reject });
+        if (!namespaceDeletes.running) void deleteWaitingNamespaces();
+    });
+}
+
+/** A delete waiting for its turn (see {@link netnsDelete}). */
+interface WaitingDelete {
+    name: string;
+    resolve(): void;
+    reject(err: unknown): void;
+}
+
+/** This machine's namespace deletes: those waiting, and whether a group is under way. */
+const namespaceDeletes = { waiting: [] as WaitingDelete[], running: false };
+
+function deleteOneNamespace(name: string): Promise<void> {
+    return runCommand({ ...ipCommand(undefined, ["netns", "delete", name]), subject: `network namespace "${name}"` }).then(() => {});
+}
+
+/** Settles a waiting delete with the outcome of `work`. */
+function settle(waiting: WaitingDelete, work: Promise<void>): Promise<void> {
+    return work.then(waiting.resolve, waiting.reject);
+}
+
+/** Runs the waiting deletes, a group at a time, until none is left. */
+async function deleteWaitingNamespaces(): Promise<void> {
+    namespaceDeletes.running = true;
+    try {
+        while (namespaceDeletes.waiting.length > 0) {
+            const group = namespaceDeletes.waiting.splice(0);
+            namespaceDeletes.waiting.unshift(...(await deleteGroup(group)));
+        }
+    } finally {
+        namespaceDeletes.running = false;
+    }
+}
+
+/**
+ * Deletes a group in one `ip -batch` and settles each delete; returns those after a failed line,
+ * which the batch did not reach. A failed line's namespace, unless gone meanwhile (deleted twice),
+ * is deleted again on its own, so that its error names it as a lone delete's would.
+ */
+async function deleteGroup(group: WaitingDelete[]): Promise<WaitingDelete[]> {
+    const oneByOne = async (deletes: WaitingDelete[]) => {
+        for (const d of deletes) await settle(d, netnsExists(d.name) ? deleteOneNamespace(d.name) : Promise.resolve());
+    };
+    if (group.length === 1) {
+        await oneByOne(group);
+        return [];
+    }
+    let command: HostCommand;
+    try {
+        command = ipBatchCommand(
+            undefined,
+            group.map((d) => ["netns", "delete", d.name]),
+            `${group.length} network namespaces`,
+        );
+    } catch {
+        // A name ip's batch parser cannot carry.
+        await oneByOne(group);
+        return [];
+    }
+    try {
+        await runCommand(command);
+        for (const d of group) d.resolve();
+        return [];
+    } catch (err) {
+        const line = isHostError(err) ? err.batchLine : undefined;
+        if (line === undefined || line < 1 || line > group.length) {
+            await oneByOne(group);
+            return [];
+        }
+        for (const d of group.slice(0, line - 1)) d.resolve();
+        await oneByOne([group[line - 1]]);
+        return group.slice(line);
+    }
 }
 
 /**

@@ -1,4 +1,6 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { expect, it } from "vitest";
 import {
     HostCommandError,
@@ -38,6 +40,58 @@ describeKernel("host command layer on the kernel", () => {
         await netnsDelete(name);
         expect(netnsExists(name)).toBe(false);
         await netnsDelete(name); // already gone: success
+    });
+
+    it("deletes namespaces asked for together in shared batches; a failed line fails its own delete only", async () => {
+        const names = Array.from({ length: 24 }, (_, i) => sb.ns(`g${i}`));
+        await runCommand(
+            ipBatchCommand(
+                undefined,
+                names.map((name) => ["netns", "add", name]),
+            ),
+        );
+        const log = path.join(mkdtempSync(path.join(tmpdir(), "po-log-")), "commands.jsonl");
+        const saved = process.env.PULUMI_OVERLAY_COMMAND_LOG;
+        // A namespace entry that `ip netns delete` cannot remove (a folder, not a file).
+        const stuck = sb.ns("g-stuck");
+        mkdirSync(`/run/netns/${stuck}`);
+        try {
+            process.env.PULUMI_OVERLAY_COMMAND_LOG = log;
+            const order = [...names.slice(0, 12), stuck, ...names.slice(12)];
+            const outcomes = await Promise.allSettled(order.map((name) => netnsDelete(name)));
+            expect(outcomes.filter((o) => o.status === "rejected")).toHaveLength(1);
+            const refused = outcomes[12];
+            expect(refused.status).toBe("rejected");
+            expect(String((refused as PromiseRejectedResult).reason)).toContain(`network namespace "${stuck}"`);
+            for (const name of names) expect(netnsExists(name), name).toBe(false);
+            // Fewer processes than deletes; each namespace asked for (a batch's input lists the
+            // lines after a failed one, which ip does not reach; the next batch has them again).
+            const entries = readFileSync(log, "utf8")
+                .trim()
+                .split("\n")
+                .map((line) => JSON.parse(line) as { argv: string[]; input?: string });
+            expect(entries.length).toBeLessThan(order.length);
+            expect(entries.some((e) => e.argv.includes("-batch") && (e.input ?? "").split("\n").filter(Boolean).length > 1)).toBe(true);
+            const asked = entries.flatMap((e) =>
+                e.input !== undefined
+                    ? e.input
+                          .split("\n")
+                          .filter(Boolean)
+                          .map((l) => l.split(" ")[2])
+                    : [e.argv[3]],
+            );
+            for (const name of names) expect(asked, name).toContain(name);
+            for (const name of names.slice(0, 12))
+                expect(
+                    asked.filter((n) => n === name),
+                    name,
+                ).toHaveLength(1);
+        } finally {
+            if (saved === undefined) delete process.env.PULUMI_OVERLAY_COMMAND_LOG;
+            else process.env.PULUMI_OVERLAY_COMMAND_LOG = saved;
+            rmSync(path.dirname(log), { recursive: true, force: true });
+            rmSync(`/run/netns/${stuck}`, { recursive: true, force: true });
+        }
     });
 
     it("creates, reads and deletes a link in one batch process", async () => {
