@@ -238,7 +238,7 @@ function settle(waiting: WaitingDelete, work: Promise<void>): Promise<void> {
     return work.then(waiting.resolve, waiting.reject);
 }
 
-/** Runs the waiting deletes, a group at a time, until none is left. */
+/** Runs waiting deletes, a group at a time, until none is left (one of at most {@link DELETE_GROUPS} such loops). */
 async function deleteWaitingNamespaces(): Promise<void> {
     namespaceDeletes.running += 1;
     try {
