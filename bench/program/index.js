@@ -35,18 +35,29 @@ if (shape === "network") {
     return;
 }
 
-// "noop-network": what "network" registers (a component, its bridge, gateway address, two
-// chains, forwarding, masquerade and N attachments), through a dynamic provider that does nothing.
-if (shape === "noop-network") {
-    const nothing = {
-        create: async () => ({ id: "x", outs: {} }),
-        delete: async () => {},
-    };
+// A dynamic provider that does nothing.
+const nothing = {
+    create: async () => ({ id: "x", outs: {} }),
+    delete: async () => {},
+};
+
+/**
+ * What "network" registers besides its attachments, through the provider that does nothing: a
+ * component, its bridge, gateway address, two chains, forwarding and masquerade. Returns what the
+ * attachments hang on.
+ */
+function noopNetworkBase() {
     const lab = new pulumi.ComponentResource("bench:index:Lab", "lab");
     const parent = { parent: lab };
     const root = new pulumi.dynamic.Resource(nothing, "lab-bridge", {}, parent);
     const gateway = new pulumi.dynamic.Resource(nothing, "lab-gateway", {}, { ...parent, dependsOn: [root] });
     for (const name of ["lab-in", "lab-out", "lab-forwarding", "lab-masquerade"]) new pulumi.dynamic.Resource(nothing, name, {}, { ...parent, dependsOn: [root] });
+    return { parent, root, gateway };
+}
+
+// "noop-network": what "network" registers, N attachments included, through the provider that does nothing.
+if (shape === "noop-network") {
+    const { parent, gateway } = noopNetworkBase();
     for (let i = 1; i <= n; i++) new pulumi.dynamic.Resource(nothing, `lab-c${i}`, { n: i }, { ...parent, dependsOn: [gateway] });
     return;
 }
@@ -55,15 +66,7 @@ if (shape === "noop-network") {
 // registers; sizedProvider.js adds what our check, create and read add), its provider text one
 // require as ours is: what Pulumi's engine and SDK cost for our contract, with no host work.
 if (shape === "noop-sized") {
-    const nothing = {
-        create: async () => ({ id: "x", outs: {} }),
-        delete: async () => {},
-    };
-    const lab = new pulumi.ComponentResource("bench:index:Lab", "lab");
-    const parent = { parent: lab };
-    const root = new pulumi.dynamic.Resource(nothing, "lab-bridge", {}, parent);
-    const gateway = new pulumi.dynamic.Resource(nothing, "lab-gateway", {}, { ...parent, dependsOn: [root] });
-    for (const name of ["lab-in", "lab-out", "lab-forwarding", "lab-masquerade"]) new pulumi.dynamic.Resource(nothing, name, {}, { ...parent, dependsOn: [root] });
+    const { parent, root, gateway } = noopNetworkBase();
     const sized = `exports.handler = () => require(${JSON.stringify(require("node:path").join(__dirname, "sizedProvider.js"))});\n`;
     const bridgeName = root.id.apply(() => bridge);
     for (let i = 1; i <= n; i++) {
@@ -90,10 +93,6 @@ if (shape === "noop-sized") {
 // "noop": as many resources as "endpoints" declares (N + 4), through a dynamic provider that does
 // nothing: what Pulumi's engine and SDK cost on their own, the floor of any provider.
 if (shape === "noop") {
-    const nothing = {
-        create: async () => ({ id: "x", outs: {} }),
-        delete: async () => {},
-    };
     const root = new pulumi.dynamic.Resource(nothing, "br0", {});
     for (const name of ["br0-gateway", "ip-forward", "masquerade"]) new pulumi.dynamic.Resource(nothing, name, {}, { dependsOn: [root] });
     for (let i = 1; i <= n; i++) new pulumi.dynamic.Resource(nothing, `c${i}`, { n: i }, { dependsOn: [root] });
