@@ -123,7 +123,13 @@ export function urnOf(project: string, stack: string, type: string, name: string
  */
 export function projectPosition(root: string, pos: SourcePosition | undefined): string {
     if (!pos?.uri.startsWith("file://")) return "";
-    const file = path.relative(root, fileURLToPath(pos.uri)).split(path.sep).join("/");
+    let absolute: string;
+    try {
+        absolute = fileURLToPath(pos.uri);
+    } catch {
+        return ""; // a file URL with a host: not this machine's path
+    }
+    const file = path.relative(root, absolute).split(path.sep).join("/");
     return `project:///${file}#${pos.line}${pos.column ? `,${pos.column}` : ""}`;
 }
 
@@ -521,7 +527,10 @@ async function runProgram(ctx: ProgramRun): Promise<{ registered: Set<string>; r
         };
         const prior = byUrn.get(urn) ?? (alias ? byUrn.get(alias) : undefined);
         // Made now (created and modified), or changed now (modified), as the CLI stamps them.
-        const madeNow = () => ({ created: timestamp(), modified: timestamp() });
+        const madeNow = () => {
+            const now = timestamp();
+            return { created: now, modified: now };
+        };
         const changedNow = () => ({ created: prior?.created, modified: timestamp() });
         if (alias) await state.drop(alias);
         // A step that waited for a slot does not start if a step failed meanwhile.
