@@ -16,7 +16,7 @@ import {
     currentConnection,
     HostCommandError,
     inOtherNetns,
-    ipBatchCommand,
+    ipBatchSharingMounts,
     isHostError,
     type LinkInfo,
     linkDeleteIfMarked,
@@ -65,43 +65,41 @@ async function rootNamespacePid(): Promise<string> {
 }
 
 /**
- * Runs a plan in one `ip -batch` process in the root namespace: `netns add` first when the
+ * Runs a plan in one `ip -batch` process on the bridge's side (entered with `nsenter --net` when
+ * that is a named namespace, see {@link ipBatchSharingMounts}): `netns add` first when the
  * namespace is missing, then the inside steps as a nested `ip -batch` in the namespace (`netns
- * exec`), then the host steps (nested too when the host side is a named namespace). Returns the
- * two ends as shown at the end. A failure names the step's object.
+ * exec`), then the host steps. Returns the two ends as shown at the end. A failure names the
+ * step's object.
  */
 async function run(endpoint: EndpointInputs, plan: Plan): Promise<{ inside: LinkInfo; host: LinkInfo }> {
     const options = ["-j", "-d"];
     const insideFile = writeBatchFile(plan.inside.map((step) => step.argv));
-    const hostFile = endpoint.netns === undefined ? undefined : writeBatchFile(plan.host.map((step) => step.argv));
     const outer = [
         ...plan.add.map((step) => step.argv),
         inOtherNetns(endpoint.namespace, ["-batch", insideFile.path], options),
-        ...(hostFile ? [inOtherNetns(endpoint.netns!, ["-batch", hostFile.path], options)] : plan.host.map((step) => step.argv)),
+        ...plan.host.map((step) => step.argv),
     ];
-    const files = Object.fromEntries([insideFile, ...(hostFile ? [hostFile] : [])].map((file) => [file.path, file.text]));
     try {
-        const { stdout } = await runCommand({ ...ipBatchCommand(undefined, outer, subject(endpoint), options), files });
+        const { stdout } = await runCommand({
+            ...ipBatchSharingMounts(endpoint.netns, outer, subject(endpoint), options),
+            files: { [insideFile.path]: insideFile.text },
+        });
         const [inside, host] = parseJsonLines<LinkInfo[]>(stdout)
             .slice(-2)
             .map((rows) => rows[0]);
         if (!inside || !host) throw new Error(`${subject(endpoint)}: its veth ends were not found right after they were configured`);
         return { inside, host };
     } catch (err) {
-        throw isHostError(err) ? namedFailure(err, plan, insideFile.path, hostFile?.path) : err;
+        throw isHostError(err) ? namedFailure(err, plan, insideFile.path) : err;
     } finally {
         insideFile.remove();
-        hostFile?.remove();
     }
 }
 
 /** The same failure, its message naming the step that failed (see {@link failedStep}). */
-function namedFailure(err: HostCommandError, plan: Plan, insideFile: string, hostFile?: string): HostCommandError {
-    const lineOf = (file: string) => {
-        const line = new RegExp(`Command failed ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:(\\d+)`).exec(err.stderr);
-        return line ? Number(line[1]) : undefined;
-    };
-    const step = failedStep(plan, { outerLine: err.batchLine, insideLine: lineOf(insideFile), hostLine: hostFile ? lineOf(hostFile) : undefined });
+function namedFailure(err: HostCommandError, plan: Plan, insideFile: string): HostCommandError {
+    const line = new RegExp(`Command failed ${insideFile.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:(\\d+)`).exec(err.stderr);
+    const step = failedStep(plan, { outerLine: err.batchLine, insideLine: line ? Number(line[1]) : undefined });
     if (!step) return err;
     return new HostCommandError({
         command: err.command,

@@ -103,8 +103,8 @@ export interface Step {
 }
 
 /**
- * The steps of one endpoint, by where they run: `add` in the root namespace (`netns add`),
- * `inside` in the endpoint's namespace, `host` on the bridge's side.
+ * The steps of one endpoint, by where they run: `add` (`netns add`) and `host` on the bridge's
+ * side, `inside` in the endpoint's namespace.
  */
 export interface Plan {
     add: Step[];
@@ -286,14 +286,13 @@ export function planSteps(endpoint: EndpointInputs, mark: string, lease: Leased,
 
 /**
  * The step a failed batch was at, from the line numbers ip reports (`Command failed FILE:LINE`).
- * The outer batch (stdin) holds, in order: the `add` steps, one line that runs the inside file,
- * then either one line that runs the host file (a named host side) or the host steps themselves
- * (the root namespace). So an outer line past the `add` steps and the inside line is host step
- * `line - add.length - 2` (0-based), and a failure inside a file names that file's line.
+ * The outer batch (stdin, run on the bridge's side) holds, in order: the `add` steps, one line
+ * that runs the inside file, then the host steps. So an outer line past the `add` steps and the
+ * inside line is host step `line - add.length - 2` (0-based), and a failure inside the file names
+ * the file's line.
  */
-export function failedStep(plan: Plan, failure: { outerLine?: number; insideLine?: number; hostLine?: number }): Step | undefined {
+export function failedStep(plan: Plan, failure: { outerLine?: number; insideLine?: number }): Step | undefined {
     if (failure.insideLine !== undefined) return plan.inside[failure.insideLine - 1];
-    if (failure.hostLine !== undefined) return plan.host[failure.hostLine - 1];
     if (failure.outerLine === undefined) return undefined;
     if (failure.outerLine <= plan.add.length) return plan.add[failure.outerLine - 1];
     return plan.host[failure.outerLine - plan.add.length - 2];

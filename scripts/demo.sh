@@ -48,7 +48,7 @@ if [ "$action" = down ]; then
 fi
 
 say "checking the tools the lab needs (iproute2, iptables, ping, procps)"
-ensure_packages iproute2 iptables iputils-ping procps
+ensure_packages iproute2 util-linux iptables iputils-ping procps
 ensure_node
 ensure_dependencies
 say "building pulumi-overlay"

@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/setup.sh"
 
 say "checking the tools the tests drive (iproute2, iptables, nftables, ping, tcpdump, procps)"
-ensure_packages iproute2 iptables nftables iputils-ping tcpdump procps openssh-client openssh-server
+ensure_packages iproute2 util-linux iptables nftables iputils-ping tcpdump procps openssh-client openssh-server
 ensure_node
 ensure_dependencies
 say "running the test suite as root (namespaces, veth pairs and firewall rules in throwaway sandboxes)"

@@ -35,6 +35,7 @@ export const PACKAGE_OF_TOOL: Readonly<Record<string, string>> = {
     "ip6tables-save": "iptables",
     "ip6tables-restore": "iptables",
     nft: "nftables",
+    nsenter: "util-linux",
     tc: "iproute2",
     bridge: "iproute2",
     ping: "iputils-ping",
@@ -119,9 +120,10 @@ export function inNetnsWords(netns: string | undefined, host: string | undefined
     return `in ${where(netns, host)}`;
 }
 
-/** The program that actually ran: for `ip netns exec NS prog ...` that is `prog`. */
+/** The program that actually ran: for `ip netns exec NS prog ...` and `nsenter --net=FILE prog ...` that is `prog`. */
 export function programOf(argv: readonly string[]): string {
     if (argv[0] === "ip" && argv[1] === "netns" && argv[2] === "exec" && argv.length > 4) return argv[4];
+    if (argv[0] === "nsenter") return argv.slice(1).find((arg) => !arg.startsWith("-")) ?? argv[0];
     return argv[0];
 }
 
@@ -134,20 +136,22 @@ export function explainFailure(fields: HostCommandErrorFields): { kind: HostErro
     const program = programOf(fields.command);
     if (fields.sshFailure) return { kind: "connection", summary: fields.sshFailure };
     const causeCode = (fields.cause as { code?: unknown } | undefined)?.code;
-    const execFailed = /exec of "([^"]+)" failed: No such file or directory/.exec(stderr);
+    // `ip netns exec` and nsenter say so when the program they were to start is missing.
+    const execFailed = /exec of "([^"]+)" failed: No such file or directory|nsenter: failed to execute (\S+): No such file or directory/.exec(stderr);
     if (causeCode === "ENOENT" || execFailed) {
-        const missing = execFailed ? execFailed[1] : fields.command[0];
+        const missing = execFailed ? (execFailed[1] ?? execFailed[2]) : fields.command[0];
         const pkg = PACKAGE_OF_TOOL[missing] ?? missing;
         return {
             kind: "missingBinary",
             summary: `"${missing}" is not installed ${host === undefined ? "on this host" : `on host "${host}"`}: install the Debian package ${pkg} (apt-get install ${pkg})`,
         };
     }
-    const noNs = /Cannot open network namespace "([^"]+)"/.exec(stderr);
+    const noNs = /Cannot open network namespace "([^"]+)"|nsenter: cannot open \/run\/netns\/(.+): No such file or directory/.exec(stderr);
     if (noNs) {
+        const name = noNs[1] ?? noNs[2];
         return {
             kind: "noNamespace",
-            summary: `network namespace "${noNs[1]}" does not exist${host === undefined ? "" : ` on host "${host}"`}: create it first (ip netns add ${noNs[1]}) or fix the netns property`,
+            summary: `network namespace "${name}" does not exist${host === undefined ? "" : ` on host "${host}"`}: create it first (ip netns add ${name}) or fix the netns property`,
         };
     }
     if (/Operation not permitted|Permission denied|must be run as root/i.test(stderr) || causeCode === "EPERM") {

@@ -453,6 +453,28 @@ export function inOtherNetns(netns: string, step: readonly string[], globalOptio
 }
 
 /**
+ * Builds one `ip -batch -` process (see {@link ipBatchCommand}) that runs in a named namespace
+ * entered by `nsenter --net`, which enters the network namespace only. `ip -n` (and `ip netns
+ * exec`) also gives its process a mount namespace of its own, a copy of every mount with `/sys`
+ * mounted again: a `netns add` run there binds its namespace into that copy, out of everyone
+ * else's sight, and the copy costs more the more namespaces the host has (measured here, a process
+ * took 1.4 ms with 10 namespaces, 3.3 ms with 1000, 9.3 ms with 3000; through nsenter 2.0 ms
+ * throughout). For steps that read nothing of `/sys` (netlink: `netns add`, `link`, `addr`,
+ * `route`, nested `netns exec`). Without a namespace, the batch runs where the provider does.
+ * Equivalent to: `nsenter --net=/run/netns/$netns ip -batch - <<< "$steps"`.
+ */
+export function ipBatchSharingMounts(
+    netns: string | undefined,
+    steps: readonly (readonly string[])[],
+    subject?: string,
+    globalOptions: readonly string[] = [],
+): HostCommand {
+    const command = ipBatchCommand(undefined, steps, subject, globalOptions);
+    if (netns === undefined) return command;
+    return { ...command, argv: ["nsenter", `--net=${NETNS_RUN_DIR}/${netns}`, ...command.argv], netns };
+}
+
+/**
  * Runs `ip` steps in one `ip -j -d -batch -` process that ends by showing the given links, and
  * returns those links in order: a create or update and its read-back for the price of one process.
  */

@@ -192,6 +192,14 @@ describeKernel("Endpoint on the kernel", () => {
         expect(netnsExists(sb.ns("c4"))).toBe(false);
         expect(await kernelLink(sb.hostNs, "h-c4")).toBeUndefined();
 
+        // A bridge's side that is not there: the batch entering it (nsenter --net) fails before
+        // anything is made, and the error names the namespace.
+        const ghost = sb.ns("ghost");
+        await expect(provider.create(await checked(provider, args("c6", { netns: ghost, address: "10.0.0.9" })))).rejects.toThrow(
+            `network namespace "${ghost}" does not exist: create it first`,
+        );
+        expect(netnsExists(sb.ns("c6"))).toBe(false);
+
         // None of the failed creates kept an address, or left a batch file.
         expect((await created(provider, args("c5"))).outs.ip).toBe("10.0.0.2");
         expect(leftBatchFiles()).toEqual([]);

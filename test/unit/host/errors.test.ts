@@ -36,6 +36,16 @@ describe("explainFailure", () => {
         });
         expect(r.kind).toBe("noNamespace");
         expect(r.summary).toMatch(/^network namespace "ghost" does not exist/);
+        // nsenter's words (util-linux 2.38), for a batch entered with nsenter --net.
+        const viaNsenter = explainFailure({
+            command: ["nsenter", "--net=/run/netns/ghost", "ip", "-batch", "-"],
+            netns: "ghost",
+            stderr: "nsenter: cannot open /run/netns/ghost: No such file or directory",
+        });
+        expect(viaNsenter).toEqual({
+            kind: "noNamespace",
+            summary: 'network namespace "ghost" does not exist: create it first (ip netns add ghost) or fix the netns property',
+        });
     });
     it("names the Debian package of a missing program", () => {
         const spawnError = Object.assign(new Error("spawn iptables ENOENT"), { code: "ENOENT" });
@@ -50,6 +60,20 @@ describe("explainFailure", () => {
             stderr: 'exec of "nft" failed: No such file or directory',
         });
         expect(inNs.summary).toMatch(/Debian package nftables/);
+        const inNsenter = explainFailure({
+            command: ["nsenter", "--net=/run/netns/lab", "ip", "-batch", "-"],
+            netns: "lab",
+            stderr: "nsenter: failed to execute ip: No such file or directory",
+        });
+        expect(inNsenter.summary).toBe('"ip" is not installed on this host: install the Debian package iproute2 (apt-get install iproute2)');
+        const noNsenter = explainFailure({ command: ["nsenter", "--net=/run/netns/lab", "ip", "link"], stderr: "", cause: { code: "ENOENT" } });
+        expect(noNsenter.summary).toMatch(/"nsenter" is not installed on this host: install the Debian package util-linux/);
+        const refused = explainFailure({
+            command: ["nsenter", "--net=/run/netns/lab", "ip", "link"],
+            netns: "lab",
+            stderr: "RTNETLINK answers: Operation not permitted",
+        });
+        expect(refused.summary).toMatch(/^ip was refused by the kernel in network namespace "lab"/);
         const noIp = explainFailure({ command: ["ip", "link"], stderr: "", cause: { code: "ENOENT" } });
         expect(noIp.summary).toMatch(/iproute2/);
     });
