@@ -14,7 +14,7 @@
  * all five again, in a rotated order, so that a slow spell of the machine weighs on all alike;
  * printed numbers are medians. Not a test: CI does not run it.
  *
- *   sudo npm run bench -- [N ...] [--repeat K] [--svg FILE] [--json FILE] [--also noop-sized,endpoints,resources,no-helper,host,noop-host]
+ *   sudo npm run bench -- [N ...] [--repeat K] [--svg FILE] [--json FILE] [--also noop-sized,endpoints,resources,no-helper,host,noop-host,floors]
  *
  * N defaults to 10 100 1000; `--only shell,ours` measures only the tools named. `--also` adds the program's other shapes (bench/program/index.js):
  * `noop-sized` is the do-nothing stack whose attachments carry an attachment's properties (Pulumi's
@@ -23,7 +23,11 @@
  * (`PULUMI_OVERLAY_SPAWN_HELPER=0`), to measure what the helper process saves, and `host` /
  * `noop-host`: ours / the do-nothing stack with the engine running inside the sandbox's host
  * namespace (bench/engineRun.ts), the host side being the provider's own namespace, as on a host
- * whose bridge is in its root namespace (Mininet runs in that namespace too).
+ * whose bridge is in its root namespace (Mininet runs in that namespace too). `floors`: the two
+ * floors at once on the same cores, the sized do-nothing stack while the kernel's floor
+ * (bench/batch-*.sh) makes the same topology alongside its update and removes it alongside its
+ * destroy, each operation timed until both are done: what any provider of this many resources
+ * costs at least on this machine, its host work done with the fewest processes.
  */
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -175,7 +179,15 @@ function runOnHost(hostNs: string, options: EngineOptions): Promise<[number, Res
  * root namespace; otherwise the provider runs in the machine's namespace and reaches the
  * sandbox's host namespace by name (`netns`).
  */
-async function measureStack(tool: string, shape: string, n: number, project: string, env: Record<string, string> = {}, onHost = false): Promise<Row> {
+async function measureStack(
+    tool: string,
+    shape: string,
+    n: number,
+    project: string,
+    env: Record<string, string> = {},
+    onHost = false,
+    kernelAlongside = false,
+): Promise<Row> {
     const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
     Object.assign(process.env, env);
     const box: Sandbox = await createSandbox();
@@ -188,7 +200,19 @@ async function measureStack(tool: string, shape: string, n: number, project: str
     if (!onHost) config.hostNamespace = box.hostNs;
     const engine = async (operation: Operation, skipPreview = true): Promise<[number, Result]> => {
         const options = { operation, programDir: project, stack: `n${n}${shape.replace(/\W/g, "")}`, stateFile: state, config, skipPreview };
-        const [seconds, result] = onHost ? await runOnHost(box.hostNs, options) : await timed(() => run({ ...options, print: () => {} }));
+        // The kernel's floor alongside (`floors`): the batch scripts, in their own namespaces, with the update and the destroy.
+        const script =
+            kernelAlongside && (operation === "up" || operation === "destroy")
+                ? path.join(__dirname, `batch-${operation === "up" ? "up" : "down"}.sh`)
+                : undefined;
+        const [seconds, result] = onHost
+            ? await runOnHost(box.hostNs, options)
+            : await timed(async () => {
+                  const alongside = script ? runScript(script, [String(n), box.hostNs, `${box.prefix}-k`, box.uplink]) : undefined;
+                  const stack = await run({ ...options, print: () => {} });
+                  await alongside;
+                  return stack;
+              });
         if (!result.ok) throw new Error(`${tool} ${operation} failed: ${result.errors.join("\n")}`);
         return [seconds, result];
     };
@@ -231,6 +255,15 @@ async function measureStack(tool: string, shape: string, n: number, project: str
         await removeNamespaces(box.prefix);
         await box.destroy();
     }
+}
+
+/** Runs a bench script without holding this process's event loop. */
+function runScript(script: string, args: string[]): Promise<void> {
+    return new Promise((resolve, reject) =>
+        execFile("bash", [script, ...args], { maxBuffer: 1 << 26 }, (err, _stdout, stderr) =>
+            err ? reject(new Error(`${script}: ${stderr || err.message}`)) : resolve(),
+        ),
+    );
 }
 
 /** The median of each numeric field over repeated measurements of one row. */
@@ -294,6 +327,9 @@ function printTables(rows: Row[]): void {
         if (shell) {
             const ratio = total(ours) / total(shell);
             line(`up+destroy <= ${n >= 1000 ? "1.0" : "2.0"} x shell`, ratio.toFixed(2), ratio <= (n >= 1000 ? 1.0 : 2.0));
+            // What no provider of this many resources goes below here (`--also floors`).
+            const floors = get("floors");
+            if (floors) console.log(`| ${n} | (floor) the two floors at once vs shell | ${(total(floors) / total(shell)).toFixed(2)} | - |`);
         }
         if (mininet) line("faster than Mininet", `${f2(total(ours))} s vs ${f2(total(mininet))} s`, total(ours) < total(mininet));
         if (noop) {
@@ -335,7 +371,9 @@ async function main(): Promise<void> {
                     ? measureStack(shape, "network", n, project, { PULUMI_OVERLAY_SPAWN_HELPER: "0" })
                     : shape === "host" || shape === "noop-host"
                       ? measureStack(shape, shape === "host" ? "network" : "noop-network", n, project, {}, true)
-                      : measureStack(shape, shape, n, project),
+                      : shape === "floors"
+                        ? measureStack(shape, "noop-sized", n, project, {}, false, true)
+                        : measureStack(shape, shape, n, project),
         })),
     ];
     const tools = only.length > 0 ? allTools.filter((t) => only.includes(t.tool)) : allTools;
