@@ -83,13 +83,15 @@ const states = new SharedReads<NamespaceState>();
  * may change the kernel ({@link SharedReads}). A namespace that does not exist reads as `gone`,
  * with nothing in it: callers never catch a missing namespace themselves. `ip -d addr show` lists
  * every link with the details `ip -d link show` gives, and its addresses: one listing, not two
- * (half the output to carry and parse with 1000 ports on a bridge).
- * Equivalent to: `ip -n $netns -j -d -batch -` of `addr show`, `route show table all`.
+ * (half the output to carry and parse with 1000 ports on a bridge). The namespace is entered with
+ * nsenter (see {@link ipBatchSharingMounts}): a refresh reads every endpoint's namespace, and
+ * `ip -n` would copy every mount of the host for each.
+ * Equivalent to: `nsenter --net=/run/netns/$netns ip -j -d -batch -` of `addr show`, `route show table all`.
  */
 export function namespaceState(netns: string | undefined): Promise<NamespaceState> {
     if (netns !== undefined && !netnsExists(netns)) return Promise.resolve(GONE);
     return states.get(netns ?? "", async () => {
-        const cmd = ipBatchCommand(
+        const cmd = ipBatchSharingMounts(
             netns,
             [
                 ["addr", "show"],
