@@ -14,7 +14,7 @@
  * all five again, in a rotated order, so that a slow spell of the machine weighs on all alike;
  * printed numbers are medians. Not a test: CI does not run it.
  *
- *   sudo npm run bench -- [N ...] [--repeat K] [--svg FILE] [--json FILE] [--also noop-sized,endpoints,resources,no-helper,host,noop-host,floors]
+ *   sudo npm run bench -- [N ...] [--repeat K] [--svg FILE] [--json FILE] [--also noop-sized,endpoints,resources,no-helper,host,noop-host,floors,skip-checkpoints,noop-skip-checkpoints]
  *
  * N defaults to 10 100 1000; `--only shell,ours` measures only the tools named. `--also` adds the program's other shapes (bench/program/index.js):
  * `noop-sized` is the do-nothing stack whose attachments carry an attachment's properties (Pulumi's
@@ -28,6 +28,8 @@
  * (bench/batch-*.sh) makes the same topology alongside its update and removes it alongside its
  * destroy, each operation timed until both are done: what any provider of this many resources
  * costs at least on this machine, its host work done with the fewest processes.
+ * `skip-checkpoints` / `noop-skip-checkpoints`: ours / the do-nothing stack with the state written
+ * once per operation, as the CLI writes it under its experimental `PULUMI_SKIP_CHECKPOINTS`.
  */
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -179,15 +181,20 @@ function runOnHost(hostNs: string, options: EngineOptions): Promise<[number, Res
  * root namespace; otherwise the provider runs in the machine's namespace and reaches the
  * sandbox's host namespace by name (`netns`).
  */
-async function measureStack(
-    tool: string,
-    shape: string,
-    n: number,
-    project: string,
-    env: Record<string, string> = {},
-    onHost = false,
-    kernelAlongside = false,
-): Promise<Row> {
+/** How a stack is measured besides its shape. */
+interface StackWay {
+    /** Environment of the provider (e.g. PULUMI_OVERLAY_SPAWN_HELPER). */
+    env?: Record<string, string>;
+    /** The engine inside the sandbox's host namespace (see above). */
+    onHost?: boolean;
+    /** The kernel's floor run alongside (`floors`). */
+    kernelAlongside?: boolean;
+    /** The state written once per operation (`PULUMI_EXPERIMENTAL=true PULUMI_SKIP_CHECKPOINTS=true`). */
+    skipCheckpoints?: boolean;
+}
+
+async function measureStack(tool: string, shape: string, n: number, project: string, way: StackWay = {}): Promise<Row> {
+    const { env = {}, onHost = false, kernelAlongside = false, skipCheckpoints = false } = way;
     const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
     Object.assign(process.env, env);
     const box: Sandbox = await createSandbox();
@@ -199,7 +206,7 @@ async function measureStack(
     const config: Record<string, string> = { containers: String(n), prefix: `${box.prefix}-`, uplink: box.uplink, shape };
     if (!onHost) config.hostNamespace = box.hostNs;
     const engine = async (operation: Operation, skipPreview = true): Promise<[number, Result]> => {
-        const options = { operation, programDir: project, stack: `n${n}${shape.replace(/\W/g, "")}`, stateFile: state, config, skipPreview };
+        const options = { operation, programDir: project, stack: `n${n}${shape.replace(/\W/g, "")}`, stateFile: state, config, skipPreview, skipCheckpoints };
         // The kernel's floor alongside (`floors`): the batch scripts, in their own namespaces, with the update and the destroy.
         const script =
             kernelAlongside && (operation === "up" || operation === "destroy")
@@ -330,6 +337,9 @@ function printTables(rows: Row[]): void {
             // What no provider of this many resources goes below here (`--also floors`).
             const floors = get("floors");
             if (floors) console.log(`| ${n} | (floor) the two floors at once vs shell | ${(total(floors) / total(shell)).toFixed(2)} | - |`);
+            // Not the default: the CLI's experimental flag (`--also skip-checkpoints`).
+            const skipping = get("skip-checkpoints");
+            if (skipping) console.log(`| ${n} | (PULUMI_SKIP_CHECKPOINTS) up+destroy vs shell | ${(total(skipping) / total(shell)).toFixed(2)} | - |`);
         }
         if (mininet) line("faster than Mininet", `${f2(total(ours))} s vs ${f2(total(mininet))} s`, total(ours) < total(mininet));
         if (noop) {
@@ -368,12 +378,14 @@ async function main(): Promise<void> {
             tool: shape,
             measure: (n: number) =>
                 shape === "no-helper"
-                    ? measureStack(shape, "network", n, project, { PULUMI_OVERLAY_SPAWN_HELPER: "0" })
+                    ? measureStack(shape, "network", n, project, { env: { PULUMI_OVERLAY_SPAWN_HELPER: "0" } })
                     : shape === "host" || shape === "noop-host"
-                      ? measureStack(shape, shape === "host" ? "network" : "noop-network", n, project, {}, true)
+                      ? measureStack(shape, shape === "host" ? "network" : "noop-network", n, project, { onHost: true })
                       : shape === "floors"
-                        ? measureStack(shape, "noop-sized", n, project, {}, false, true)
-                        : measureStack(shape, shape, n, project),
+                        ? measureStack(shape, "noop-sized", n, project, { kernelAlongside: true })
+                        : shape === "skip-checkpoints" || shape === "noop-skip-checkpoints"
+                          ? measureStack(shape, shape === "skip-checkpoints" ? "network" : "noop-network", n, project, { skipCheckpoints: true })
+                          : measureStack(shape, shape, n, project),
         })),
     ];
     const tools = only.length > 0 ? allTools.filter((t) => only.includes(t.tool)) : allTools;

@@ -106,6 +106,20 @@ export function useCheckout(programDir: string, print: (line: string) => void = 
     print(`using this checkout's pulumi-overlay: linked into ${path.relative(REPO_ROOT, dir)}/node_modules (ignored by git)`);
 }
 
+/** Pulumi's reading of a boolean variable: `1` or `true`, in any case. */
+function envTrue(value: string | undefined): boolean {
+    return value === "1" || value?.toLowerCase() === "true";
+}
+
+/**
+ * Whether the state is written only at the end, as the CLI decides it: `PULUMI_SKIP_CHECKPOINTS`,
+ * which counts only with `PULUMI_EXPERIMENTAL` (sdk/go/common/env: `SkipCheckpoints`,
+ * `env.Needs(Experimental)`).
+ */
+export function skipCheckpointsFromEnv(env: NodeJS.ProcessEnv): boolean {
+    return envTrue(env.PULUMI_EXPERIMENTAL) && envTrue(env.PULUMI_SKIP_CHECKPOINTS);
+}
+
 async function main(): Promise<void> {
     let args: ReturnType<typeof parseArgs>;
     try {
@@ -115,7 +129,7 @@ async function main(): Promise<void> {
         process.exit(2);
     }
     useCheckout(args.programDir);
-    const result = await run(args);
+    const result = await run({ ...args, skipCheckpoints: skipCheckpointsFromEnv(process.env) });
     process.exit(result.ok ? 0 : 1);
 }
 

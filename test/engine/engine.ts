@@ -83,6 +83,13 @@ export interface EngineOptions {
      * Faster for large stacks; never for numbers that are published.
      */
     fastCheckpoints?: boolean;
+    /**
+     * Write the state only once, at the end, as the CLI does with `PULUMI_EXPERIMENTAL=true
+     * PULUMI_SKIP_CHECKPOINTS=true` (its experimental flag, `pkg/backend/snapshot.go`:
+     * `unsafeServiceLoop`): no checkpoint per step, and a crash leaves the state the operation
+     * started from. Published timings may use it only in a row that says so.
+     */
+    skipCheckpoints?: boolean;
     /** Run the operation without changing the state (the preview pass of `refresh`). */
     dryRun?: boolean;
 }
@@ -227,7 +234,7 @@ async function runOnce(options: EngineOptions): Promise<Result> {
     // The new state is built as steps finish: the whole checkpoint written at the start and end of
     // every step, as Pulumi's file backend does (or, with fastCheckpoints, each step journaled),
     // so a crash loses at most the steps in flight.
-    const state = new StateStore(options.stateFile, old, !preview, options.fastCheckpoints ? "journal" : "checkpoint");
+    const state = new StateStore(options.stateFile, old, !preview, options.skipCheckpoints ? "final" : options.fastCheckpoints ? "journal" : "checkpoint");
     let stepFailed = false;
     const schedule: Schedule = {
         checks: new Slots(1),

@@ -146,13 +146,16 @@ export class StateStore {
      * every step (backend/snapshot.go), from a worker thread as the CLI does from a goroutine:
      * each change's promise resolves once its write is done, and the engine's thread is not held
      * meanwhile. `journal` appends each change to the journal and rewrites the file once, at the
-     * end (faster, for large stacks in tests that do not publish timings).
+     * end (faster, for large stacks in tests that do not publish timings). `final` writes nothing
+     * until the end, as the CLI does under `PULUMI_SKIP_CHECKPOINTS` (its `unsafeServiceLoop`
+     * saves the snapshot only when the snapshot manager closes): a crash leaves the state the
+     * operation started from.
      */
     constructor(
         private readonly file: string,
         private readonly base: StackState,
         private readonly persist: boolean,
-        private readonly mode: "checkpoint" | "journal" = "checkpoint",
+        private readonly mode: "checkpoint" | "journal" | "final" = "checkpoint",
     ) {
         this.byUrn = new Map(base.resources.map((r) => [r.urn, r]));
         this.pendingByUrn = new Map((base.pending ?? []).map((r) => [r.urn, r]));
@@ -249,7 +252,7 @@ export class StateStore {
     }
 
     private journal(entry: JournalEntry): Promise<void> {
-        if (!this.persist) return Promise.resolve();
+        if (!this.persist || this.mode === "final") return Promise.resolve();
         if (this.mode === "journal") {
             appendFileSync(`${this.file}.journal`, `${JSON.stringify(entry)}\n`);
             return Promise.resolve();

@@ -6,7 +6,7 @@ export const TYPE = "pulumi-nodejs:dynamic/overlay:";
 
 /** Runs the engine on a project and keeps its printed lines for the failure message. */
 /** `up` skips the preview pass here (as `pulumi up --skip-preview`): these tests look at the update itself. */
-export function engineFor(programDir: string, stateFile: string, baseConfig: Record<string, string>) {
+export function engineFor(programDir: string, stateFile: string, baseConfig: Record<string, string>, extra: Partial<EngineOptions> = {}) {
     return async (operation: Operation, config: Record<string, string> = {}): Promise<Result> => {
         const lines: string[] = [];
         const options: EngineOptions = {
@@ -17,6 +17,7 @@ export function engineFor(programDir: string, stateFile: string, baseConfig: Rec
             config: { ...baseConfig, ...config },
             print: (l) => lines.push(l),
             skipPreview: true,
+            ...extra,
         };
         const result = await run(options);
         expect(result.errors, lines.join("\n")).toEqual([]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseArgs } from "../../engine/cli";
+import { parseArgs, skipCheckpointsFromEnv } from "../../engine/cli";
 import { changedKeys, urnOf } from "../../engine/engine";
 
 describe("test engine", () => {
@@ -32,5 +32,12 @@ describe("test engine", () => {
         expect(() => parseArgs(["deploy", "x", "--stack", "s", "--state", "f"])).toThrow(/usage/);
         expect(() => parseArgs(["up", "x", "--stack", "s"])).toThrow(/usage/);
         expect(() => parseArgs(["up", "x", "--stack", "s", "--state", "f", "--config", "novalue"])).toThrow(/key=value/);
+    });
+    it("skips checkpoints as the CLI does: PULUMI_SKIP_CHECKPOINTS counts only with PULUMI_EXPERIMENTAL", () => {
+        expect(skipCheckpointsFromEnv({ PULUMI_EXPERIMENTAL: "true", PULUMI_SKIP_CHECKPOINTS: "true" })).toBe(true);
+        expect(skipCheckpointsFromEnv({ PULUMI_EXPERIMENTAL: "1", PULUMI_SKIP_CHECKPOINTS: "TRUE" })).toBe(true);
+        expect(skipCheckpointsFromEnv({ PULUMI_SKIP_CHECKPOINTS: "true" })).toBe(false);
+        expect(skipCheckpointsFromEnv({ PULUMI_EXPERIMENTAL: "true", PULUMI_SKIP_CHECKPOINTS: "false" })).toBe(false);
+        expect(skipCheckpointsFromEnv({})).toBe(false);
     });
 });

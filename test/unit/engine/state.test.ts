@@ -75,4 +75,25 @@ describe("test engine state", () => {
         expect(existsSync(`${file}.journal`)).toBe(false);
         expect(read(file)).toMatchObject({ resources: [resource("a")], pending: [resource("b")], outputs: { out: 1 } });
     });
+
+    it("final mode (PULUMI_SKIP_CHECKPOINTS) writes nothing until the end: a crash leaves the state the operation started from", async () => {
+        dir = mkdtempSync(path.join(tmpdir(), "engine-state-"));
+        const file = path.join(dir, "state.json");
+        const first = new StateStore(file, loadState(file, "p", "s"), true);
+        await first.put(resource("old"));
+        await first.flush();
+        const before = readFileSync(file, "utf8");
+
+        const store = new StateStore(file, loadState(file, "p", "s"), true, "final");
+        await store.pending(resource("b"));
+        await store.put(resource("a"));
+        await store.drop(resource("old").urn);
+        await store.setOutputs({ out: 1 });
+        // What a crash here leaves: the file as it was, and no journal.
+        expect(readFileSync(file, "utf8")).toBe(before);
+        expect(existsSync(`${file}.journal`)).toBe(false);
+        expect(loadState(file, "p", "s").resources).toEqual([resource("old")]);
+        await store.flush();
+        expect(read(file)).toMatchObject({ resources: [resource("a")], pending: [resource("b")], outputs: { out: 1 } });
+    });
 });
