@@ -205,8 +205,8 @@ export const provider = defineProvider<EndpointInputs, EndpointOutputs>({
      * ip -n $namespace link set $interfaceName addrgenmode none alias $mark up; ip -n $namespace
      * addr add $cidr dev $interfaceName; ip -n $namespace route add default via $gateway; ip -n
      * $netns link set $hostInterface addrgenmode none alias $mark master $bridge up` (the inside
-     * end's `addrgenmode none` for an IPv4 subnet only), as one `ip -batch` process (the
-     * namespaces' steps as nested batches), after leasing the address.
+     * end's `addrgenmode none` for an IPv4 subnet only), as one `ip -batch` process on the
+     * bridge's side (the namespace's steps as a nested batch), after leasing the address.
      */
     async create(endpoint) {
         const mark = markOf(endpoint);

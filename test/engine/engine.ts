@@ -233,7 +233,8 @@ async function runOnce(options: EngineOptions): Promise<Result> {
 
     // The new state is built as steps finish: the whole checkpoint written at the start and end of
     // every step, as Pulumi's file backend does (or, with fastCheckpoints, each step journaled),
-    // so a crash loses at most the steps in flight.
+    // so a crash loses at most the steps in flight; with skipCheckpoints, only at the end, so a
+    // crash loses the operation's every step, as under the CLI's PULUMI_SKIP_CHECKPOINTS.
     const state = new StateStore(options.stateFile, old, !preview, options.skipCheckpoints ? "final" : options.fastCheckpoints ? "journal" : "checkpoint");
     let stepFailed = false;
     const schedule: Schedule = {
